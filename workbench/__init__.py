@@ -1,0 +1,69 @@
+"""prompt-workbench: prompt engineering with the rigor of real software, in JupyterLab.
+
+::
+
+    import workbench as wb
+    ds = wb.Dataset.from_file("questions.csv")
+    a = wb.Variant("terse", model="local/smollm2", system="Answer in one word.",
+                   user="{{ question }}", params={"temperature": 0, "max_tokens": 32})
+    exp = wb.Experiment("capitals", dataset=ds, variants=[a, a.replace(name="friendly", ...)],
+                        scorers=[wb.scorers.contains("{{ expected }}")], repeats=3)
+    exp.estimate()
+    res = exp.run()
+    res.df
+
+Heavy modules (pandas, SDKs) load on first use, so ``import workbench`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import WorkbenchError
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Dataset",
+    "Experiment",
+    "Results",
+    "Variant",
+    "WorkbenchError",
+    "__version__",
+    "configure",
+    "models",
+    "scorers",
+]
+
+_LAZY = {
+    "Dataset": ("workbench.data", "Dataset"),
+    "Experiment": ("workbench.experiment", "Experiment"),
+    "Results": ("workbench.results", "Results"),
+    "Variant": ("workbench.prompts", "Variant"),
+    "configure": ("workbench.config", "configure"),
+    "models": ("workbench.models", None),
+    "scorers": ("workbench.scorers", None),
+}
+
+if TYPE_CHECKING:
+    from workbench import models, scorers
+    from workbench.config import configure
+    from workbench.data import Dataset
+    from workbench.experiment import Experiment
+    from workbench.prompts import Variant
+    from workbench.results import Results
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,128 @@
+"""Dataset: the rows every variant runs on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workbench.data.readers import read_table
+from workbench.errors import DatasetError
+
+__all__ = ["Dataset"]
+
+
+class Dataset:
+    """Rows to run prompts on, over a pandas DataFrame.
+
+    ``Dataset(df)`` or ``Dataset.from_file("questions.csv")`` (.csv, .tsv, .jsonl, .json, .parquet).
+    Each row gets a ``row_id``: the ``id_column`` (default: a column named ``id`` if there is one),
+    otherwise its position.
+    """
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        name: str | None = None,
+        id_column: str | None = None,
+        path: Path | None = None,
+    ) -> None:
+        if not isinstance(df, pd.DataFrame):
+            raise DatasetError(
+                f"Dataset wants a pandas DataFrame, got {type(df).__name__}; "
+                f"for a file use Dataset.from_file(path)."
+            )
+        where = str(path) if path else (name or "the dataset")
+        if df.empty or len(df.columns) == 0:
+            raise DatasetError(f"{where} has no rows: add at least one row to run on.")
+        bad = [c for c in df.columns if not isinstance(c, str) or not c.strip()]
+        if bad:
+            raise DatasetError(f"{where}: column names must be non-empty text, got {bad!r}.")
+        if df.columns.duplicated().any():
+            dupes = sorted(set(df.columns[df.columns.duplicated()]))
+            raise DatasetError(f"{where}: duplicate column name(s) {dupes}.")
+        if id_column is None and "id" in df.columns:
+            id_column = "id"
+        if id_column is not None:
+            if id_column not in df.columns:
+                raise DatasetError(
+                    f"{where}: id_column '{id_column}' is not a column; columns: {list(df.columns)}."
+                )
+            ids = df[id_column].map(str)
+            dupes = sorted(set(ids[ids.duplicated()]))[:5]
+            if dupes:
+                raise DatasetError(
+                    f"{where}: id column '{id_column}' has duplicate values {dupes}; ids must be unique."
+                )
+        self.df = df.reset_index(drop=True)
+        self.name = name or (path.stem if path else "dataset")
+        self.id_column = id_column
+        self.path = path
+
+    @classmethod
+    def from_file(
+        cls, path: str | Path, *, id_column: str | None = None, encoding: str = "utf-8"
+    ) -> Dataset:
+        """Read a dataset file; malformed files fail with the file name and line."""
+        p = Path(path)
+        return cls(read_table(p, encoding), name=p.stem, id_column=id_column, path=p)
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names, in order."""
+        return [str(c) for c in self.df.columns]
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+    def __repr__(self) -> str:
+        return f"<Dataset {self.name!r}: {len(self)} rows, columns {self.columns}>"
+
+    @cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        """Rows as plain dicts (numpy scalars made Python, missing values None)."""
+        records = self.df.to_dict(orient="records")
+        return [{str(k): _plain(v) for k, v in r.items()} for r in records]
+
+    @cached_property
+    def row_ids(self) -> list[str]:
+        """The id of each row, as text."""
+        if self.id_column is None:
+            return [str(i) for i in range(len(self))]
+        return [str(r[self.id_column]) for r in self.rows]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the columns and values: changes when any value changes."""
+        body = json.dumps(
+            {"columns": self.columns, "rows": self.rows},
+            sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def describe_source(self) -> str:
+        """Where the rows came from, for messages."""
+        return str(self.path) if self.path else f"dataset '{self.name}'"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str, bytes)):
+        try:
+            return value.item()
+        except (ValueError, AttributeError):
+            return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,203 @@
+"""Run a plan: cache first, then concurrent, rate-limited, retried calls; journal each result."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from workbench.config import Limits, Settings
+from workbench.engine.limits import ProviderGate, RetryPolicy, call_with_retries
+from workbench.engine.plan import Cell, Plan
+from workbench.engine.progress import Progress, Tally
+from workbench.engine.store import Store
+from workbench.errors import ProviderError
+from workbench.providers.base import Provider, Response
+from workbench.providers.registry import create_provider
+
+__all__ = ["CellOutcome", "RunOutcome", "execute"]
+
+
+@dataclass
+class CellOutcome:
+    """What one cell ended as."""
+
+    response: Response
+    cached: bool
+    cost_usd: float | None
+
+
+@dataclass
+class RunOutcome:
+    """Outcomes by cell index (None: never ran), how the run ended, and why."""
+
+    outcomes: list[CellOutcome | None]
+    status: str = "complete"
+    """complete, interrupted or budget."""
+    message: str = ""
+    tally: Tally = field(default_factory=Tally)
+
+
+def _cost(cell: Cell, response: Response) -> float | None:
+    if not response.ok:
+        return 0.0
+    input_tokens = response.input_tokens if response.input_tokens is not None else cell.est_input_tokens
+    return cell.info.cost(input_tokens, response.output_tokens or 0)
+
+
+class _Budget:
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.exhausted = False
+
+    def reserve(self, amount: float) -> bool:
+        if self.limit is None:
+            return True
+        if self.exhausted or self.spent + self.reserved + amount > self.limit + 1e-12:
+            self.exhausted = True
+            return False
+        self.reserved += amount
+        return True
+
+    def settle(self, reserved: float, actual: float | None) -> None:
+        self.reserved -= reserved if self.limit is not None else 0.0
+        self.spent += reserved if actual is None else actual
+
+
+async def execute(
+    plan: Plan,
+    store: Store,
+    settings: Settings,
+    *,
+    run_id: str,
+    progress: Progress,
+    budget_usd: float | None = None,
+    concurrency: int | None = None,
+    stop: asyncio.Event | None = None,
+    seed: int = 0,
+) -> RunOutcome:
+    """Run every cell of ``plan``; never raises for a failed call. ``stop`` ends it early."""
+    outcomes: list[CellOutcome | None] = [None] * len(plan.cells)
+    result = RunOutcome(outcomes)
+    tally = result.tally
+    tally.total = len(plan.cells)
+
+    cached = store.get_many([c.key for c in plan.cells])
+    for cell in plan.cells:
+        if cell.key in cached:
+            response = cached[cell.key]
+            outcomes[cell.index] = CellOutcome(response, True, _cost(cell, response))
+    store.journal_cached(run_id, [(c.index, c.key) for c in plan.cells if c.key in cached])
+    tally.cached = tally.done = sum(1 for o in outcomes if o is not None)
+
+    # Identical requests collapse into one call whose result every such cell shares.
+    groups: dict[str, list[Cell]] = defaultdict(list)
+    for cell in plan.cells:
+        if cell.key not in cached:
+            groups[cell.key].append(cell)
+    by_provider: dict[str, list[str]] = defaultdict(list)
+    for key, cells in groups.items():
+        by_provider[cells[0].request.model.provider].append(key)
+
+    budget = _Budget(budget_usd)
+    tally.spent = 0.0
+    progress.start(tally, budget_usd)
+    policy = RetryPolicy(max_retries=settings.max_retries, timeout=settings.timeout,
+                         base=settings.backoff_base, cap=settings.backoff_cap)
+    rng = random.Random(seed)
+    providers: dict[str, Provider] = {}
+    started = time.monotonic()
+
+    async def one(provider: Provider, gate: ProviderGate, key: str) -> None:
+        cells = groups[key]
+        first = cells[0]
+        reserve = first.max_cost() or 0.0
+        if not budget.reserve(reserve):
+            return
+        tokens = first.est_input_tokens + first.max_output_tokens
+        try:
+            reply = await call_with_retries(
+                lambda: provider.generate(first.request, settings.timeout), gate, policy, tokens, rng
+            )
+            assert isinstance(reply, Response)
+            response = reply
+        except ProviderError as exc:
+            response = Response.failure(exc)
+        cost = _cost(first, response)
+        budget.settle(reserve, cost)
+        store.put(key, str(first.request.model), response,
+                  journal=[(run_id, c.index) for c in cells])  # journaled before shown
+        for cell in cells:
+            outcomes[cell.index] = CellOutcome(response, False, _cost(cell, response))
+        tally.done += len(cells)
+        tally.failed += 0 if response.ok else len(cells)
+        tally.spent = budget.spent
+        tally.rate = (tally.done - tally.cached) / max(time.monotonic() - started, 1e-9)
+        progress.update(tally)
+
+    async def worker(provider: Provider, gate: ProviderGate, queue: list[str]) -> None:
+        while queue and not budget.exhausted and not (stop and stop.is_set()):
+            await one(provider, gate, queue.pop())
+
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for name, keys in by_provider.items():
+            model = groups[keys[0]][0].request.model
+            providers[name] = provider = create_provider(model, settings)
+            limits = settings.limits_for(name)
+            if concurrency:
+                limits = Limits(concurrency, limits.rpm, limits.tpm)
+            gate = ProviderGate(limits)
+            queue = list(reversed(keys))  # pop() from the end keeps plan order
+            # Twice as many workers as slots: one backing off does not idle a slot.
+            for _ in range(min(len(keys), 2 * limits.concurrency)):
+                tasks.append(asyncio.create_task(worker(provider, gate, queue)))
+        waiter = asyncio.gather(*tasks)
+        if stop is None:
+            await waiter
+        else:
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait([waiter, stopper], return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if stop.is_set():
+                result.status = "interrupted"
+    except asyncio.CancelledError:
+        result.status = "interrupted"
+        raise
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for provider in providers.values():
+            await provider.aclose()
+        if result.status == "complete" and budget.exhausted:
+            result.status = "budget"
+        result.message = _message(result, tally, budget_usd)
+        progress.finish(tally, result.status, result.message)
+    return result
+
+
+def _message(result: RunOutcome, tally: Tally, budget_usd: float | None) -> str:
+    missing = sum(1 for o in result.outcomes if o is None)
+    if result.status == "budget":
+        return (
+            f"Stopped scheduling at the budget of ${budget_usd:.4f}: {missing} of {tally.total} "
+            f"cells not run (spent ${tally.spent:.4f}). Finished calls are cached: raise budget_usd "
+            f"and run again to pay only for the rest."
+        )
+    if result.status == "interrupted":
+        return (
+            f"Interrupted: {tally.total - missing} of {tally.total} cells finished and are saved; "
+            f"run again to resume and pay only for the {missing} missing."
+        )
+    return ""
+
+
+def missing_cells(plan: Plan, outcomes: Sequence[CellOutcome | None]) -> list[Cell]:
+    """Cells that did not run."""
+    return [c for c in plan.cells if outcomes[c.index] is None]

@@ -1,0 +1,219 @@
+"""The SQLite store: response cache, run journal and history, one file per project folder.
+
+WAL mode and short write transactions make it safe for two kernels or processes at once. A
+completed call is committed before anyone is told about it, so a crash never loses a paid call.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import StoreError
+from workbench.providers.base import Response
+
+__all__ = ["SCHEMA_VERSION", "Store"]
+
+SCHEMA_VERSION = 1
+_APP_ID = 0x57424E43  # "WBNC": marks the file as a workbench store
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    started REAL NOT NULL,
+    finished REAL,
+    status TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS run_cells (
+    run_id TEXT NOT NULL,
+    cell INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    cached INTEGER NOT NULL,
+    error TEXT,
+    PRIMARY KEY (run_id, cell)
+);
+"""
+
+
+def _dump(response: Response) -> str:
+    return json.dumps(asdict(response), ensure_ascii=False, separators=(",", ":"))
+
+
+def _load(text: str) -> Response:
+    return Response(**json.loads(text))
+
+
+class Store:
+    """Open (creating if needed) the store at ``path`` (a ``.sqlite`` file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the store folder {self.path.parent}: {exc}") from exc
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._init_schema()
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        raise StoreError(
+            f"{self.path} is not a readable workbench store ({exc}). Nothing was changed. Move it "
+            f"aside and start a fresh one: `workbench store move-aside` (or "
+            f"`mv {self.path} {self.path}.bad`); cached calls in it are then not reused."
+        ) from exc
+
+    def _init_schema(self) -> None:
+        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id not in (0, _APP_ID) or (app_id == 0 and tables and "responses" not in tables):
+            raise sqlite3.DatabaseError("the file belongs to another program")
+        if app_id == _APP_ID and "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row and int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by a newer workbench (store schema {row[0]}, this "
+                    f"version reads {SCHEMA_VERSION}). Upgrade: pip install -U prompt-workbench."
+                )
+            return
+        with self._write():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA application_id = {_APP_ID}")
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- response cache -------------------------------------------------------------------
+    def get_many(self, keys: Sequence[str]) -> dict[str, Response]:
+        """Cached successful responses for these keys."""
+        found: dict[str, Response] = {}
+        unique = list(dict.fromkeys(keys))
+        try:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, text in self._db.execute(
+                    f"SELECT key, response FROM responses WHERE key IN ({marks})", chunk
+                ):
+                    found[key] = _load(text)
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+        return found
+
+    def put(self, key: str, model: str, response: Response, journal: Iterable[tuple[str, int]] = ()
+            ) -> None:
+        """Commit a completed call (successes are cached; failures only journaled) at once."""
+        try:
+            with self._write():
+                if response.ok:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+                        (key, model, _dump(response), time.time()),
+                    )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO run_cells VALUES (?, ?, ?, 0, ?)",
+                    [(run_id, cell, key, response.error) for run_id, cell in journal],
+                )
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+
+    def journal_cached(self, run_id: str, cells: Iterable[tuple[int, str]]) -> None:
+        """Record that these cells of a run were answered from the cache."""
+        with self._write():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO run_cells VALUES (?, ?, ?, 1, NULL)",
+                [(run_id, cell, key) for cell, key in cells],
+            )
+
+    def count_responses(self) -> int:
+        """Number of cached responses."""
+        return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+    # -- runs -----------------------------------------------------------------------------
+    def start_run(self, run_id: str, experiment: str, spec: dict[str, Any]) -> None:
+        """Record that a run began."""
+        with self._write():
+            self._db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?, NULL)",
+                (run_id, experiment, time.time(), json.dumps(spec, default=str)),
+            )
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        """Record how a run ended: complete, interrupted or over budget."""
+        with self._write():
+            self._db.execute(
+                "UPDATE runs SET finished=?, status=?, summary=? WHERE run_id=?",
+                (time.time(), status, json.dumps(summary, default=str), run_id),
+            )
+
+    def runs(self, experiment: str | None = None) -> list[dict[str, Any]]:
+        """Past runs, newest first."""
+        sql = "SELECT run_id, experiment, started, finished, status, summary FROM runs"
+        args: tuple[str, ...] = ()
+        if experiment:
+            sql, args = sql + " WHERE experiment=?", (experiment,)
+        rows = self._db.execute(sql + " ORDER BY started DESC", args).fetchall()
+        keys = ("run_id", "experiment", "started", "finished", "status", "summary")
+        out = [dict(zip(keys, r, strict=True)) for r in rows]
+        for r in out:
+            r["summary"] = json.loads(r["summary"]) if r["summary"] else None
+        return out
+
+    @staticmethod
+    def move_aside(path: Path) -> Path:
+        """Rename a broken store (and its WAL files) out of the way; returns the new name."""
+        target = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(target)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.rename(target.with_name(target.name + suffix))
+        return target
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, so two writers queue instead of deadlocking."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,278 @@
+"""Experiment: variants × dataset × repeats, scored; estimate it, then run it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workbench.config import Settings, get_settings
+from workbench.data.dataset import Dataset
+from workbench.engine.plan import Cell, Plan, check_variables, make_plan
+from workbench.engine.progress import Progress, auto_progress
+from workbench.engine.runner import CellOutcome, RunOutcome, execute
+from workbench.engine.store import Store
+from workbench.engine.sync import run_blocking
+from workbench.errors import BudgetError, ConfigError, ScorerError, WorkbenchError
+from workbench.estimate import Estimate
+from workbench.prompts.variant import Variant
+from workbench.providers.registry import check_provider
+from workbench.results.columns import RESERVED, scorer_columns
+from workbench.results.table import Results
+from workbench.scoring.base import Score, ScoreContext, Scorer, build_scorer
+
+__all__ = ["Experiment"]
+
+
+class Experiment:
+    """Run every variant on every dataset row ``repeats`` times and score the outputs.
+
+    ``budget_usd`` stops scheduling calls before their estimated cost would exceed it;
+    ``concurrency`` caps calls in flight per provider (default: per-provider settings).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        dataset: Dataset | pd.DataFrame | str | Path,
+        variants: Sequence[Variant],
+        scorers: Sequence[Scorer | str | Mapping[str, Any]] = (),
+        repeats: int = 1,
+        *,
+        budget_usd: float | None = None,
+        concurrency: int | None = None,
+        store: str | Path | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError("An Experiment needs a name, e.g. Experiment('capitals', ...).")
+        self.name = name
+        self.dataset = _as_dataset(dataset)
+        self.variants = list(variants)
+        if not self.variants or not all(isinstance(v, Variant) for v in self.variants):
+            raise ConfigError(f"Experiment '{name}' needs a list of wb.Variant objects.")
+        names = [v.name for v in self.variants]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"Variant names must be unique; repeated: {dupes}. Use .replace(name=...).")
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+            raise ConfigError(f"repeats must be a whole number >= 1, got {repeats!r}.")
+        self.repeats = repeats
+        if budget_usd is not None and (not isinstance(budget_usd, (int, float)) or budget_usd < 0):
+            raise ConfigError(f"budget_usd must be a number >= 0, got {budget_usd!r}.")
+        self.budget_usd = budget_usd
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise ConfigError(f"concurrency must be a whole number >= 1, got {concurrency!r}.")
+        self.concurrency = concurrency
+        self.store = Path(store) if store is not None else None
+        self.scorers = _unique_scorers([_as_scorer(s) for s in scorers])
+        for variant in self.variants:
+            check_variables(variant.variables, self.dataset, f"Variant '{variant.name}'")
+        for s in self.scorers:
+            check_variables(s.variables, self.dataset, f"Scorer '{s.name}'")
+            clash = RESERVED.intersection(scorer_columns(s.name))
+            if clash:
+                raise ScorerError(f"Scorer name '{s.name}' clashes with result column(s) {sorted(clash)}; "
+                                  f"pass name='...' to the scorer.")
+
+    def __repr__(self) -> str:
+        return (f"<Experiment {self.name!r}: {len(self.dataset)} rows × {len(self.variants)} "
+                f"variants × {self.repeats} repeats, scorers {[s.name for s in self.scorers]}>")
+
+    # -- planning ------------------------------------------------------------------------
+    def _settings(self) -> Settings:
+        return get_settings(store=self.store)
+
+    def plan(self) -> Plan:
+        """Every cell with its rendered request and cache key; validates models and params."""
+        return make_plan(self.dataset, self.variants, self.repeats, self._settings())
+
+    def spec(self) -> dict[str, Any]:
+        """Plain-data description (for YAML, run records and exports)."""
+        return {
+            "name": self.name,
+            "dataset": {"source": self.dataset.describe_source(), "rows": len(self.dataset),
+                        "fingerprint": self.dataset.fingerprint},
+            "variants": [v.spec() for v in self.variants],
+            "scorers": [dict(s.spec) for s in self.scorers],
+            "repeats": self.repeats,
+            "budget_usd": self.budget_usd,
+        }
+
+    def estimate(self) -> Estimate:
+        """Calls, input tokens and the most it could cost — before any call."""
+        settings = self._settings()
+        plan = make_plan(self.dataset, self.variants, self.repeats, settings)
+        with Store(settings.store_path) as store:
+            cached = set(store.get_many([c.key for c in plan.cells]))
+        seen: set[str] = set()
+        per: dict[str, dict[str, Any]] = {}
+        for cell in plan.cells:
+            entry = per.setdefault(cell.variant, {
+                "variant": cell.variant, "model": str(cell.request.model), "cells": 0, "cached": 0,
+                "calls": 0, "input_tokens": 0, "max_output_tokens": 0, "cost_usd": 0.0})
+            entry["cells"] += 1
+            if cell.key in cached:
+                entry["cached"] += 1
+                continue
+            if cell.key in seen:
+                continue
+            seen.add(cell.key)
+            entry["calls"] += 1
+            entry["input_tokens"] += cell.est_input_tokens
+            entry["max_output_tokens"] += cell.max_output_tokens
+            cost = cell.max_cost()
+            entry["cost_usd"] = None if cost is None or entry["cost_usd"] is None \
+                else entry["cost_usd"] + cost
+        table = pd.DataFrame(list(per.values()))
+        costs = list(table["cost_usd"])
+        return Estimate(
+            cells=len(plan.cells), cached=int(table["cached"].sum()), calls=int(table["calls"].sum()),
+            input_tokens=int(table["input_tokens"].sum()),
+            max_output_tokens=int(table["max_output_tokens"].sum()),
+            cost_usd=None if any(c is None or c != c for c in costs) else float(sum(costs)),
+            by_variant=table,
+        )
+
+    # -- running -------------------------------------------------------------------------
+    def run(self, *, budget_usd: float | None = None, progress: Progress | None = None) -> Results:
+        """Run (blocking, also inside Jupyter) with live progress. Ctrl-C / interrupt stops
+        cleanly and returns what finished; everything finished is saved and reused next time."""
+        return run_blocking(lambda stop: self.arun(budget_usd=budget_usd, progress=progress,
+                                                   stop=stop))
+
+    async def arun(
+        self,
+        *,
+        budget_usd: float | None = None,
+        progress: Progress | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> Results:
+        """Run in the current event loop: ``res = await exp.arun()``."""
+        settings = self._settings()
+        plan = make_plan(self.dataset, self.variants, self.repeats, settings)
+        for model in plan.models:  # keys, SDKs, weights: fail before any call
+            check_provider(model, settings)
+        budget = self.budget_usd if budget_usd is None else budget_usd
+        if budget is not None and any(c.max_cost() is None for c in plan.cells):
+            unknown = sorted({c.info.id for c in plan.cells if c.max_cost() is None})
+            raise BudgetError(f"budget_usd needs prices, and {unknown} have none: "
+                              f"wb.models.register(model, input_per_1m=..., output_per_1m=...).")
+        run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        progress = progress or auto_progress(self.name)
+        started = time.time()
+        with Store(settings.store_path) as store:
+            store.start_run(run_id, self.name, self.spec())
+            outcome: RunOutcome | None = None
+            try:
+                outcome = await execute(
+                    plan, store, settings, run_id=run_id, progress=progress, budget_usd=budget,
+                    concurrency=self.concurrency, stop=stop,
+                )
+            finally:
+                status = outcome.status if outcome else "interrupted"
+                tally = outcome.tally if outcome else None
+                store.finish_run(run_id, status, {
+                    "cells": len(plan.cells), "done": tally.done if tally else None,
+                    "cached": tally.cached if tally else None,
+                    "failed": tally.failed if tally else None,
+                    "spent_usd": tally.spent if tally else None,
+                })
+        scores = await self._score(plan, outcome.outcomes)
+        df = self._frame(plan, outcome, scores)
+        meta = {
+            "dataset_fingerprint": self.dataset.fingerprint, "repeats": self.repeats,
+            "models": [str(m) for m in plan.models], "store": str(settings.store_path),
+            "started": started, "finished": time.time(), "spent_usd": outcome.tally.spent,
+        }
+        return Results(df, experiment=self.name, run_id=run_id,
+                       scorers=[s.name for s in self.scorers],
+                       variants=[v.name for v in self.variants], status=outcome.status,
+                       message=outcome.message, meta=meta)
+
+    async def _score(self, plan: Plan, outcomes: Sequence[CellOutcome | None]
+                     ) -> list[list[Score]]:
+        rows = self.dataset.rows
+
+        async def one(cell: Cell) -> list[Score]:
+            outcome = outcomes[cell.index]
+            if outcome is None or not outcome.response.ok:
+                return [Score(None, None, "no output to score")] * len(self.scorers)
+            ctx = ScoreContext(variant=cell.variant, repeat=cell.repeat, response=outcome.response)
+            text = outcome.response.text or ""
+            return [await s.score(text, rows[cell.row_index], ctx) for s in self.scorers]
+
+        return list(await asyncio.gather(*(one(c) for c in plan.cells)))
+
+    def _frame(self, plan: Plan, outcome: RunOutcome, scores: list[list[Score]]) -> pd.DataFrame:
+        rows = self.dataset.rows
+        renamed = {c: (f"input.{c}" if c in RESERVED else c) for c in self.dataset.columns}
+        not_run = "not run: stopped at the budget" if outcome.status == "budget" \
+            else "not run: interrupted"
+        records: list[dict[str, Any]] = []
+        for cell, cell_scores in zip(plan.cells, scores, strict=True):
+            record: dict[str, Any] = {"row_id": cell.row_id}
+            for column, value in rows[cell.row_index].items():
+                record[renamed[column]] = value
+            done = outcome.outcomes[cell.index]
+            response = done.response if done else None
+            record.update({
+                "variant": cell.variant,
+                "repeat": cell.repeat,
+                "model": str(cell.request.model),
+                "provider": cell.request.model.provider,
+                "messages": json.dumps(list(cell.request.messages), ensure_ascii=False),
+                "output": response.text if response else None,
+                "error": (response.error if response else not_run),
+                "finish_reason": response.finish_reason if response else None,
+                "input_tokens": response.input_tokens if response else None,
+                "output_tokens": response.output_tokens if response else None,
+                "latency_ms": response.latency_ms if response else None,
+                "cost_usd": done.cost_usd if done else 0.0,
+                "cached": bool(done.cached) if done else False,
+                "request_key": cell.key,
+            })
+            for scorer, score in zip(self.scorers, cell_scores, strict=True):
+                value, passed, reason = scorer_columns(scorer.name)
+                record[value], record[passed], record[reason] = score.value, score.passed, score.reason
+            records.append(record)
+        df = pd.DataFrame.from_records(records)
+        for column in ("input_tokens", "output_tokens"):
+            df[column] = df[column].astype("Int64")
+        for scorer in self.scorers:
+            df[f"{scorer.name}_pass"] = df[f"{scorer.name}_pass"].astype("boolean")
+        return df
+
+
+def _as_dataset(dataset: Dataset | pd.DataFrame | str | Path) -> Dataset:
+    if isinstance(dataset, Dataset):
+        return dataset
+    if isinstance(dataset, pd.DataFrame):
+        return Dataset(dataset)
+    if isinstance(dataset, (str, Path)):
+        return Dataset.from_file(dataset)
+    raise WorkbenchError(f"dataset must be a wb.Dataset, a DataFrame or a file path, not "
+                         f"{type(dataset).__name__}.")
+
+
+def _as_scorer(spec: Scorer | str | Mapping[str, Any]) -> Scorer:
+    if isinstance(spec, Scorer):
+        return spec
+    if isinstance(spec, (str, Mapping)):
+        return build_scorer(spec)
+    raise ScorerError(f"Not a scorer: {spec!r}. Use wb.scorers.contains(...), a name, or a spec.")
+
+
+def _unique_scorers(scorers: list[Scorer]) -> list[Scorer]:
+    seen: dict[str, int] = {}
+    out = []
+    for s in scorers:
+        count = seen.get(s.name, 0) + 1
+        seen[s.name] = count
+        out.append(s if count == 1 else s.rename(f"{s.name}_{count}"))
+    return out

@@ -1,0 +1,123 @@
+"""A Variant: one way of prompting — message templates, model id and generation parameters."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import TemplateError
+from workbench.prompts.render import Message, render_template, template_variables
+
+__all__ = ["Variant"]
+
+ROLES = ("system", "user", "assistant")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One prompt variant.
+
+    ``system`` and ``user`` are Jinja2 templates over a dataset row; ``messages`` holds further
+    turns (few-shot examples, a conversation) placed between them::
+
+        Variant("terse", model="local/smollm2", system="Answer in one word.",
+                user="{{ question }}", params={"temperature": 0, "max_tokens": 32})
+    """
+
+    name: str
+    model: str | None = None
+    """``provider/model``; None uses the default model (the embedded one unless configured)."""
+    system: str | None = None
+    user: str | None = None
+    messages: Sequence[Mapping[str, str]] = ()
+    """Turns between the system message and the user message: ``[{"role": ..., "content": ...}]``."""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """Generation parameters: temperature, max_tokens, top_p, stop, seed, ..."""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise TemplateError("A Variant needs a non-empty name, e.g. Variant('terse', ...).")
+        turns = tuple(dict(m) for m in self.messages)
+        for i, turn in enumerate(turns):
+            if set(turn) != {"role", "content"} or turn["role"] not in ROLES:
+                raise TemplateError(
+                    f"Variant '{self.name}': messages[{i}] must be "
+                    f"{{'role': one of {ROLES}, 'content': str}}, got {turn!r}."
+                )
+            if not isinstance(turn["content"], str):
+                raise TemplateError(f"Variant '{self.name}': messages[{i}].content must be text.")
+        object.__setattr__(self, "messages", turns)
+        object.__setattr__(self, "params", dict(self.params or {}))
+        if not self.templates():
+            raise TemplateError(
+                f"Variant '{self.name}' has no messages: give user=..., system=... or messages=[...]."
+            )
+        self.variables  # noqa: B018 - parse every template now, so syntax errors surface early
+
+    def templates(self) -> list[tuple[str, str, str]]:
+        """(where, role, template) for every message, in order."""
+        out: list[tuple[str, str, str]] = []
+        if self.system is not None:
+            out.append(("system", "system", self.system))
+        for i, turn in enumerate(self.messages):
+            out.append((f"messages[{i}]", turn["role"], turn["content"]))
+        if self.user is not None:
+            out.append(("user", "user", self.user))
+        return out
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Names of the row values this variant's templates read."""
+        names: set[str] = set()
+        for where, _, source in self.templates():
+            names |= template_variables(source, f"variant '{self.name}' {where}")
+        return frozenset(names)
+
+    def render(self, row: Mapping[str, Any]) -> list[Message]:
+        """The chat messages for one row."""
+        return [
+            Message(role=role, content=render_template(source, row, f"variant '{self.name}' {where}"))
+            for where, role, source in self.templates()
+        ]
+
+    def replace(self, **changes: Any) -> Variant:
+        """A copy with some fields changed: ``a.replace(name="friendly", system="...")``."""
+        return dataclasses.replace(self, **changes)
+
+    def spec(self) -> dict[str, Any]:
+        """Plain-data form, for YAML, records and fingerprints."""
+        out: dict[str, Any] = {"name": self.name, "model": self.model}
+        if self.system is not None:
+            out["system"] = self.system
+        if self.messages:
+            out["messages"] = [dict(m) for m in self.messages]
+        if self.user is not None:
+            out["user"] = self.user
+        out["params"] = dict(self.params)
+        if self.description:
+            out["description"] = self.description
+        return out
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Variant:
+        """Build from the plain-data form (as in an experiment YAML)."""
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(spec) - allowed
+        if unknown:
+            raise TemplateError(
+                f"Variant {spec.get('name', '?')!r}: unknown field(s) {sorted(unknown)}; "
+                f"allowed: {sorted(allowed)}."
+            )
+        return cls(**dict(spec))
+
+    @property
+    def fingerprint(self) -> str:
+        """Short hash of everything that defines this variant except its name."""
+        body = {k: v for k, v in self.spec().items() if k not in ("name", "description")}
+        text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]

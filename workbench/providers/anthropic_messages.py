@@ -1,0 +1,103 @@
+"""``anthropic/<model>`` through the official ``anthropic`` SDK (Messages API)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+from workbench.errors import MissingKeyError, ProviderError
+from workbench.providers.base import COMMON_PARAMS, ChatRequest, Provider, Response
+from workbench.providers.sdk_errors import from_sdk_exception, safe_int
+
+__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider"]
+
+DEFAULT_MAX_TOKENS = 1024
+"""Sent when a variant sets no max_tokens: the Messages API requires one."""
+
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+           "tool_use": "tool_calls", "refusal": "content_filter"}
+
+
+class AnthropicProvider(Provider):
+    """Anthropic Messages. System messages become the ``system`` field; the key comes from
+    ``ANTHROPIC_API_KEY`` only."""
+
+    accepted_params = (COMMON_PARAMS - {"seed"}) | {"top_k", "stop_sequences", "thinking",
+                                                    "metadata"}
+    key_env = "ANTHROPIC_API_KEY"
+
+    def __init__(self, name: str = "anthropic", base_url: str | None = None) -> None:
+        super().__init__(name)
+        if not os.environ.get(self.key_env):
+            raise MissingKeyError(name, self.key_env)
+        self.base_url = base_url
+        self._client: Any = None
+        self._direct: set[str] = set()
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import anthropic
+
+            self._client = anthropic.AsyncAnthropic(
+                api_key=os.environ[self.key_env], base_url=self.base_url, max_retries=0
+            )
+            # SDK versions differ in which sampling keywords create() takes; the rest go in the body.
+            self._direct = set(inspect.signature(self._client.messages.create).parameters)
+        return self._client
+
+    def _body(self, request: ChatRequest) -> dict[str, Any]:
+        params = dict(request.params)
+        system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
+        turns = [dict(m) for m in request.messages if m["role"] != "system"]
+        body: dict[str, Any] = {
+            "model": request.model.name,
+            "messages": turns,
+            "max_tokens": params.pop("max_tokens", DEFAULT_MAX_TOKENS),
+        }
+        if system:
+            body["system"] = system
+        if "stop" in params:
+            stop = params.pop("stop")
+            body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        extra = {}
+        for key, value in params.items():
+            if key in self._direct:
+                body[key] = value
+            else:
+                extra[key] = value
+        if extra:
+            body["extra_body"] = extra
+        return body
+
+    async def generate(self, request: ChatRequest, timeout: float) -> Response:
+        client = self._get_client()
+        start = self.clock()
+        try:
+            message = await client.messages.create(**self._body(request), timeout=timeout)
+        except Exception as exc:
+            raise from_sdk_exception(exc, self.name) from None
+        latency = (self.clock() - start) * 1000
+        try:
+            raw = message.model_dump(mode="json")
+            blocks = raw.get("content") or []
+            text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
+            usage = raw.get("usage") or {}
+        except (AttributeError, TypeError) as exc:
+            raise ProviderError(
+                f"{self.name}: unusable response ({exc})", kind="bad_response", retryable=True
+            ) from None
+        stop = raw.get("stop_reason")
+        return Response(
+            text=text,
+            input_tokens=safe_int(usage.get("input_tokens")),
+            output_tokens=safe_int(usage.get("output_tokens")),
+            finish_reason=_FINISH.get(stop, stop) if stop else None,
+            latency_ms=latency,
+            raw=raw,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None

@@ -1,0 +1,107 @@
+"""``openai/<model>`` and named OpenAI-compatible endpoints, through the official ``openai`` SDK."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from workbench.config import Endpoint
+from workbench.errors import MissingKeyError, ProviderError
+from workbench.providers.base import COMMON_PARAMS, ChatRequest, Provider, Response
+from workbench.providers.sdk_errors import from_sdk_exception, safe_int
+
+__all__ = ["OpenAICompatibleProvider", "OpenAIProvider"]
+
+_OPENAI_PARAMS = COMMON_PARAMS | {
+    "presence_penalty", "frequency_penalty", "logit_bias", "response_format",
+    "reasoning_effort", "verbosity", "service_tier",
+}
+_EXTRA_BODY_PARAMS = frozenset({"top_k", "min_p", "repeat_penalty"})
+
+
+class OpenAIProvider(Provider):
+    """OpenAI Chat Completions. The key comes from ``OPENAI_API_KEY`` only."""
+
+    accepted_params = _OPENAI_PARAMS
+    key_env: str | None = "OPENAI_API_KEY"
+
+    def __init__(self, name: str = "openai", base_url: str | None = None) -> None:
+        super().__init__(name)
+        self.base_url = base_url
+        self._client: Any = None
+        if self.key_env and not os.environ.get(self.key_env):
+            raise MissingKeyError(name, self.key_env)
+
+    def _api_key(self) -> str:
+        # The SDK insists on a key even for local servers that ignore it.
+        return (os.environ.get(self.key_env) if self.key_env else None) or "not-needed"
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                api_key=self._api_key(), base_url=self.base_url, max_retries=0
+            )
+        return self._client
+
+    def _body(self, request: ChatRequest) -> dict[str, Any]:
+        params = dict(request.params)
+        body: dict[str, Any] = {"model": request.model.name, "messages": list(request.messages)}
+        if "max_tokens" in params:
+            body["max_completion_tokens"] = params.pop("max_tokens")
+        body.update(params)
+        return body
+
+    async def generate(self, request: ChatRequest, timeout: float) -> Response:
+        client = self._get_client()
+        start = self.clock()
+        try:
+            completion = await client.chat.completions.create(
+                **self._body(request), timeout=timeout
+            )
+        except Exception as exc:
+            raise from_sdk_exception(exc, self.name) from None
+        latency = (self.clock() - start) * 1000
+        try:
+            raw = completion.model_dump(mode="json")
+            choice = raw["choices"][0]
+            text = choice["message"].get("content") or ""
+            usage = raw.get("usage") or {}
+        except (AttributeError, KeyError, IndexError, TypeError) as exc:
+            raise ProviderError(
+                f"{self.name}: response without choices ({exc})", kind="bad_response",
+                retryable=True,
+            ) from None
+        return Response(
+            text=text,
+            input_tokens=safe_int(usage.get("prompt_tokens")),
+            output_tokens=safe_int(usage.get("completion_tokens")),
+            finish_reason=choice.get("finish_reason"),
+            latency_ms=latency,
+            raw=raw,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+class OpenAICompatibleProvider(OpenAIProvider):
+    """Any server speaking OpenAI Chat Completions (vLLM, Ollama, llama.cpp server, ...)."""
+
+    accepted_params = _OPENAI_PARAMS | _EXTRA_BODY_PARAMS
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.key_env = endpoint.api_key_env
+        super().__init__(endpoint.name, endpoint.base_url)
+
+    def _body(self, request: ChatRequest) -> dict[str, Any]:
+        params = dict(request.params)
+        extra = {k: params.pop(k) for k in list(params) if k in _EXTRA_BODY_PARAMS}
+        body: dict[str, Any] = {"model": request.model.name, "messages": list(request.messages)}
+        body.update(params)  # compatible servers know max_tokens better than max_completion_tokens
+        if extra:
+            body["extra_body"] = extra
+        return body

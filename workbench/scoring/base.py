@@ -1,0 +1,197 @@
+"""The scorer protocol: a scorer reads an output and its row and returns a Score.
+
+Scorers are built by factories registered with :func:`scorer`, which records the factory's name
+and arguments, so any scorer can be rebuilt from its spec (``{"name": ..., "args": {...}}``) —
+in an experiment YAML, an exported record, or a CI check.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from workbench.errors import ScorerError
+from workbench.prompts.render import template_variables
+
+__all__ = [
+    "Score",
+    "ScoreContext",
+    "Scorer",
+    "build_scorer",
+    "custom",
+    "registered_scorers",
+    "scorer",
+]
+
+
+@dataclass(frozen=True)
+class Score:
+    """One judgement of one output."""
+
+    value: float | None
+    """The raw measure (1.0/0.0 for checks, a similarity, a grade); None when not scored."""
+    passed: bool | None
+    """Pass/fail; None when the scorer could not judge (e.g. the call failed)."""
+    reason: str = ""
+    """Why, in words."""
+
+
+@dataclass(frozen=True)
+class ScoreContext:
+    """What a scorer may know besides output and row: which cell it is, and the raw response.
+    Judge scorers (which call models) receive a ``call`` function from the engine here."""
+
+    variant: str = ""
+    repeat: int = 0
+    response: Any = None
+    call: Callable[..., Awaitable[Any]] | None = None
+
+
+ScoreFn = Callable[[str, Mapping[str, Any], ScoreContext], Union[Score, Awaitable[Score]]]
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A named, rebuildable check. Call ``await scorer.score(output, row, ctx)``."""
+
+    name: str
+    spec: Mapping[str, Any]
+    """``{"name": factory name, "args": {...}}`` — enough to rebuild it."""
+    fn: ScoreFn = field(repr=False, compare=False)
+    variables: frozenset[str] = frozenset()
+    """Row values the scorer's templates read (checked against the dataset before a run)."""
+    negate: bool = False
+
+    async def score(self, output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
+        """Judge one output; exceptions become an unscored result with the reason."""
+        try:
+            result = self.fn(output, row, ctx)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:  # a scorer bug must not end the run
+            return Score(None, None, f"scorer error: {type(exc).__name__}: {exc}")
+        score = _as_score(result)
+        if self.negate and score.passed is not None:
+            value = None if score.value is None else 1.0 - score.value
+            return Score(value, not score.passed, f"not ({score.reason})")
+        return score
+
+    def rename(self, name: str) -> Scorer:
+        """The same scorer under another column name."""
+        spec = {**self.spec, "args": {**self.spec.get("args", {}), "name": name}}
+        return Scorer(name, spec, self.fn, self.variables, self.negate)
+
+
+def _as_score(result: Any) -> Score:
+    if isinstance(result, Score):
+        return result
+    if isinstance(result, bool):
+        return Score(1.0 if result else 0.0, result, "")
+    if isinstance(result, (int, float)):
+        return Score(float(result), None, "")
+    if isinstance(result, tuple) and len(result) in (2, 3):
+        value, passed, *reason = result
+        return Score(None if value is None else float(value), passed, reason[0] if reason else "")
+    raise ScorerError(
+        f"A scorer returned {type(result).__name__}; return a Score, a bool, a number, "
+        f"or (value, passed, reason)."
+    )
+
+
+Factory = Callable[..., ScoreFn]
+_REGISTRY: dict[str, Factory] = {}
+
+
+def scorer(name: str) -> Callable[[Factory], Callable[..., Scorer]]:
+    """Register a scorer factory under ``name``.
+
+    The factory takes the scorer's arguments and returns ``fn(output, row, ctx) -> Score``.
+    Every registered scorer also takes ``name=`` (its column name) and ``negate=``.
+    """
+
+    registered_name = name
+
+    def register(factory: Factory) -> Callable[..., Scorer]:
+        signature = inspect.signature(factory)
+
+        @functools.wraps(factory)
+        def build(*args: Any, name: str | None = None, negate: bool = False, **kwargs: Any
+                  ) -> Scorer:
+            column = name or registered_name
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise ScorerError(
+                    f"Scorer '{registered_name}': {exc}. Signature: {registered_name}{signature}"
+                ) from exc
+            bound.apply_defaults()
+            fn = factory(*bound.args, **bound.kwargs)
+            variables: set[str] = set()
+            for value in bound.arguments.values():
+                for text in value if isinstance(value, (list, tuple)) else [value]:
+                    if isinstance(text, str):
+                        variables |= template_variables(text, f"scorer '{column}'")
+            args_spec = dict(bound.arguments)
+            if negate:
+                args_spec["negate"] = True
+            if column != registered_name:
+                args_spec["name"] = column
+            spec = {"name": registered_name, "args": args_spec}
+            return Scorer(column, spec, fn, frozenset(variables), negate)
+
+        _REGISTRY[registered_name] = build
+        return build
+
+    return register
+
+
+def registered_scorers() -> list[str]:
+    """Names of every registered scorer."""
+    return sorted(_REGISTRY)
+
+
+def build_scorer(spec: str | Mapping[str, Any]) -> Scorer:
+    """Rebuild a scorer from its spec: ``"contains"``, ``{"name": "contains", "args": {...}}``,
+    or the YAML short form ``{"contains": "{{ expected }}"}`` / ``{"regex": {"pattern": ...}}``."""
+    if isinstance(spec, str):
+        name, args, kwargs = spec, [], {}
+    elif isinstance(spec, Mapping) and "name" in spec and set(spec) <= {"name", "args"}:
+        name, args = str(spec["name"]), []
+        kwargs = dict(spec.get("args") or {})
+    elif isinstance(spec, Mapping) and len(spec) == 1:
+        name, value = next(iter(spec.items()))
+        if isinstance(value, Mapping):
+            args, kwargs = [], dict(value)
+        elif isinstance(value, list):
+            args, kwargs = list(value), {}
+        else:
+            args, kwargs = ([] if value is None else [value]), {}
+    else:
+        raise ScorerError(
+            f"Cannot read scorer spec {spec!r}: use a name ('contains'), "
+            f"{{'contains': '{{{{ expected }}}}'}} or {{'name': 'regex', 'args': {{...}}}}."
+        )
+    if name not in _REGISTRY:
+        raise ScorerError(f"Unknown scorer '{name}'. Known scorers: {', '.join(registered_scorers())}.")
+    return _REGISTRY[name](*args, **kwargs)
+
+
+def custom(fn: Callable[..., Any], name: str | None = None) -> Scorer:
+    """Any function (sync or async) of ``(output, row)`` — or ``(output, row, ctx)`` — as a scorer.
+
+    It may return a Score, a bool (pass/fail), a number (a value), or (value, passed, reason).
+    Custom scorers cannot be rebuilt from a spec by name unless registered with :func:`scorer`.
+    """
+    params = len(inspect.signature(fn).parameters)
+    column = name or getattr(fn, "__name__", "custom")
+    if column == "<lambda>":
+        column = "custom"
+
+    def call(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Any:
+        return fn(output, row, ctx) if params >= 3 else fn(output, row)
+
+    spec = {"name": "custom", "args": {"function": f"{fn.__module__}.{fn.__qualname__}"}}
+    return Scorer(column, spec, call)
