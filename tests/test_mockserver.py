@@ -26,7 +26,7 @@ from workbench.testing.mockcore import CREATED, canonical_json
 from workbench.testing.mockserver import Faults, MockServer
 
 ROOT = Path(__file__).resolve().parents[1]
-USER = [{"role": "user", "content": "hello big world"}]
+USER: Any = [{"role": "user", "content": "hello big world"}]
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def raw_exchange(server: MockServer, data: bytes) -> bytes:
 
 
 def test_openai_reply_usage_and_determinism(srv: MockServer) -> None:
-    messages = [
+    messages: Any = [
         {"role": "system", "content": "be brief"},
         {"role": "user", "content": [{"type": "text", "text": "two words"}]},
         {"role": "assistant", "content": "ok"},
@@ -121,7 +121,8 @@ def test_max_tokens_truncates(srv: MockServer) -> None:
     cut = chat(srv, max_completion_tokens=2)
     assert cut.choices[0].message.content == "mock: hello"
     assert cut.choices[0].finish_reason == "length"
-    assert cut.usage is not None and cut.usage.completion_tokens == 2
+    assert cut.usage is not None
+    assert cut.usage.completion_tokens == 2
     assert chat(srv, max_tokens=3).choices[0].finish_reason == "length"
     assert chat(srv, max_tokens=4).choices[0].finish_reason == "stop"
     reply = msg(srv, max_tokens=1)
@@ -251,8 +252,8 @@ def test_malformed_body_raises_json_error(srv: MockServer) -> None:
         msg(srv)
     assert srv.stats()["successes"] == 0
     srv.set_faults(malformed_rate=1.0)
-    body = {"model": "m", "max_tokens": 9, "messages": USER}
-    status, headers, body = request(srv, "POST", "/v1/messages", body)
+    payload = {"model": "m", "max_tokens": 9, "messages": USER}
+    status, headers, body = request(srv, "POST", "/v1/messages", payload)
     assert status == 200
     assert headers["content-type"] == "application/json"
     with pytest.raises(json.JSONDecodeError):
@@ -268,7 +269,8 @@ def test_bad_usage_modes(srv: MockServer) -> None:
     assert (wrong.prompt_tokens, wrong.completion_tokens) == ("3", None)
     assert wrong.total_tokens == 7.5
     negative = chat(srv).usage
-    assert negative is not None and negative.prompt_tokens == -4
+    assert negative is not None
+    assert negative.prompt_tokens == -4
     srv.set_faults(bad_usage="wrong_type")
     usage = msg(srv).usage
     assert (usage.input_tokens, usage.output_tokens) == ("3", None)  # anthropic: no coercion
@@ -354,9 +356,7 @@ def test_raw_http_behaviour(srv: MockServer) -> None:
 
 def test_latency_and_concurrency() -> None:
     async def run(srv: MockServer) -> list[str | None]:
-        client = openai.AsyncOpenAI(
-            base_url=srv.openai_base_url, api_key="sk-test", max_retries=0
-        )
+        client = openai.AsyncOpenAI(base_url=srv.openai_base_url, api_key="sk-test", max_retries=0)
         async with client:
             calls = [
                 client.chat.completions.create(

@@ -19,7 +19,7 @@ from workbench.config import Settings, get_settings
 from workbench.errors import ConfigError
 from workbench.models.ids import ModelId, parse_model_id
 
-__all__ = ["ModelInfo", "catalog", "model_info", "register"]
+__all__ = ["ModelInfo", "all_models", "catalog_checked", "model_info", "register"]
 
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
 
@@ -69,7 +69,7 @@ def _shipped() -> dict[str, Any]:
     return data
 
 
-def catalog(settings: Settings | None = None) -> dict[str, ModelInfo]:
+def all_models(settings: Settings | None = None) -> dict[str, ModelInfo]:
     """Every known model, shipped facts merged with settings and :func:`register` overrides."""
     settings = settings or get_settings()
     merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in _shipped()["models"].items()}
@@ -110,7 +110,7 @@ def model_info(model: str | ModelId, settings: Settings | None = None) -> ModelI
     """Facts for one model; an unknown OpenAI or Anthropic model gets an error listing known ones."""
     settings = settings or get_settings()
     mid = model if isinstance(model, ModelId) else parse_model_id(model, settings)
-    known = catalog(settings)
+    known = all_models(settings)
     key = str(mid)
     if key in known:
         return known[key]

@@ -50,13 +50,18 @@ def _where(where: str) -> str:
     return f" in {where}" if where else ""
 
 
+def _clause(text: object) -> str:
+    """Jinja's message without its final period, to sit inside our sentence."""
+    return str(text).rstrip(".")
+
+
 def template_variables(source: str, where: str = "") -> frozenset[str]:
     """Top-level names a template reads from its row (``{{ question }}`` -> ``question``)."""
     try:
         return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
-            f"Template syntax error{_where(where)}, line {exc.lineno}: {exc.message}. "
+            f"Template syntax error{_where(where)}, line {exc.lineno}: {_clause(exc.message)}. "
             f"Template: {source[:200]!r}"
         ) from exc
 
@@ -67,12 +72,12 @@ def render_template(source: str, row: Mapping[str, Any], where: str = "") -> str
         return _compile(source).render(dict(row))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
-            f"Template syntax error{_where(where)}, line {exc.lineno}: {exc.message}."
+            f"Template syntax error{_where(where)}, line {exc.lineno}: {_clause(exc.message)}."
         ) from exc
     except SecurityError as exc:
         raise TemplateError(
-            f"Template{_where(where)} tried something the sandbox forbids: {exc}. Templates may "
-            f"read row values and use filters, not reach Python internals."
+            f"Template{_where(where)} tried something the sandbox forbids: {_clause(exc)}. "
+            f"Templates may read row values and use filters, not reach Python internals."
         ) from exc
     except jinja2.UndefinedError as exc:
         raise TemplateError(

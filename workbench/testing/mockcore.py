@@ -299,8 +299,8 @@ def check_fault(name: str, value: object) -> object:
             return value
         raise ValueError(f"bad_usage must be a bool or one of cycle, {', '.join(BAD_USAGE_MODES)}")
     default = _FAULT_FIELDS[name].default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e9:
+        raise ValueError(f"{name} must be a non-negative finite number")
     if isinstance(default, int):
         if not float(value).is_integer():
             raise ValueError(f"{name} must be an integer")

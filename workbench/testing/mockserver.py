@@ -2,7 +2,7 @@
 
 Stdlib only (asyncio streams), HTTP/1.1 with keep-alive.  Serves ``POST /v1/chat/completions``
 (also ``/chat/completions``) and ``POST /v1/messages`` with deterministic replies (see
-``workbench.testing.mockapi``), switchable faults (``Faults``), and control endpoints:
+``workbench.testing.mockcore``), switchable faults (``Faults``), and control endpoints:
 ``GET /_stats``, ``POST /_control`` (JSON of ``Faults`` fields, ``answers``, ``seed``) and
 ``POST /_reset`` (zero counters; body ``{"config": true}`` also restores the initial config).
 
@@ -93,6 +93,8 @@ class AsyncMockServer:
         return self.url
 
     async def start(self) -> None:
+        """Start listening on 127.0.0.1 (``port`` 0 picks a free port)."""
+        self._closing = False
         self._server = await asyncio.start_server(
             self._serve_connection, HOST, self.port, backlog=2048, limit=MAX_HEAD
         )
@@ -314,6 +316,8 @@ class MockServer:
 
     def start(self) -> MockServer:
         """Start listening (returns once the port is bound)."""
+        if self._loop is not None:
+            return self
         loop = asyncio.new_event_loop()
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
 

@@ -1,0 +1,185 @@
+"""The ``workbench`` command. The only place that turns errors into exit codes.
+
+Exit codes: 0 done; 1 a WorkbenchError (one line on stderr); 2 bad usage; 3 the run stopped at
+its budget; 130 interrupted (what finished is saved: run again to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workbench import __version__
+from workbench.errors import WorkbenchError
+
+__all__ = ["main"]
+
+EXIT_ERROR, EXIT_BUDGET, EXIT_INTERRUPTED = 1, 3, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench", description="Prompt experiments: variants × dataset × repeats, scored."
+    )
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run an experiment YAML and write its results table")
+    run.add_argument("experiment", type=Path, help="experiment .yaml file")
+    _output_args(run, default_out="workbench-results")
+    run.add_argument("--budget", type=float, metavar="USD", help="stop scheduling at this spend")
+    run.add_argument("--estimate", action="store_true", help="only print the estimate; no calls")
+
+    demo = sub.add_parser("demo", help="run the bundled demo on the embedded model (offline)")
+    _output_args(demo, default_out="workbench-demo")
+    demo.add_argument("--model", default="local/smollm2", help="model id (default: %(default)s)")
+
+    models = sub.add_parser("models", help="list the model catalog: context, max output, prices")
+    models.add_argument("--provider", help="only this provider")
+
+    store = sub.add_parser("store", help="inspect the result store")
+    store.add_argument("action", choices=["info", "move-aside"])
+    return parser
+
+
+def _output_args(p: argparse.ArgumentParser, default_out: str) -> None:
+    p.add_argument("--out", type=Path, default=Path(default_out), help="folder for results")
+    p.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``workbench`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "models":
+            return _models(args)
+        return _store(args)
+    except WorkbenchError as exc:
+        print(f"workbench: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("workbench: interrupted; finished calls are saved, run again to resume.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    from workbench.experiment_file import load_experiment
+
+    exp = load_experiment(args.experiment)
+    estimate = exp.estimate()
+    print(f"{exp.name}: {estimate}")
+    if args.estimate:
+        print(estimate.by_variant.to_string(index=False))
+        return 0
+    res = exp.run(budget_usd=args.budget)
+    return _report(res, args.out, args.format)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from workbench.demo import demo_dataset_path, demo_experiment
+
+    exp = demo_experiment(args.model)
+    print(f"Demo: {len(exp.variants)} prompt variants × {len(exp.dataset)} questions × "
+          f"{exp.repeats} repeats on {args.model} (runs offline; no API key needed).")
+    print(f"Dataset: {demo_dataset_path()}")
+    print(f"Estimate: {exp.estimate()}")
+    res = exp.run()
+    code = _report(res, args.out, args.format)
+    print(
+        "\nWhat happened: every variant answered every question twice; the 'has_city' scorer "
+        "checked each answer for the expected city.\n"
+        f"Next: open {args.out} in pandas, run `workbench demo` again (0 calls: all cached in "
+        f"{res.meta['store']}), or write your own experiment YAML and `workbench run` it "
+        f"(see README)."
+    )
+    return code
+
+
+def _report(res: object, out: Path, fmt: str) -> int:
+    from workbench.results import Results
+
+    assert isinstance(res, Results)
+    board = res.leaderboard()
+    print("\nLeaderboard:")
+    print(_format_board(board, res.scorers))
+    path = res.save(out / f"{res.experiment}-{res.run_id}.{fmt}")
+    print(f"\nResults ({len(res.df)} rows, one per row × variant × repeat): {path}")
+    if res.status == "budget":
+        print(res.message, file=sys.stderr)
+        return EXIT_BUDGET
+    if res.status == "interrupted":
+        print(res.message, file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _format_board(board: object, scorers: list[str]) -> str:
+    import pandas as pd
+
+    assert isinstance(board, pd.DataFrame)
+    cols = ["rank", "variant", "model", "n", "errors", "cached"]
+    for name in scorers:
+        cols.append(f"{name}_pass_rate")
+    cols += ["cost_usd", "latency_p50_ms", "output_tokens"]
+    view = board[cols].copy()
+    for name in scorers:
+        view[f"{name}_pass_rate"] = view[f"{name}_pass_rate"].map(
+            lambda v: "–" if v is None or v != v else f"{v:.0%}")
+    view["cost_usd"] = view["cost_usd"].map(lambda v: f"${v:.4f}")
+    view["latency_p50_ms"] = view["latency_p50_ms"].map(
+        lambda v: "–" if v is None or v != v else f"{v:.0f}")
+    view["output_tokens"] = view["output_tokens"].map(
+        lambda v: "–" if v is None or v != v else f"{v:.1f}")
+    return view.to_string(index=False)
+
+
+def _models(args: argparse.Namespace) -> int:
+    from workbench.models.catalog import all_models, catalog_checked
+
+    rows = [m for m in all_models().values()
+            if not args.provider or m.id.startswith(f"{args.provider}/")]
+    print(f"{'model':38} {'context':>10} {'max out':>9} {'$/1M in':>9} {'$/1M out':>9}  as of")
+    for m in rows:
+        print(f"{m.id:38} {_num(m.context_window):>10} {_num(m.max_output):>9} "
+              f"{_price(m.input_per_1m):>9} {_price(m.output_per_1m):>9}  {m.as_of or '–'}")
+    print(f"\nPrices checked {catalog_checked()}; override with wb.models.register(...) or "
+          f"[models.\"provider/model\"] in workbench.toml.")
+    return 0
+
+
+def _num(v: int | None) -> str:
+    return "–" if v is None else f"{v:,}"
+
+
+def _price(v: float | None) -> str:
+    return "–" if v is None else f"{v:g}"
+
+
+def _store(args: argparse.Namespace) -> int:
+    from workbench.config import get_settings
+    from workbench.engine.store import Store
+
+    path = get_settings().store_path
+    if args.action == "move-aside":
+        if not path.exists():
+            print(f"No store at {path}.")
+            return 0
+        print(f"Moved {path} to {Store.move_aside(path)}; the next run starts a fresh store.")
+        return 0
+    with Store(path) as store:
+        runs = store.runs()
+        print(f"Store: {path} ({store.count_responses()} cached responses, {len(runs)} runs)")
+        for r in runs[:10]:
+            print(f"  {r['run_id']}  {r['experiment']:24} {r['status']}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
