@@ -64,8 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"workbench: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("workbench: interrupted; finished calls are saved, run again to resume.",
-              file=sys.stderr)
+        print(
+            "workbench: interrupted; finished calls are saved, run again to resume.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
 
 
@@ -86,8 +88,10 @@ def _demo(args: argparse.Namespace) -> int:
     from workbench.demo import demo_dataset_path, demo_experiment
 
     exp = demo_experiment(args.model)
-    print(f"Demo: {len(exp.variants)} prompt variants × {len(exp.dataset)} questions × "
-          f"{exp.repeats} repeats on {args.model} (runs offline; no API key needed).")
+    print(
+        f"Demo: {len(exp.variants)} prompt variants × {len(exp.dataset)} questions × "
+        f"{exp.repeats} repeats on {args.model} (runs offline; no API key needed)."
+    )
     print(f"Dataset: {demo_dataset_path()}")
     print(f"Estimate: {exp.estimate()}")
     res = exp.run()
@@ -131,26 +135,36 @@ def _format_board(board: object, scorers: list[str]) -> str:
     view = board[cols].copy()
     for name in scorers:
         view[f"{name}_pass_rate"] = view[f"{name}_pass_rate"].map(
-            lambda v: "–" if v is None or v != v else f"{v:.0%}")
+            lambda v: "–" if v is None or v != v else f"{v:.0%}"
+        )
     view["cost_usd"] = view["cost_usd"].map(lambda v: f"${v:.4f}")
     view["latency_p50_ms"] = view["latency_p50_ms"].map(
-        lambda v: "–" if v is None or v != v else f"{v:.0f}")
+        lambda v: "–" if v is None or v != v else f"{v:.0f}"
+    )
     view["output_tokens"] = view["output_tokens"].map(
-        lambda v: "–" if v is None or v != v else f"{v:.1f}")
+        lambda v: "–" if v is None or v != v else f"{v:.1f}"
+    )
     return view.to_string(index=False)
 
 
 def _models(args: argparse.Namespace) -> int:
     from workbench.models.catalog import all_models, catalog_checked
 
-    rows = [m for m in all_models().values()
-            if not args.provider or m.id.startswith(f"{args.provider}/")]
+    rows = [
+        m
+        for m in all_models().values()
+        if not args.provider or m.id.startswith(f"{args.provider}/")
+    ]
     print(f"{'model':38} {'context':>10} {'max out':>9} {'$/1M in':>9} {'$/1M out':>9}  as of")
     for m in rows:
-        print(f"{m.id:38} {_num(m.context_window):>10} {_num(m.max_output):>9} "
-              f"{_price(m.input_per_1m):>9} {_price(m.output_per_1m):>9}  {m.as_of or '–'}")
-    print(f"\nPrices checked {catalog_checked()}; override with wb.models.register(...) or "
-          f"[models.\"provider/model\"] in workbench.toml.")
+        print(
+            f"{m.id:38} {_num(m.context_window):>10} {_num(m.max_output):>9} "
+            f"{_price(m.input_per_1m):>9} {_price(m.output_per_1m):>9}  {m.as_of or '–'}"
+        )
+    print(
+        f"\nPrices checked {catalog_checked()}; override with wb.models.register(...) or "
+        f'[models."provider/model"] in workbench.toml.'
+    )
     return 0
 
 

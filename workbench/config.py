@@ -152,9 +152,12 @@ def _from_file() -> dict[str, Any]:
         raise ConfigError(f"{path} is not UTF-8 text ({exc.reason}).") from exc
     out = dict(data)
     if "providers" in out:
-        out["provider_urls"] = {
-            name: str(spec.get("base_url")) for name, spec in out.pop("providers").items()
-        }
+        urls: dict[str, str] = {}
+        for name, spec in out.pop("providers").items():
+            if not isinstance(spec, dict) or "base_url" not in spec:
+                raise ConfigError(f'{path}: [providers.{name}] needs base_url = "https://...".')
+            urls[name] = str(spec["base_url"])
+        out["provider_urls"] = urls
     return out
 
 

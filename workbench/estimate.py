@@ -30,8 +30,11 @@ class Estimate:
     by_variant: pd.DataFrame
 
     def __str__(self) -> str:
-        cost = "unknown (a model has no price: wb.models.register(...))" if self.cost_usd is None \
+        cost = (
+            "unknown (a model has no price: wb.models.register(...))"
+            if self.cost_usd is None
             else f"at most ${self.cost_usd:.4f}"
+        )
         return (
             f"{self.cells} cells: {self.cached} cached, {self.calls} calls to make, "
             f"~{self.input_tokens:,} input tokens (estimated), up to {self.max_output_tokens:,} "

@@ -59,7 +59,9 @@ class Experiment:
         names = [v.name for v in self.variants]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ConfigError(f"Variant names must be unique; repeated: {dupes}. Use .replace(name=...).")
+            raise ConfigError(
+                f"Variant names must be unique; repeated: {dupes}. Use .replace(name=...)."
+            )
         if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
             raise ConfigError(f"repeats must be a whole number >= 1, got {repeats!r}.")
         self.repeats = repeats
@@ -75,14 +77,18 @@ class Experiment:
             check_variables(variant.variables, self.dataset, f"Variant '{variant.name}'")
         for s in self.scorers:
             check_variables(s.variables, self.dataset, f"Scorer '{s.name}'")
-            clash = RESERVED.intersection(scorer_columns(s.name))
+            clash = (RESERVED | set(self.dataset.columns)).intersection(scorer_columns(s.name))
             if clash:
-                raise ScorerError(f"Scorer name '{s.name}' clashes with result column(s) {sorted(clash)}; "
-                                  f"pass name='...' to the scorer.")
+                raise ScorerError(
+                    f"Scorer name '{s.name}' clashes with result or dataset "
+                    f"column(s) {sorted(clash)}; pass name='...' to the scorer."
+                )
 
     def __repr__(self) -> str:
-        return (f"<Experiment {self.name!r}: {len(self.dataset)} rows × {len(self.variants)} "
-                f"variants × {self.repeats} repeats, scorers {[s.name for s in self.scorers]}>")
+        return (
+            f"<Experiment {self.name!r}: {len(self.dataset)} rows × {len(self.variants)} "
+            f"variants × {self.repeats} repeats, scorers {[s.name for s in self.scorers]}>"
+        )
 
     # -- planning ------------------------------------------------------------------------
     def _settings(self) -> Settings:
@@ -96,8 +102,11 @@ class Experiment:
         """Plain-data description (for YAML, run records and exports)."""
         return {
             "name": self.name,
-            "dataset": {"source": self.dataset.describe_source(), "rows": len(self.dataset),
-                        "fingerprint": self.dataset.fingerprint},
+            "dataset": {
+                "source": self.dataset.describe_source(),
+                "rows": len(self.dataset),
+                "fingerprint": self.dataset.fingerprint,
+            },
             "variants": [v.spec() for v in self.variants],
             "scorers": [dict(s.spec) for s in self.scorers],
             "repeats": self.repeats,
@@ -113,9 +122,19 @@ class Experiment:
         seen: set[str] = set()
         per: dict[str, dict[str, Any]] = {}
         for cell in plan.cells:
-            entry = per.setdefault(cell.variant, {
-                "variant": cell.variant, "model": str(cell.request.model), "cells": 0, "cached": 0,
-                "calls": 0, "input_tokens": 0, "max_output_tokens": 0, "cost_usd": 0.0})
+            entry = per.setdefault(
+                cell.variant,
+                {
+                    "variant": cell.variant,
+                    "model": str(cell.request.model),
+                    "cells": 0,
+                    "cached": 0,
+                    "calls": 0,
+                    "input_tokens": 0,
+                    "max_output_tokens": 0,
+                    "cost_usd": 0.0,
+                },
+            )
             entry["cells"] += 1
             if cell.key in cached:
                 entry["cached"] += 1
@@ -127,12 +146,15 @@ class Experiment:
             entry["input_tokens"] += cell.est_input_tokens
             entry["max_output_tokens"] += cell.max_output_tokens
             cost = cell.max_cost()
-            entry["cost_usd"] = None if cost is None or entry["cost_usd"] is None \
-                else entry["cost_usd"] + cost
+            entry["cost_usd"] = (
+                None if cost is None or entry["cost_usd"] is None else entry["cost_usd"] + cost
+            )
         table = pd.DataFrame(list(per.values()))
         costs = list(table["cost_usd"])
         return Estimate(
-            cells=len(plan.cells), cached=int(table["cached"].sum()), calls=int(table["calls"].sum()),
+            cells=len(plan.cells),
+            cached=int(table["cached"].sum()),
+            calls=int(table["calls"].sum()),
             input_tokens=int(table["input_tokens"].sum()),
             max_output_tokens=int(table["max_output_tokens"].sum()),
             cost_usd=None if any(c is None or c != c for c in costs) else float(sum(costs)),
@@ -143,8 +165,9 @@ class Experiment:
     def run(self, *, budget_usd: float | None = None, progress: Progress | None = None) -> Results:
         """Run (blocking, also inside Jupyter) with live progress. Ctrl-C / interrupt stops
         cleanly and returns what finished; everything finished is saved and reused next time."""
-        return run_blocking(lambda stop: self.arun(budget_usd=budget_usd, progress=progress,
-                                                   stop=stop))
+        return run_blocking(
+            lambda stop: self.arun(budget_usd=budget_usd, progress=progress, stop=stop)
+        )
 
     async def arun(
         self,
@@ -161,8 +184,10 @@ class Experiment:
         budget = self.budget_usd if budget_usd is None else budget_usd
         if budget is not None and any(c.max_cost() is None for c in plan.cells):
             unknown = sorted({c.info.id for c in plan.cells if c.max_cost() is None})
-            raise BudgetError(f"budget_usd needs prices, and {unknown} have none: "
-                              f"wb.models.register(model, input_per_1m=..., output_per_1m=...).")
+            raise BudgetError(
+                f"budget_usd needs prices, and {unknown} have none: "
+                f"wb.models.register(model, input_per_1m=..., output_per_1m=...)."
+            )
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         progress = progress or auto_progress(self.name)
         started = time.time()
@@ -171,32 +196,52 @@ class Experiment:
             outcome: RunOutcome | None = None
             try:
                 outcome = await execute(
-                    plan, store, settings, run_id=run_id, progress=progress, budget_usd=budget,
-                    concurrency=self.concurrency, stop=stop,
+                    plan,
+                    store,
+                    settings,
+                    run_id=run_id,
+                    progress=progress,
+                    budget_usd=budget,
+                    concurrency=self.concurrency,
+                    stop=stop,
                 )
             finally:
                 status = outcome.status if outcome else "interrupted"
                 tally = outcome.tally if outcome else None
-                store.finish_run(run_id, status, {
-                    "cells": len(plan.cells), "done": tally.done if tally else None,
-                    "cached": tally.cached if tally else None,
-                    "failed": tally.failed if tally else None,
-                    "spent_usd": tally.spent if tally else None,
-                })
+                store.finish_run(
+                    run_id,
+                    status,
+                    {
+                        "cells": len(plan.cells),
+                        "done": tally.done if tally else None,
+                        "cached": tally.cached if tally else None,
+                        "failed": tally.failed if tally else None,
+                        "spent_usd": tally.spent if tally else None,
+                    },
+                )
         scores = await self._score(plan, outcome.outcomes)
         df = self._frame(plan, outcome, scores)
         meta = {
-            "dataset_fingerprint": self.dataset.fingerprint, "repeats": self.repeats,
-            "models": [str(m) for m in plan.models], "store": str(settings.store_path),
-            "started": started, "finished": time.time(), "spent_usd": outcome.tally.spent,
+            "dataset_fingerprint": self.dataset.fingerprint,
+            "repeats": self.repeats,
+            "models": [str(m) for m in plan.models],
+            "store": str(settings.store_path),
+            "started": started,
+            "finished": time.time(),
+            "spent_usd": outcome.tally.spent,
         }
-        return Results(df, experiment=self.name, run_id=run_id,
-                       scorers=[s.name for s in self.scorers],
-                       variants=[v.name for v in self.variants], status=outcome.status,
-                       message=outcome.message, meta=meta)
+        return Results(
+            df,
+            experiment=self.name,
+            run_id=run_id,
+            scorers=[s.name for s in self.scorers],
+            variants=[v.name for v in self.variants],
+            status=outcome.status,
+            message=outcome.message,
+            meta=meta,
+        )
 
-    async def _score(self, plan: Plan, outcomes: Sequence[CellOutcome | None]
-                     ) -> list[list[Score]]:
+    async def _score(self, plan: Plan, outcomes: Sequence[CellOutcome | None]) -> list[list[Score]]:
         rows = self.dataset.rows
 
         async def one(cell: Cell) -> list[Score]:
@@ -212,8 +257,11 @@ class Experiment:
     def _frame(self, plan: Plan, outcome: RunOutcome, scores: list[list[Score]]) -> pd.DataFrame:
         rows = self.dataset.rows
         renamed = {c: (f"input.{c}" if c in RESERVED else c) for c in self.dataset.columns}
-        not_run = "not run: stopped at the budget" if outcome.status == "budget" \
+        not_run = (
+            "not run: stopped at the budget"
+            if outcome.status == "budget"
             else "not run: interrupted"
+        )
         records: list[dict[str, Any]] = []
         for cell, cell_scores in zip(plan.cells, scores, strict=True):
             record: dict[str, Any] = {"row_id": cell.row_id}
@@ -221,25 +269,31 @@ class Experiment:
                 record[renamed[column]] = value
             done = outcome.outcomes[cell.index]
             response = done.response if done else None
-            record.update({
-                "variant": cell.variant,
-                "repeat": cell.repeat,
-                "model": str(cell.request.model),
-                "provider": cell.request.model.provider,
-                "messages": json.dumps(list(cell.request.messages), ensure_ascii=False),
-                "output": response.text if response else None,
-                "error": (response.error if response else not_run),
-                "finish_reason": response.finish_reason if response else None,
-                "input_tokens": response.input_tokens if response else None,
-                "output_tokens": response.output_tokens if response else None,
-                "latency_ms": response.latency_ms if response else None,
-                "cost_usd": done.cost_usd if done else 0.0,
-                "cached": bool(done.cached) if done else False,
-                "request_key": cell.key,
-            })
+            record.update(
+                {
+                    "variant": cell.variant,
+                    "repeat": cell.repeat,
+                    "model": str(cell.request.model),
+                    "provider": cell.request.model.provider,
+                    "messages": json.dumps(list(cell.request.messages), ensure_ascii=False),
+                    "output": response.text if response else None,
+                    "error": (response.error if response else not_run),
+                    "finish_reason": response.finish_reason if response else None,
+                    "input_tokens": response.input_tokens if response else None,
+                    "output_tokens": response.output_tokens if response else None,
+                    "latency_ms": response.latency_ms if response else None,
+                    "cost_usd": done.cost_usd if done else 0.0,
+                    "cached": bool(done.cached) if done else False,
+                    "request_key": cell.key,
+                }
+            )
             for scorer, score in zip(self.scorers, cell_scores, strict=True):
                 value, passed, reason = scorer_columns(scorer.name)
-                record[value], record[passed], record[reason] = score.value, score.passed, score.reason
+                record[value], record[passed], record[reason] = (
+                    score.value,
+                    score.passed,
+                    score.reason,
+                )
             records.append(record)
         df = pd.DataFrame.from_records(records)
         for column in ("input_tokens", "output_tokens"):
@@ -256,8 +310,9 @@ def _as_dataset(dataset: Dataset | pd.DataFrame | str | Path) -> Dataset:
         return Dataset(dataset)
     if isinstance(dataset, (str, Path)):
         return Dataset.from_file(dataset)
-    raise WorkbenchError(f"dataset must be a wb.Dataset, a DataFrame or a file path, not "
-                         f"{type(dataset).__name__}.")
+    raise WorkbenchError(
+        f"dataset must be a wb.Dataset, a DataFrame or a file path, not {type(dataset).__name__}."
+    )
 
 
 def _as_scorer(spec: Scorer | str | Mapping[str, Any]) -> Scorer:
@@ -269,10 +324,13 @@ def _as_scorer(spec: Scorer | str | Mapping[str, Any]) -> Scorer:
 
 
 def _unique_scorers(scorers: list[Scorer]) -> list[Scorer]:
-    seen: dict[str, int] = {}
+    taken: set[str] = set()
     out = []
     for s in scorers:
-        count = seen.get(s.name, 0) + 1
-        seen[s.name] = count
-        out.append(s if count == 1 else s.rename(f"{s.name}_{count}"))
+        name, count = s.name, 1
+        while name in taken:  # also skips a suffixed name another scorer already has
+            count += 1
+            name = f"{s.name}_{count}"
+        taken.add(name)
+        out.append(s if name == s.name else s.rename(name))
     return out

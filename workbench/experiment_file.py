@@ -1,23 +1,23 @@
 """Experiments described in YAML, for ``workbench run``::
 
-    name: capitals
-    dataset: questions.csv            # relative to this file; .csv .jsonl .json .parquet
-    repeats: 3
-    concurrency: 4                    # optional: calls in flight per provider
-    budget_usd: 0.50                  # optional
-    defaults:                         # optional: shared by every variant
-      model: local/smollm2
-      params: {temperature: 0, max_tokens: 32}
-    variants:
-      - name: terse
-        system: Answer in one word.
-        user: "{{ question }}"
-      - name: friendly
-        extends: terse                # start from another variant
-        system: Answer briefly and kindly.
-    scorers:
-      - contains: "{{ expected }}"
-      - regex: {pattern: "^[A-Z]", name: capitalised}
+name: capitals
+dataset: questions.csv            # relative to this file; .csv .jsonl .json .parquet
+repeats: 3
+concurrency: 4                    # optional: calls in flight per provider
+budget_usd: 0.50                  # optional
+defaults:                         # optional: shared by every variant
+  model: local/smollm2
+  params: {temperature: 0, max_tokens: 32}
+variants:
+  - name: terse
+    system: Answer in one word.
+    user: "{{ question }}"
+  - name: friendly
+    extends: terse                # start from another variant
+    system: Answer briefly and kindly.
+scorers:
+  - contains: "{{ expected }}"
+  - regex: {pattern: "^[A-Z]", name: capitalised}
 """
 
 from __future__ import annotations
@@ -35,8 +35,18 @@ from workbench.prompts.variant import Variant
 
 __all__ = ["load_experiment"]
 
-_KEYS = {"name", "dataset", "id_column", "repeats", "concurrency", "budget_usd", "defaults",
-         "variants", "scorers", "store"}
+_KEYS = {
+    "name",
+    "dataset",
+    "id_column",
+    "repeats",
+    "concurrency",
+    "budget_usd",
+    "defaults",
+    "variants",
+    "scorers",
+    "store",
+}
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -82,8 +92,12 @@ def _build(path: Path, data: dict[str, Any]) -> Experiment:
         raise ConfigError("'scorers' must be a list, e.g. [{contains: '{{ expected }}'}].")
     store = data.get("store")
     return Experiment(
-        str(data.get("name") or path.stem), dataset, variants, scorers,
-        repeats=data.get("repeats", 1), budget_usd=data.get("budget_usd"),
+        str(data.get("name") or path.stem),
+        dataset,
+        variants,
+        scorers,
+        repeats=data.get("repeats", 1),
+        budget_usd=data.get("budget_usd"),
         concurrency=data.get("concurrency"),
         store=(path.parent / store) if store else None,
     )

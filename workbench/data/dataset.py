@@ -106,7 +106,10 @@ class Dataset:
         """sha256 of the columns and values: changes when any value changes."""
         body = json.dumps(
             {"columns": self.columns, "rows": self.rows},
-            sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            default=str,
         )
         return hashlib.sha256(body.encode()).hexdigest()
 

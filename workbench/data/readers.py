@@ -99,7 +99,7 @@ def _read_json(path: Path, encoding: str) -> pd.DataFrame:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow  # type: ignore[import-untyped,unused-ignore]  # noqa: F401
     except ImportError as exc:
         raise DatasetError(
             "Reading Parquet needs pyarrow: pip install 'prompt-workbench[parquet]'."

@@ -21,7 +21,8 @@ def demo_dataset_path() -> Path:
 def demo_experiment(model: str = "local/smollm2", repeats: int = 2) -> Experiment:
     """Terse vs. friendly system prompt, answers checked for the expected city."""
     terse = Variant(
-        "terse", model=model,
+        "terse",
+        model=model,
         system="Answer with the name of the city only.",
         user="{{ question }}",
         params={"temperature": 0.7, "max_tokens": 24},
@@ -31,6 +32,9 @@ def demo_experiment(model: str = "local/smollm2", repeats: int = 2) -> Experimen
         system="You are a friendly geography tutor. Answer in one short, kind sentence.",
     )
     return Experiment(
-        "demo-capitals", Dataset.from_file(demo_dataset_path()), [terse, friendly],
-        scorers=[contains("{{ expected }}", name="has_city")], repeats=repeats,
+        "demo-capitals",
+        Dataset.from_file(demo_dataset_path()),
+        [terse, friendly],
+        scorers=[contains("{{ expected }}", name="has_city")],
+        repeats=repeats,
     )

@@ -15,8 +15,8 @@ from workbench.models.catalog import ModelInfo, model_info
 from workbench.models.ids import ModelId, default_model, parse_model_id
 from workbench.models.tokens import estimate_tokens
 from workbench.prompts.variant import Variant
-from workbench.providers.base import ChatRequest, validate_params
-from workbench.providers.registry import accepted_params
+from workbench.providers.base import ChatRequest
+from workbench.providers.registry import provider_class
 
 __all__ = ["CACHE_KEY_VERSION", "Cell", "Plan", "cache_key", "make_plan"]
 
@@ -99,10 +99,13 @@ def make_plan(
         check_variables(variant.variables, dataset, f"Variant '{variant.name}'")
         model = resolve_model(variant, settings)
         info = model_info(model, settings)
-        validate_params(model.provider, accepted_params(model), variant.params, info,
-                        f"Variant '{variant.name}' ({model})")
-        max_out = int(variant.params.get("max_tokens") or min(
-            info.max_output or DEFAULT_OUTPUT_ALLOWANCE, DEFAULT_OUTPUT_ALLOWANCE))
+        provider_class(model).check_params(
+            variant.params, info, f"Variant '{variant.name}' ({model})"
+        )
+        max_out = int(
+            variant.params.get("max_tokens")
+            or min(info.max_output or DEFAULT_OUTPUT_ALLOWANCE, DEFAULT_OUTPUT_ALLOWANCE)
+        )
         resolved.append((variant, model, info, max_out))
     cells: list[Cell] = []
     for row_index, (row_id, row) in enumerate(zip(dataset.row_ids, dataset.rows, strict=True)):
@@ -111,11 +114,20 @@ def make_plan(
             estimate = estimate_tokens(messages)
             for repeat in range(repeats):
                 request = ChatRequest(model, messages, _frozen(variant.params), repeat)
-                cells.append(Cell(
-                    index=len(cells), row_index=row_index, row_id=row_id, variant=variant.name,
-                    repeat=repeat, request=request, key=cache_key(request),
-                    est_input_tokens=estimate, max_output_tokens=max_out, info=info,
-                ))
+                cells.append(
+                    Cell(
+                        index=len(cells),
+                        row_index=row_index,
+                        row_id=row_id,
+                        variant=variant.name,
+                        repeat=repeat,
+                        request=request,
+                        key=cache_key(request),
+                        est_input_tokens=estimate,
+                        max_output_tokens=max_out,
+                        info=info,
+                    )
+                )
     models = tuple(sorted({m for _, m, _, _ in resolved}))
     return Plan(tuple(cells), models)
 

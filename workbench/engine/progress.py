@@ -94,7 +94,7 @@ class NotebookProgress:
     """A text line in the cell output, updated in place (the widget version comes with views)."""
 
     def __init__(self, label: str) -> None:
-        from IPython.display import display
+        from IPython.display import display  # type: ignore[import-not-found,unused-ignore]
 
         self.label = label
         self.budget: float | None = None

@@ -8,6 +8,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.config import Limits, Settings
 from workbench.engine.limits import ProviderGate, RetryPolicy, call_with_retries
@@ -44,7 +45,9 @@ class RunOutcome:
 def _cost(cell: Cell, response: Response) -> float | None:
     if not response.ok:
         return 0.0
-    input_tokens = response.input_tokens if response.input_tokens is not None else cell.est_input_tokens
+    input_tokens = (
+        response.input_tokens if response.input_tokens is not None else cell.est_input_tokens
+    )
     return cell.info.cost(input_tokens, response.output_tokens or 0)
 
 
@@ -107,8 +110,12 @@ async def execute(
     budget = _Budget(budget_usd)
     tally.spent = 0.0
     progress.start(tally, budget_usd)
-    policy = RetryPolicy(max_retries=settings.max_retries, timeout=settings.timeout,
-                         base=settings.backoff_base, cap=settings.backoff_cap)
+    policy = RetryPolicy(
+        max_retries=settings.max_retries,
+        timeout=settings.timeout,
+        base=settings.backoff_base,
+        cap=settings.backoff_cap,
+    )
     rng = random.Random(seed)
     providers: dict[str, Provider] = {}
     started = time.monotonic()
@@ -122,7 +129,11 @@ async def execute(
         tokens = first.est_input_tokens + first.max_output_tokens
         try:
             reply = await call_with_retries(
-                lambda: provider.generate(first.request, settings.timeout), gate, policy, tokens, rng
+                lambda: provider.generate(first.request, settings.timeout),
+                gate,
+                policy,
+                tokens,
+                rng,
             )
             assert isinstance(reply, Response)
             response = reply
@@ -130,8 +141,9 @@ async def execute(
             response = Response.failure(exc)
         cost = _cost(first, response)
         budget.settle(reserve, cost)
-        store.put(key, str(first.request.model), response,
-                  journal=[(run_id, c.index) for c in cells])  # journaled before shown
+        store.put(
+            key, str(first.request.model), response, journal=[(run_id, c.index) for c in cells]
+        )  # journaled before shown
         for cell in cells:
             outcomes[cell.index] = CellOutcome(response, False, _cost(cell, response))
         tally.done += len(cells)
@@ -157,15 +169,17 @@ async def execute(
             # Twice as many workers as slots: one backing off does not idle a slot.
             for _ in range(min(len(keys), 2 * limits.concurrency)):
                 tasks.append(asyncio.create_task(worker(provider, gate, queue)))
-        waiter = asyncio.gather(*tasks)
-        if stop is None:
-            await waiter
-        else:
-            stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait([waiter, stopper], return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if stop.is_set():
-                result.status = "interrupted"
+        everything: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))
+        watchers: list[asyncio.Future[Any]] = [everything]
+        if stop is not None:
+            watchers.append(asyncio.ensure_future(stop.wait()))
+        await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
+        for watcher in watchers[1:]:
+            watcher.cancel()
+        if everything.done():
+            everything.result()  # a bug in a worker surfaces here instead of vanishing
+        elif stop is not None and stop.is_set():
+            result.status = "interrupted"
     except asyncio.CancelledError:
         result.status = "interrupted"
         raise

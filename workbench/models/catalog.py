@@ -117,8 +117,14 @@ def model_info(model: str | ModelId, settings: Settings | None = None) -> ModelI
     undated = _DATED.sub("", key)
     if undated in known:
         base = known[undated]
-        return ModelInfo(key, base.context_window, base.max_output, base.input_per_1m,
-                         base.output_per_1m, base.as_of)
+        return ModelInfo(
+            key,
+            base.context_window,
+            base.max_output,
+            base.input_per_1m,
+            base.output_per_1m,
+            base.as_of,
+        )
     if mid.kind == "fake":
         return ModelInfo(key, 1_000_000, 100_000, 0.0, 0.0)
     if mid.kind == "openai_compatible":

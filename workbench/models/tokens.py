@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = ["MESSAGE_OVERHEAD", "estimate_text_tokens", "estimate_tokens"]
 
@@ -23,7 +24,7 @@ def estimate_text_tokens(text: str) -> int:
     return max(math.ceil(len(text) / 4), len(text.split()))
 
 
-def estimate_tokens(messages: Iterable[Mapping[str, str]]) -> int:
+def estimate_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     """Estimated input tokens of a chat request, including chat-format overhead."""
     total = _REPLY_PRIMING
     for message in messages:

@@ -81,7 +81,9 @@ class Variant:
     def render(self, row: Mapping[str, Any]) -> list[Message]:
         """The chat messages for one row."""
         return [
-            Message(role=role, content=render_template(source, row, f"variant '{self.name}' {where}"))
+            Message(
+                role=role, content=render_template(source, row, f"variant '{self.name}' {where}")
+            )
             for where, role, source in self.templates()
         ]
 

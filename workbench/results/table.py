@@ -63,7 +63,9 @@ class Results:
             }
             for name in self.scorers:
                 passes = part[f"{name}_pass"].dropna()
-                row[f"{name}_pass_rate"] = float(passes.astype(float).mean()) if len(passes) else None
+                row[f"{name}_pass_rate"] = (
+                    float(passes.astype(float).mean()) if len(passes) else None
+                )
                 values = pd.to_numeric(part[name], errors="coerce").dropna()
                 row[f"{name}_mean"] = float(values.mean()) if len(values) else None
             row["input_tokens"] = _mean(ok["input_tokens"])
@@ -105,11 +107,15 @@ class Results:
                     "Writing Parquet needs pyarrow: pip install 'prompt-workbench[parquet]'"
                 ) from exc
         else:
-            raise WorkbenchError(f"Cannot save results as '{suffix}': use .csv, .jsonl or .parquet.")
+            raise WorkbenchError(
+                f"Cannot save results as '{suffix}': use .csv, .jsonl or .parquet."
+            )
         return p
 
     def __repr__(self) -> str:
-        head = f"<Results {self.experiment!r} run {self.run_id}: {len(self.df)} cells, {self.status}>"
+        head = (
+            f"<Results {self.experiment!r} run {self.run_id}: {len(self.df)} cells, {self.status}>"
+        )
         return head + ("\n" + self.message if self.message else "")
 
     def _repr_html_(self) -> str:
@@ -131,5 +137,3 @@ def _json_default(value: Any) -> Any:
     if pd.isna(value):
         return None
     return str(value)
-
-

@@ -11,7 +11,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from workbench.errors import ScorerError
 from workbench.prompts.render import template_variables
@@ -50,7 +50,7 @@ class ScoreContext:
     call: Callable[..., Awaitable[Any]] | None = None
 
 
-ScoreFn = Callable[[str, Mapping[str, Any], ScoreContext], Union[Score, Awaitable[Score]]]
+ScoreFn = Callable[[str, Mapping[str, Any], ScoreContext], Score | Awaitable[Score]]
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,9 @@ class Scorer:
             result = self.fn(output, row, ctx)
             if inspect.isawaitable(result):
                 result = await result
+            score = _as_score(result)  # a wrong return type is a scorer bug too
         except Exception as exc:  # a scorer bug must not end the run
             return Score(None, None, f"scorer error: {type(exc).__name__}: {exc}")
-        score = _as_score(result)
         if self.negate and score.passed is not None:
             value = None if score.value is None else 1.0 - score.value
             return Score(value, not score.passed, f"not ({score.reason})")
@@ -102,10 +102,11 @@ def _as_score(result: Any) -> Score:
 
 
 Factory = Callable[..., ScoreFn]
-_REGISTRY: dict[str, Factory] = {}
+Builder = Callable[..., Scorer]
+_REGISTRY: dict[str, Builder] = {}
 
 
-def scorer(name: str) -> Callable[[Factory], Callable[..., Scorer]]:
+def scorer(name: str) -> Callable[[Factory], Builder]:
     """Register a scorer factory under ``name``.
 
     The factory takes the scorer's arguments and returns ``fn(output, row, ctx) -> Score``.
@@ -114,12 +115,13 @@ def scorer(name: str) -> Callable[[Factory], Callable[..., Scorer]]:
 
     registered_name = name
 
-    def register(factory: Factory) -> Callable[..., Scorer]:
+    def register(factory: Factory) -> Builder:
         signature = inspect.signature(factory)
 
         @functools.wraps(factory)
-        def build(*args: Any, name: str | None = None, negate: bool = False, **kwargs: Any
-                  ) -> Scorer:
+        def build(
+            *args: Any, name: str | None = None, negate: bool = False, **kwargs: Any
+        ) -> Scorer:
             column = name or registered_name
             try:
                 bound = signature.bind(*args, **kwargs)
@@ -156,26 +158,31 @@ def registered_scorers() -> list[str]:
 def build_scorer(spec: str | Mapping[str, Any]) -> Scorer:
     """Rebuild a scorer from its spec: ``"contains"``, ``{"name": "contains", "args": {...}}``,
     or the YAML short form ``{"contains": "{{ expected }}"}`` / ``{"regex": {"pattern": ...}}``."""
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
     if isinstance(spec, str):
-        name, args, kwargs = spec, [], {}
+        name = spec
     elif isinstance(spec, Mapping) and "name" in spec and set(spec) <= {"name", "args"}:
-        name, args = str(spec["name"]), []
+        name = str(spec["name"])
         kwargs = dict(spec.get("args") or {})
     elif isinstance(spec, Mapping) and len(spec) == 1:
-        name, value = next(iter(spec.items()))
+        key, value = next(iter(spec.items()))
+        name = str(key)
         if isinstance(value, Mapping):
-            args, kwargs = [], dict(value)
+            kwargs = dict(value)
         elif isinstance(value, list):
-            args, kwargs = list(value), {}
-        else:
-            args, kwargs = ([] if value is None else [value]), {}
+            args = list(value)
+        elif value is not None:
+            args = [value]
     else:
         raise ScorerError(
             f"Cannot read scorer spec {spec!r}: use a name ('contains'), "
             f"{{'contains': '{{{{ expected }}}}'}} or {{'name': 'regex', 'args': {{...}}}}."
         )
     if name not in _REGISTRY:
-        raise ScorerError(f"Unknown scorer '{name}'. Known scorers: {', '.join(registered_scorers())}.")
+        raise ScorerError(
+            f"Unknown scorer '{name}'. Known scorers: {', '.join(registered_scorers())}."
+        )
     return _REGISTRY[name](*args, **kwargs)
 
 
@@ -186,7 +193,7 @@ def custom(fn: Callable[..., Any], name: str | None = None) -> Scorer:
     Custom scorers cannot be rebuilt from a spec by name unless registered with :func:`scorer`.
     """
     params = len(inspect.signature(fn).parameters)
-    column = name or getattr(fn, "__name__", "custom")
+    column = str(name or getattr(fn, "__name__", "custom"))
     if column == "<lambda>":
         column = "custom"
 

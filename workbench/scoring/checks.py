@@ -44,7 +44,9 @@ def exact(
         want = render_template(expected, row, "scorer 'exact'")
         norm = (case_sensitive, whitespace_sensitive, punctuation_sensitive)
         ok = _normalize(output, *norm) == _normalize(want, *norm)
-        return Score(1.0 if ok else 0.0, ok, f"{'equals' if ok else 'differs from'} {_short(want)!r}")
+        return Score(
+            1.0 if ok else 0.0, ok, f"{'equals' if ok else 'differs from'} {_short(want)!r}"
+        )
 
     return check
 
@@ -59,8 +61,9 @@ def contains(expected: str = "{{ expected }}", case_sensitive: bool = False) -> 
             return Score(None, None, "expected value is empty")
         hay, needle = (output, want) if case_sensitive else (output.casefold(), want.casefold())
         ok = needle in hay
-        return Score(1.0 if ok else 0.0, ok,
-                     f"{'contains' if ok else 'does not contain'} {_short(want)!r}")
+        return Score(
+            1.0 if ok else 0.0, ok, f"{'contains' if ok else 'does not contain'} {_short(want)!r}"
+        )
 
     return check
 
