@@ -194,8 +194,8 @@ def test_changing_params_or_model_is_a_new_request() -> None:
     run(experiment([echo(params={"temperature": 0})]))
     run(experiment([echo(params={"temperature": 0.5})]))
     assert fake.calls["echo"] == 6
-    run(experiment([echo(params={"temperature": 0.5})]).__class__(
-        "exp", dataset(), [echo().replace(model="fake/upper")]))
+    run(experiment([echo(params={"temperature": 0.5}).replace(model="fake/upper")]))
+    assert fake.calls["echo"] == 6
     assert fake.calls["upper"] == 3
 
 
@@ -625,7 +625,7 @@ def test_unknown_param_lists_accepted() -> None:
 def test_openai_rejects_provider_specific_param() -> None:
     exp = experiment([wb.Variant("v", model="openai/gpt-6.2-sol", user="{{ question }}",
                                  params={"top_k": 5})])
-    with pytest.raises(ParamError, match=r"provider 'openai' does not accept .*\['top_k'\]"):
+    with pytest.raises(ParamError, match=r"does not accept parameter\(s\) \['top_k'\]"):
         exp.plan()
 
 

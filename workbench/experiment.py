@@ -165,8 +165,10 @@ class Experiment:
     def run(self, *, budget_usd: float | None = None, progress: Progress | None = None) -> Results:
         """Run (blocking, also inside Jupyter) with live progress. Ctrl-C / interrupt stops
         cleanly and returns what finished; everything finished is saved and reused next time."""
+        # The display is made here, in the caller's (notebook cell's) thread; the run updates it.
+        shown = progress or auto_progress(self.name)
         return run_blocking(
-            lambda stop: self.arun(budget_usd=budget_usd, progress=progress, stop=stop)
+            lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop)
         )
 
     async def arun(

@@ -96,8 +96,10 @@ class Results:
         if suffix == ".csv":
             self.df.to_csv(p, index=False)
         elif suffix in (".jsonl", ".ndjson"):
+            # Missing values (NaN, NA) become null: NaN is not JSON.
+            plain = self.df.astype(object).where(self.df.notna(), None)
             with p.open("w", encoding="utf-8") as fh:
-                for record in self.df.to_dict(orient="records"):
+                for record in plain.to_dict(orient="records"):
                     fh.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
         elif suffix in (".parquet", ".pq"):
             try:
