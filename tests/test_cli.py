@@ -97,7 +97,8 @@ def test_run_writes_csv_and_prints_leaderboard(tmp_path: Path, capsys: Capture) 
     board = out.split("Leaderboard:")[1].split("Results")[0]
     lines = [line.split() for line in board.strip().splitlines()]
     assert lines[0][:6] == ["rank", "variant", "model", "n", "errors", "cached"]
-    assert "contains_pass_rate" in lines[0] and "capitalised_pass_rate" in lines[0]
+    assert "contains_pass_rate" in lines[0]
+    assert "capitalised_pass_rate" in lines[0]
     assert lines[1][:3] == ["1", "plain", "fake/echo"]
     assert lines[2][:3] == ["2", "shouty", "fake/upper"]
     assert "67%" in lines[1]  # rome's expected value is Milan
@@ -110,7 +111,8 @@ def test_run_writes_csv_and_prints_leaderboard(tmp_path: Path, capsys: Capture) 
     assert list(df["variant"][:4]) == ["plain", "plain", "shouty", "shouty"]
     assert list(df["output"][:4]) == ["paris", "paris", "PARIS", "PARIS"]
     assert {"contains_pass", "capitalised_pass"} <= set(df.columns)
-    assert fake.calls["echo"] == 6 and fake.calls["upper"] == 6
+    assert fake.calls["echo"] == 6
+    assert fake.calls["upper"] == 6
 
 
 def test_run_writes_jsonl_and_second_run_is_cached(tmp_path: Path, capsys: Capture) -> None:
@@ -122,7 +124,8 @@ def test_run_writes_jsonl_and_second_run_is_cached(tmp_path: Path, capsys: Captu
     assert len(files) == 1
     records = [json.loads(line) for line in files[0].read_text("utf-8").splitlines()]
     assert len(records) == 12
-    assert records[0]["output"] == "paris" and records[0]["contains_pass"] is True
+    assert records[0]["output"] == "paris"
+    assert records[0]["contains_pass"] is True
     assert records[0]["error"] is None
 
     assert main(["run", str(path), "--out", str(out_dir), "--format", "jsonl"]) == 0
@@ -149,7 +152,8 @@ def test_estimate_makes_no_calls(tmp_path: Path, capsys: Capture) -> None:
     assert main(["run", str(path), "--estimate", "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "12 cells: 0 cached, 12 calls to make" in out
-    assert "plain" in out and "shouty" in out  # the per-variant table
+    assert "plain" in out
+    assert "shouty" in out
     assert fake.calls.total() == 0
     assert not (tmp_path / "out").exists()
 
@@ -310,7 +314,8 @@ def test_store_info_counts(tmp_path: Path, capsys: Capture) -> None:
     assert main(["store", "info"]) == 0
     out = capsys.readouterr().out
     assert f"Store: {tmp_path / '.wb-store' / 'store.sqlite'} (12 cached responses, 1 runs)" in out
-    assert "capitals" in out and "complete" in out
+    assert "capitals" in out
+    assert "complete" in out
 
 
 def test_corrupted_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> None:

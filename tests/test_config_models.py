@@ -41,7 +41,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.store_path == Path(".workbench/store.sqlite")
     assert (s.timeout, s.max_retries, s.backoff_base, s.backoff_cap) == (60.0, 5, 0.5, 30.0)
     assert s.default_model is None
-    assert s.endpoints == {} and s.limits == {}
+    assert s.endpoints == {}
+    assert s.limits == {}
 
 
 def test_precedence_call_session_env_file_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,7 +124,7 @@ def test_workbench_config_env_names_another_file(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("WORKBENCH_CONFIG", str(other))
     assert get_settings().timeout == 7.0
     monkeypatch.setenv("WORKBENCH_CONFIG", "missing.toml")
-    with pytest.raises(ConfigError, match="WORKBENCH_CONFIG points at missing.toml"):
+    with pytest.raises(ConfigError, match=r"WORKBENCH_CONFIG points at missing\.toml"):
         get_settings()
 
 

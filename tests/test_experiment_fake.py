@@ -112,7 +112,8 @@ def test_cell_values() -> None:
     assert first["contains_reason"] == "contains 'Paris'"
     assert str(res.df["input_tokens"].dtype) == "Int64"
     assert str(res.df["contains_pass"].dtype) == "boolean"
-    assert res.status == "complete" and res.complete
+    assert res.status == "complete"
+    assert res.complete
     assert res.message == ""
 
 
@@ -141,7 +142,8 @@ def test_results_meta() -> None:
     assert res.meta["models"] == ["fake/echo"]
     assert res.meta["repeats"] == 1
     assert res.meta["spent_usd"] == 0.0
-    assert "exp" in repr(res) and "3 cells" in repr(res)
+    assert "exp" in repr(res)
+    assert "3 cells" in repr(res)
 
 
 # -- the store: where it is and what it reuses ----------------------------------------------
@@ -356,7 +358,8 @@ def priced(**params: Any) -> wb.Variant:
 def test_budget_stops_scheduling() -> None:
     exp = experiment([priced()], ds=dataset(5), budget_usd=0.03, concurrency=1)
     full = exp.estimate()
-    assert full.cost_usd is not None and full.cost_usd > 0.03
+    assert full.cost_usd is not None
+    assert full.cost_usd > 0.03
     res = run(exp)
     assert res.status == "budget"
     assert not res.complete
@@ -438,7 +441,8 @@ def test_estimate_before_and_after_a_run() -> None:
     assert before.max_output_tokens == 6 * 5 + 6 * 1024
     assert before.cost_usd == pytest.approx(2 * (sum(per_row.values()) + 15) * 1000 / 1e6)
     table = before.by_variant.set_index("variant")
-    assert table.loc["p", "calls"] == 6 and table.loc["echo", "calls"] == 6
+    assert table.loc["p", "calls"] == 6
+    assert table.loc["echo", "calls"] == 6
     assert table.loc["echo", "cost_usd"] == 0.0
     assert "12 cells: 0 cached, 12 calls to make" in str(before)
     assert fake.calls.total() == 0  # estimating makes no calls
@@ -616,7 +620,9 @@ def test_unknown_param_lists_accepted() -> None:
     message = str(info.value)
     assert "Variant 'echo' (fake/echo)" in message
     assert "['temprature']" in message
-    assert "Accepted:" in message and "temperature" in message and "max_tokens" in message
+    assert "Accepted:" in message
+    assert "temperature" in message
+    assert "max_tokens" in message
     with pytest.raises(ParamError):
         exp.estimate()
     assert fake.calls.total() == 0

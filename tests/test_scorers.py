@@ -131,7 +131,8 @@ def test_regex_bad_fixed_pattern_fails_at_build() -> None:
 def test_regex_bad_rendered_pattern_is_unscored_not_a_crash() -> None:
     s = regex("({{ expected }}")  # cannot be checked before the row is known
     score = judge(s, "x", {"expected": "a"})
-    assert score.value is None and score.passed is None
+    assert score.value is None
+    assert score.passed is None
     assert "invalid pattern '(a'" in score.reason
 
 
@@ -357,7 +358,8 @@ def test_raising_async_scorer_is_unscored_with_reason() -> None:
 
 def test_wrong_return_type_is_unscored_not_a_crash() -> None:
     score = judge(custom(lambda o, r: "yes"), "x")
-    assert score.value is None and score.passed is None
+    assert score.value is None
+    assert score.passed is None
     assert "returned str" in score.reason
 
 

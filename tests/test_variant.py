@@ -218,7 +218,7 @@ def test_sandbox_refuses(source: str) -> None:
 
 @pytest.mark.parametrize("source", ATTACKS[:3])
 def test_sandbox_message_says_what_to_do(source: str) -> None:
-    with pytest.raises(TemplateError, match="sandbox forbids.*not reach Python internals"):
+    with pytest.raises(TemplateError, match=r"sandbox forbids.*not reach Python internals"):
         Variant("evil", user=source).render({})
 
 

@@ -170,6 +170,8 @@ async def execute(
             for _ in range(min(len(keys), 2 * limits.concurrency)):
                 tasks.append(asyncio.create_task(worker(provider, gate, queue)))
         everything: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))
+        # Workers cancelled by a stop fail the gather: retrieve it so asyncio logs no traceback.
+        everything.add_done_callback(lambda f: None if f.cancelled() else f.exception())
         watchers: list[asyncio.Future[Any]] = [everything]
         if stop is not None:
             watchers.append(asyncio.ensure_future(stop.wait()))

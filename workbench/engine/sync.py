@@ -39,8 +39,8 @@ def run_blocking(work: Callable[[asyncio.Event], Awaitable[T]]) -> T:
             ready.set()
 
     thread = threading.Thread(target=target, name="workbench-run", daemon=True)
-    thread.start()
     try:
+        thread.start()  # inside the try: a Ctrl-C while it starts must stop the work too
         while not ready.wait(0.1):
             pass
     except KeyboardInterrupt:

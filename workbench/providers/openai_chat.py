@@ -78,7 +78,7 @@ class OpenAIProvider(Provider):
             usage = raw.get("usage") or {}
         except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
             raise ProviderError(
-                f"{self.name}: response without choices ({exc})",
+                f"{self.name}: unusable response ({type(exc).__name__}: {exc})",
                 kind="bad_response",
                 retryable=True,
             ) from None
