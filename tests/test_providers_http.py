@@ -418,6 +418,8 @@ def test_identical_cells_collapse_into_one_request(srv: MockServer) -> None:
         == ["mock: alpha", "mock: beta", "mock: gamma"]
     )
     assert not res.df["cached"].any()
+    costs = res.df.pivot(index="row_id", columns="variant", values="cost_usd")
+    assert (costs["a"] > 0).all() and (costs["b"] == 0).all()  # one call, paid once
 
 
 # -- limits -----------------------------------------------------------------------------------

@@ -151,6 +151,12 @@ def _from_file() -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text ({exc.reason}).") from exc
     out = dict(data)
+    unknown = set(out) - set(Settings.__dataclass_fields__) - {"providers"}
+    if unknown:
+        raise ConfigError(
+            f"Unknown setting(s) {sorted(unknown)} in {path}; "
+            f"known: {sorted(Settings.__dataclass_fields__)}"
+        )
     if "providers" in out:
         urls: dict[str, str] = {}
         for name, spec in out.pop("providers").items():
@@ -180,7 +186,7 @@ def _build(values: dict[str, Any]) -> Settings:
     unknown = set(values) - set(Settings.__dataclass_fields__)
     if unknown:
         raise ConfigError(
-            f"Unknown setting(s) {sorted(unknown)} in workbench.toml; "
+            f"Unknown setting(s) {sorted(unknown)}; "
             f"known: {sorted(Settings.__dataclass_fields__)}"
         )
     try:

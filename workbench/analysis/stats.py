@@ -87,7 +87,10 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class AgreementResult:
-    """How well two labelers (say an LLM judge and a human) agree on the same items."""
+    """How well two labelers (say an LLM judge and a human) agree on the same items.
+
+    Compared by identity, not by value (it holds a DataFrame).
+    """
 
     n: int
     accuracy: float
@@ -125,9 +128,11 @@ def confusion_table(a_labels: Iterable[Hashable], b_labels: Iterable[Hashable]) 
 def cohen_kappa(a_labels: Iterable[Hashable], b_labels: Iterable[Hashable]) -> float:
     """Cohen's kappa: agreement corrected for the agreement expected by chance.
 
-    ``(p_o - p_e) / (1 - p_e)`` as ``sklearn.metrics.cohen_kappa_score``. Where that is
+    ``(p_o - p_e) / (1 - p_e)`` as ``sklearn.metrics.cohen_kappa_score`` (``p_o``: observed
+    agreement, ``p_e``: agreement expected from each labeler's label shares). Where that is
     undefined (both labelers used one and the same single label, so ``p_e = 1``) this returns
-    1.0: they agree perfectly. No items gives NaN.
+    1.0, where sklearn gives NaN: they agree perfectly. One label each but different labels gives
+    0.0 from the formula. No items gives NaN.
     """
     return _kappa(confusion_table(a_labels, b_labels).to_numpy())
 

@@ -54,6 +54,11 @@ def _read_csv(path: Path, encoding: str, sep: str) -> pd.DataFrame:
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     try:
         header = next(reader)
+        blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
+        if blank:
+            raise DatasetError(
+                f"{path}, line 1: header field(s) {blank} are empty; name every column."
+            )
         for row in reader:
             if row and len(row) != len(header):
                 raise DatasetError(

@@ -98,7 +98,9 @@ class NotebookProgress:
 
         self.label = label
         self.budget: float | None = None
-        self._handle: Any = display({"text/plain": f"{label}: starting"}, raw=True, display_id=True)
+        self._handle: Any = display(  # type: ignore[no-untyped-call,unused-ignore]
+            {"text/plain": f"{label}: starting"}, raw=True, display_id=True
+        )
         self._last = 0.0
 
     def _show(self, text: str) -> None:

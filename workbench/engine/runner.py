@@ -144,8 +144,8 @@ async def execute(
         store.put(
             key, str(first.request.model), response, journal=[(run_id, c.index) for c in cells]
         )  # journaled before shown
-        for cell in cells:
-            outcomes[cell.index] = CellOutcome(response, False, _cost(cell, response))
+        for i, cell in enumerate(cells):  # one call paid for all: the first cell carries its cost
+            outcomes[cell.index] = CellOutcome(response, False, cost if i == 0 else 0.0)
         tally.done += len(cells)
         tally.failed += 0 if response.ok else len(cells)
         tally.spent = budget.spent

@@ -200,7 +200,12 @@ class Store:
     @staticmethod
     def move_aside(path: Path) -> Path:
         """Rename a broken store (and its WAL files) out of the way; returns the new name."""
-        target = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = path.with_name(f"{path.name}.bad-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = path.with_name(f"{path.name}.bad-{stamp}-{n}")
         path.rename(target)
         for suffix in ("-wal", "-shm"):
             side = path.with_name(path.name + suffix)

@@ -129,6 +129,16 @@ def model_info(model: str | ModelId, settings: Settings | None = None) -> ModelI
         return ModelInfo(key, 1_000_000, 100_000, 0.0, 0.0)
     if mid.kind == "openai_compatible":
         return ModelInfo(key, None, None, 0.0, 0.0)
+    if mid.kind == "local":
+        from workbench.providers.local import local_models
+
+        names = local_models()
+        if mid.name in names:  # a custom GGUF file (WORKBENCH_LOCAL_GGUF)
+            return ModelInfo(key, None, None, 0.0, 0.0)
+        raise ConfigError(
+            f"Unknown local model '{key}'. Known: {', '.join('local/' + n for n in names)} "
+            f"(set WORKBENCH_LOCAL_GGUF=/path/to/model.gguf to add one)."
+        )
     same = [m for m in known if m.startswith(f"{mid.provider}/")]
     raise ConfigError(
         f"Unknown model '{key}'. Known {mid.provider} models: {', '.join(same)}. "

@@ -45,7 +45,7 @@ def parse_model_id(text: str, settings: Settings | None = None) -> ModelId:
             f"Model id {text!r} must look like 'provider/model', e.g. 'openai/gpt-6.2-sol', "
             f"'anthropic/claude-haiku-4-5' or '{LOCAL_MODEL}'."
         )
-    provider, name = text.strip().split("/", 1)
+    provider, name = (part.strip() for part in text.strip().split("/", 1))
     known = [*BUILTIN_PROVIDERS, *sorted(settings.endpoints)]
     if provider not in known:
         raise ConfigError(

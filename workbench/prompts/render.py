@@ -40,6 +40,8 @@ _ENV = ImmutableSandboxedEnvironment(
 
 
 _ENV.filters["regex_escape"] = re.escape
+# Only globals that help templates; lipsum, cycler and joiner would print Python objects.
+_ENV.globals = {"range": range, "dict": dict, "namespace": _ENV.globals["namespace"]}
 
 
 @lru_cache(maxsize=4096)
@@ -81,6 +83,12 @@ def render_template(source: str, row: Mapping[str, Any], where: str = "") -> str
             f"Templates may read row values and use filters, not reach Python internals."
         ) from exc
     except jinja2.UndefinedError as exc:
+        if "unsafe" in str(exc.message):
+            raise TemplateError(
+                f"Template{_where(where)} tried something the sandbox forbids: "
+                f"{_clause(exc.message)}. Templates may read row values and use filters, not "
+                f"reach Python internals."
+            ) from exc
         raise TemplateError(
             f"Template{_where(where)} needs a value the row does not have: {exc.message}. "
             f"Row columns: {', '.join(map(str, row))}."

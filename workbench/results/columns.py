@@ -22,7 +22,8 @@ COLUMNS: dict[str, str] = {
     "input_tokens": "input tokens the provider counted",
     "output_tokens": "output tokens the provider counted",
     "latency_ms": "milliseconds the call took (of the original call, for cached cells)",
-    "cost_usd": "USD the call cost at catalog prices (what it cost when first made, if cached)",
+    "cost_usd": "USD the call cost at catalog prices (what it cost when first made, if cached; "
+    "0 for a cell that shared an identical call made for an earlier cell)",
     "cached": "True when answered from the store without a call",
     "request_key": "cache key of the request (same key, same request)",
 }
