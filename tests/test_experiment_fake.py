@@ -264,12 +264,12 @@ def test_provider_error_becomes_an_error_row() -> None:
     assert pd.isna(bad["input_tokens"])
     assert bad["cost_usd"] == 0.0
     assert pd.isna(bad["contains"])
-    assert pd.isna(bad["contains_pass"])
-    assert bad["contains_reason"] == "no output to score"
+    assert not bad["contains_pass"]  # a failed call fails every check
+    assert bad["contains_reason"] == "call failed: model refused the request"
     assert res.df["error"].isna().sum() == 2
     summary = res.summary().iloc[0]
     assert summary["errors"] == 1
-    assert summary["contains_pass_rate"] == 1.0  # errors are not counted as failures
+    assert summary["contains_pass_rate"] == 2 / 3
 
 
 def test_errors_are_not_cached() -> None:
@@ -573,7 +573,8 @@ def test_save_jsonl_with_errors_and_missing_values(tmp_path: Path) -> None:
     records = [json.loads(line) for line in res.save(tmp_path / "r.jsonl").read_text().splitlines()]
     assert records[1]["output"] is None
     assert records[1]["input_tokens"] is None
-    assert records[1]["contains_pass"] is None
+    assert records[1]["contains_pass"] is False  # a failed call fails its checks
+    assert records[1]["contains"] is None
     assert records[1]["error"] == "model refused the request"
 
 

@@ -444,15 +444,15 @@ def test_configured_provider_concurrency_is_respected(srv: MockServer) -> None:
 
 
 def test_rpm_limit_paces_requests_beyond_the_burst(srv: MockServer) -> None:
-    # A bucket of 120 requests refilling at 2/s: 123 calls need at least ~1.5 s more.
-    wb.configure(limits={"openai": Limits(concurrency=10, rpm=120)})
-    ds = dataset([f"question {i}" for i in range(123)])
+    # 600/min = 10/s with a burst of 2 s worth (20): 40 calls need at least ~2 s.
+    wb.configure(limits={"openai": Limits(concurrency=20, rpm=600)})
+    ds = dataset([f"question {i}" for i in range(40)])
     start = time.monotonic()
     res = run(wb.Experiment("rpm", ds, [variant("openai")]))
     elapsed = time.monotonic() - start
     assert res.df["error"].isna().all()
-    assert requests(srv) == 123
-    assert elapsed >= 1.3
+    assert requests(srv) == 40
+    assert elapsed >= 1.8
 
 
 # -- refusals before any call -----------------------------------------------------------------

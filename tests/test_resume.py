@@ -80,6 +80,15 @@ def slow_experiment(srv: MockServer, cells: int = 20) -> wb.Experiment:
     return wb.Experiment("slow", ds, [v], concurrency=2)
 
 
+def settled(get_stats: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Server stats once no request is in flight (abandoned ones answered or failed), max 10 s."""
+    deadline = time.monotonic() + 10
+    while (now := get_stats())["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert now["in_flight"] == 0
+    return now
+
+
 def check_partial(res: wb.Results, cells: int, at_least: int) -> int:
     """An interrupted result: finished rows complete, the rest marked not run. Returns done."""
     df = res.df
@@ -103,17 +112,16 @@ def check_resumed(
     res: wb.Results,
     concurrency: int,
 ) -> None:
-    """The rerun called exactly the missing cells; only calls in flight at the stop repeat."""
+    """The rerun called exactly the missing cells, and nothing was paid twice: calls in flight at
+    the stop were let finish and saved."""
     after = srv.stats()
     assert res.status == "complete"
     assert res.df["error"].isna().all()
     assert int(res.df["cached"].sum()) == done
     assert after["successes"] - before["successes"] == cells - done
     assert len(after["fingerprints"]) == cells
-    cancelled_in_flight = before["successes"] - done  # answered, but never received
-    assert 0 <= cancelled_in_flight <= concurrency
-    assert sorted(after["fingerprints"].values()).count(2) == cancelled_in_flight
-    assert max(after["fingerprints"].values()) <= 2
+    assert before["successes"] == done  # every answered call was received and saved
+    assert max(after["fingerprints"].values()) == 1
 
 
 # -- in process -------------------------------------------------------------------------------
@@ -135,8 +143,7 @@ def test_stop_event_under_arun_then_resume(caplog: pytest.LogCaptureFixture) -> 
         assert journaled_responses(store_path()) == done
         with Store(store_path()) as store:
             assert store.runs("slow")[0]["status"] == "interrupted"
-        time.sleep(0.15)  # let the server finish requests the client abandoned
-        before = srv.stats()
+        before = settled(srv.stats)  # requests the client abandoned are over
         again = exp.run(progress=NullProgress())
         check_resumed(srv, before, done, cells, again, concurrency)
         final = srv.stats()
@@ -169,8 +176,7 @@ def test_keyboard_interrupt_during_blocking_run_returns_partial_results() -> Non
         assert progress.fired
         done = check_partial(res, cells, at_least=5)
         assert journaled_responses(store_path()) == done
-        time.sleep(0.15)
-        before = srv.stats()
+        before = settled(srv.stats)
         again = exp.run(progress=NullProgress())
         check_resumed(srv, before, done, cells, again, concurrency)
 
@@ -249,13 +255,14 @@ def read_line(proc: subprocess.Popen[str], timeout: float) -> str:
 
 
 def stop_process(proc: subprocess.Popen[str]) -> None:
+    """Terminate (then kill) if still running; reap it and close its pipes."""
     if proc.poll() is None:
         proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    try:
+        proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate(timeout=5)
 
 
 @contextlib.contextmanager
@@ -339,8 +346,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
         finally:
             stop_process(proc)
         assert proc.returncode == -signal.SIGKILL
-        time.sleep(0.2)  # requests in flight at the kill finish (or fail) at the server
-        before = stats(url)
+        before = settled(lambda: stats(url))  # requests in flight at the kill are over
         journaled = journaled_responses(store / "store.sqlite")
         assert kill_at - concurrency <= journaled <= before["successes"] < cells
         with Store(store / "store.sqlite") as opened:
@@ -364,7 +370,7 @@ def test_two_processes_share_one_store(tmp_path: Path) -> None:
     store = tmp_path / "shared"
     runs = {"left": "0:60", "right": "30:90"}  # rows 30..59 are the same requests in both
     go = tmp_path / "go"
-    with mock_process("--latency", "0.01") as url:
+    with mock_process("--latency", "0.05") as url:
         procs = {
             name: start_run(
                 url, store, name, rows, "--ready", str(tmp_path / f"ready-{name}"), "--go", str(go)
@@ -392,7 +398,7 @@ def test_two_processes_share_one_store(tmp_path: Path) -> None:
                 "errors": 0,
             }
         first = stats(url)
-        print("DEBUG", first["max_in_flight"], first["successes"])
+        assert first["max_in_flight"] > 4  # more than one process's concurrency: they overlapped
         assert len(first["fingerprints"]) == 90
         assert 90 <= first["successes"] <= 120  # shared rows may be called by both
 

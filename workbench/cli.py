@@ -110,9 +110,14 @@ def _report(res: object, out: Path, fmt: str) -> int:
     from workbench.results import Results
 
     assert isinstance(res, Results)
+    from workbench.results.text import format_leaderboard
+
     board = res.leaderboard()
-    print("\nLeaderboard:")
-    print(_format_board(board, res.scorers))
+    reducer = board["reducer"].iloc[0]
+    print(f"\nLeaderboard (repeats of a row reduced by {reducer}):")
+    print(format_leaderboard(board, res.scorers))
+    if res.scorers:
+        print(f"\nVerdict: {res.verdict()}")
     path = res.save(out / f"{res.experiment}-{res.run_id}.{fmt}")
     print(f"\nResults ({len(res.df)} rows, one per row × variant × repeat): {path}")
     if res.status == "budget":
@@ -122,29 +127,6 @@ def _report(res: object, out: Path, fmt: str) -> int:
         print(res.message, file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
-
-
-def _format_board(board: object, scorers: list[str]) -> str:
-    import pandas as pd
-
-    assert isinstance(board, pd.DataFrame)
-    cols = ["rank", "variant", "model", "n", "errors", "cached"]
-    for name in scorers:
-        cols.append(f"{name}_pass_rate")
-    cols += ["cost_usd", "latency_p50_ms", "output_tokens"]
-    view = board[cols].copy()
-    for name in scorers:
-        view[f"{name}_pass_rate"] = view[f"{name}_pass_rate"].map(
-            lambda v: "–" if v is None or v != v else f"{v:.0%}"
-        )
-    view["cost_usd"] = view["cost_usd"].map(lambda v: f"${v:.4f}")
-    view["latency_p50_ms"] = view["latency_p50_ms"].map(
-        lambda v: "–" if v is None or v != v else f"{v:.0f}"
-    )
-    view["output_tokens"] = view["output_tokens"].map(
-        lambda v: "–" if v is None or v != v else f"{v:.1f}"
-    )
-    return view.to_string(index=False)
 
 
 def _models(args: argparse.Namespace) -> int:

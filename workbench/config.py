@@ -186,8 +186,7 @@ def _build(values: dict[str, Any]) -> Settings:
     unknown = set(values) - set(Settings.__dataclass_fields__)
     if unknown:
         raise ConfigError(
-            f"Unknown setting(s) {sorted(unknown)}; "
-            f"known: {sorted(Settings.__dataclass_fields__)}"
+            f"Unknown setting(s) {sorted(unknown)}; known: {sorted(Settings.__dataclass_fields__)}"
         )
     try:
         settings = Settings(

@@ -14,18 +14,21 @@ import pandas as pd
 
 from workbench.config import Settings, get_settings
 from workbench.data.dataset import Dataset
-from workbench.engine.plan import Cell, Plan, check_variables, make_plan
+from workbench.engine.caller import ModelCaller
+from workbench.engine.plan import Plan, check_variables, make_plan
 from workbench.engine.progress import Progress, auto_progress
-from workbench.engine.runner import CellOutcome, RunOutcome, execute
+from workbench.engine.runner import RunOutcome, execute
 from workbench.engine.store import Store
 from workbench.engine.sync import run_blocking
 from workbench.errors import BudgetError, ConfigError, ScorerError, WorkbenchError
 from workbench.estimate import Estimate
+from workbench.models.ids import parse_model_id
 from workbench.prompts.variant import Variant
 from workbench.providers.registry import check_provider
 from workbench.results.columns import RESERVED, scorer_columns
 from workbench.results.table import Results
-from workbench.scoring.base import Score, ScoreContext, Scorer, build_scorer
+from workbench.scoring.base import Score, Scorer, build_scorer
+from workbench.scoring.stage import score_cells
 
 __all__ = ["Experiment"]
 
@@ -181,7 +184,10 @@ class Experiment:
         """Run in the current event loop: ``res = await exp.arun()``."""
         settings = self._settings()
         plan = make_plan(self.dataset, self.variants, self.repeats, settings)
-        for model in plan.models:  # keys, SDKs, weights: fail before any call
+        judge_models = {parse_model_id(m, settings) for s in self.scorers for m in s.models}
+        for model in sorted(
+            set(plan.models) | judge_models
+        ):  # keys, SDKs, weights: before any call
             check_provider(model, settings)
         budget = self.budget_usd if budget_usd is None else budget_usd
         if budget is not None and any(c.max_cost() is None for c in plan.cells):
@@ -196,6 +202,7 @@ class Experiment:
         with Store(settings.store_path) as store:
             store.start_run(run_id, self.name, self.spec())
             outcome: RunOutcome | None = None
+            caller = ModelCaller(store, settings)
             try:
                 outcome = await execute(
                     plan,
@@ -207,21 +214,24 @@ class Experiment:
                     concurrency=self.concurrency,
                     stop=stop,
                 )
+                scores = await score_cells(
+                    plan, outcome.outcomes, self.scorers, self.dataset.rows, caller
+                )
             finally:
-                status = outcome.status if outcome else "interrupted"
+                await caller.aclose()
                 tally = outcome.tally if outcome else None
                 store.finish_run(
                     run_id,
-                    status,
+                    outcome.status if outcome else "interrupted",
                     {
                         "cells": len(plan.cells),
                         "done": tally.done if tally else None,
                         "cached": tally.cached if tally else None,
                         "failed": tally.failed if tally else None,
                         "spent_usd": tally.spent if tally else None,
+                        "scoring_usd": caller.spent,
                     },
                 )
-        scores = await self._score(plan, outcome.outcomes)
         df = self._frame(plan, outcome, scores)
         meta = {
             "dataset_fingerprint": self.dataset.fingerprint,
@@ -231,6 +241,8 @@ class Experiment:
             "started": started,
             "finished": time.time(),
             "spent_usd": outcome.tally.spent,
+            "scoring_usd": caller.spent,
+            "judge_calls": caller.calls,
         }
         return Results(
             df,
@@ -242,19 +254,6 @@ class Experiment:
             message=outcome.message,
             meta=meta,
         )
-
-    async def _score(self, plan: Plan, outcomes: Sequence[CellOutcome | None]) -> list[list[Score]]:
-        rows = self.dataset.rows
-
-        async def one(cell: Cell) -> list[Score]:
-            outcome = outcomes[cell.index]
-            if outcome is None or not outcome.response.ok:
-                return [Score(None, None, "no output to score")] * len(self.scorers)
-            ctx = ScoreContext(variant=cell.variant, repeat=cell.repeat, response=outcome.response)
-            text = outcome.response.text or ""
-            return [await s.score(text, rows[cell.row_index], ctx) for s in self.scorers]
-
-        return list(await asyncio.gather(*(one(c) for c in plan.cells)))
 
     def _frame(self, plan: Plan, outcome: RunOutcome, scores: list[list[Score]]) -> pd.DataFrame:
         rows = self.dataset.rows
@@ -285,6 +284,7 @@ class Experiment:
                     "output_tokens": response.output_tokens if response else None,
                     "latency_ms": response.latency_ms if response else None,
                     "cost_usd": done.cost_usd if done else 0.0,
+                    "scoring_cost_usd": sum(score.cost_usd for score in cell_scores),
                     "cached": bool(done.cached) if done else False,
                     "request_key": cell.key,
                 }

@@ -11,31 +11,42 @@ from dataclasses import dataclass
 from workbench.config import Limits
 from workbench.errors import ProviderError
 
-__all__ = ["ProviderGate", "RetryPolicy", "TokenBucket", "call_with_retries"]
+__all__ = ["ProviderGate", "RetryPolicy", "Stopped", "TokenBucket", "call_with_retries"]
+
+
+class Stopped(Exception):
+    """A stopped run started no new attempt of this call."""
+
+
+BURST_SECONDS = 2.0
+"""A rate limit lets through at most this many seconds' worth of units at once."""
 
 
 class TokenBucket:
-    """A bucket of ``per_minute`` units refilling continuously; ``take`` waits for enough."""
+    """``per_minute`` units refilling continuously, with a burst of ``BURST_SECONDS`` worth.
+
+    A request larger than the burst still goes (when the bucket is full) and leaves the bucket
+    in debt, so the average stays within the limit."""
 
     def __init__(self, per_minute: float) -> None:
-        self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
+        self.capacity = max(1.0, self.rate * BURST_SECONDS)
         self.level = self.capacity
         self.stamp = time.monotonic()
         self._lock = asyncio.Lock()
 
     async def take(self, amount: float) -> None:
-        """Wait until ``amount`` units are available, then spend them."""
-        amount = min(amount, self.capacity)  # one oversized request still goes, alone
+        """Wait until ``amount`` units (or a full bucket, for a bigger request) are there."""
+        need = min(amount, self.capacity)
         async with self._lock:
             while True:
                 now = time.monotonic()
                 self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
                 self.stamp = now
-                if self.level >= amount:
+                if self.level >= need:
                     self.level -= amount
                     return
-                await asyncio.sleep((amount - self.level) / self.rate)
+                await asyncio.sleep((need - self.level) / self.rate)
 
 
 class ProviderGate:
@@ -47,6 +58,8 @@ class ProviderGate:
         self.requests = TokenBucket(limits.rpm) if limits.rpm else None
         self.tokens = TokenBucket(limits.tpm) if limits.tpm else None
         self.resume_at = 0.0
+        self.in_flight = 0
+        """Requests sent and not yet answered."""
 
     async def admit(self, tokens: int) -> None:
         """Wait for rate-limit room (call while holding a slot)."""
@@ -85,12 +98,19 @@ async def call_with_retries(
     policy: RetryPolicy,
     tokens: int,
     rng: random.Random,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> object:
-    """Run ``call`` inside the gate; retry retryable ProviderErrors; raise the last one."""
+    """Run ``call`` inside the gate; retry retryable ProviderErrors; raise the last one.
+
+    Once ``stopped()`` is true no new attempt starts (:class:`Stopped` instead); a request
+    already sent is left to finish, so what was paid for is kept."""
     attempt = 0
     while True:
         async with gate.slots:
             await gate.admit(tokens)
+            if stopped():
+                raise Stopped
+            gate.in_flight += 1
             try:
                 return await asyncio.wait_for(call(), policy.timeout + 5.0)
             except TimeoutError:
@@ -99,11 +119,15 @@ async def call_with_retries(
                 )
             except ProviderError as exc:
                 error = exc
+            finally:
+                gate.in_flight -= 1
         attempt += 1
         if not error.retryable or attempt > policy.max_retries:
             if attempt > 1:
                 error.args = (f"{error.args[0]} (after {attempt} attempts)",)
             raise error
+        if stopped():
+            raise Stopped
         wait = policy.delay(attempt, error, rng)
         if error.retry_after is not None:
             gate.back_off(wait)

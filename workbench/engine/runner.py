@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.config import Limits, Settings
-from workbench.engine.limits import ProviderGate, RetryPolicy, call_with_retries
+from workbench.engine.limits import ProviderGate, RetryPolicy, Stopped, call_with_retries
 from workbench.engine.plan import Cell, Plan
 from workbench.engine.progress import Progress, Tally
 from workbench.engine.store import Store
@@ -134,11 +134,15 @@ async def execute(
                 policy,
                 tokens,
                 rng,
+                stopped=lambda: bool(stop and stop.is_set()),
             )
             assert isinstance(reply, Response)
             response = reply
         except ProviderError as exc:
             response = Response.failure(exc)
+        except Stopped:
+            budget.settle(reserve, 0.0)
+            return  # never sent: the cell stays "not run"
         cost = _cost(first, response)
         budget.settle(reserve, cost)
         store.put(
@@ -157,6 +161,7 @@ async def execute(
             await one(provider, gate, queue.pop())
 
     tasks: list[asyncio.Task[None]] = []
+    gates: list[ProviderGate] = []
     try:
         for name, keys in by_provider.items():
             model = groups[keys[0]][0].request.model
@@ -165,6 +170,7 @@ async def execute(
             if concurrency:
                 limits = Limits(concurrency, limits.rpm, limits.tpm)
             gate = ProviderGate(limits)
+            gates.append(gate)
             queue = list(reversed(keys))  # pop() from the end keeps plan order
             # Twice as many workers as slots: one backing off does not idle a slot.
             for _ in range(min(len(keys), 2 * limits.concurrency)):
@@ -178,10 +184,13 @@ async def execute(
         await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
         for watcher in watchers[1:]:
             watcher.cancel()
+        if stop is not None and stop.is_set():
+            # Let requests already sent finish and be saved (bounded), so none is paid twice.
+            deadline = time.monotonic() + settings.timeout + 5.0
+            while any(g.in_flight for g in gates) and time.monotonic() < deadline:
+                await asyncio.wait([everything], timeout=0.05)
         if everything.done():
             everything.result()  # a bug in a worker surfaces here instead of vanishing
-        elif stop is not None and stop.is_set():
-            result.status = "interrupted"
     except asyncio.CancelledError:
         result.status = "interrupted"
         raise
@@ -191,8 +200,8 @@ async def execute(
         await asyncio.gather(*tasks, return_exceptions=True)
         for provider in providers.values():
             await provider.aclose()
-        if result.status == "complete" and budget.exhausted:
-            result.status = "budget"
+        if result.status == "complete" and any(o is None for o in outcomes):
+            result.status = "budget" if budget.exhausted else "interrupted"
         result.message = _message(result, tally, budget_usd)
         progress.finish(tally, result.status, result.message)
     return result

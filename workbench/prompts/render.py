@@ -41,7 +41,8 @@ _ENV = ImmutableSandboxedEnvironment(
 
 _ENV.filters["regex_escape"] = re.escape
 # Only globals that help templates; lipsum, cycler and joiner would print Python objects.
-_ENV.globals = {"range": range, "dict": dict, "namespace": _ENV.globals["namespace"]}
+# Keep the sandbox's own range (it caps the length) and dict, namespace.
+_ENV.globals = {k: _ENV.globals[k] for k in ("range", "dict", "namespace")}
 
 
 @lru_cache(maxsize=4096)

@@ -9,7 +9,17 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.analysis.report import (
+    Comparison,
+    by_row,
+    compare,
+    overall_verdict,
+    rank,
+    summarize,
+)
+from workbench.analysis.stats import AgreementResult, agreement
 from workbench.errors import WorkbenchError
+from workbench.scoring.reducers import Reducer, get_reducer
 
 __all__ = ["Results"]
 
@@ -47,46 +57,92 @@ class Results:
         """True when every cell ran."""
         return self.status == "complete"
 
-    def summary(self) -> pd.DataFrame:
-        """Per variant: cells, errors, cached, pass rate and mean value per scorer, tokens,
-        cost and latency."""
-        rows = []
-        for variant in self.variants:
-            part = self.df[self.df["variant"] == variant]
-            ok = part[part["error"].isna()]
-            row: dict[str, Any] = {
-                "variant": variant,
-                "model": part["model"].iloc[0] if len(part) else None,
-                "n": len(part),
-                "errors": int(part["error"].notna().sum()),
-                "cached": int(part["cached"].sum()),
-            }
-            for name in self.scorers:
-                passes = part[f"{name}_pass"].dropna()
-                row[f"{name}_pass_rate"] = (
-                    float(passes.astype(float).mean()) if len(passes) else None
-                )
-                values = pd.to_numeric(part[name], errors="coerce").dropna()
-                row[f"{name}_mean"] = float(values.mean()) if len(values) else None
-            row["input_tokens"] = _mean(ok["input_tokens"])
-            row["output_tokens"] = _mean(ok["output_tokens"])
-            row["cost_usd"] = float(pd.to_numeric(part["cost_usd"], errors="coerce").sum())
-            latency = pd.to_numeric(ok["latency_ms"], errors="coerce").dropna()
-            row["latency_p50_ms"] = float(latency.quantile(0.5)) if len(latency) else None
-            row["latency_p95_ms"] = float(latency.quantile(0.95)) if len(latency) else None
-            rows.append(row)
-        return pd.DataFrame(rows)
+    def _scorer(self, scorer: str | None) -> str | None:
+        if scorer is None:
+            return self.scorers[0] if self.scorers else None
+        if scorer not in self.scorers:
+            raise WorkbenchError(f"No scorer '{scorer}' in these results; scorers: {self.scorers}.")
+        return scorer
 
-    def leaderboard(self) -> pd.DataFrame:
-        """Variants ranked by the first scorer's pass rate (then fewer errors, then cost)."""
-        summary = self.summary()
-        keys, ascending = ["errors", "cost_usd"], [True, True]
-        if self.scorers:
-            keys.insert(0, f"{self.scorers[0]}_pass_rate")
-            ascending.insert(0, False)
-        ranked = summary.sort_values(keys, ascending=ascending, na_position="last", kind="stable")
-        ranked.insert(0, "rank", range(1, len(ranked) + 1))
-        return ranked.reset_index(drop=True)
+    def _variant(self, name: str) -> str:
+        if name not in self.variants:
+            raise WorkbenchError(
+                f"No variant '{name}' in these results; variants: {self.variants}."
+            )
+        return name
+
+    def summary(self, reducer: str | Reducer | None = None) -> pd.DataFrame:
+        """Per variant: rows, calls, errors, cached; per scorer the pass rate over rows with a
+        Wilson 95% interval (repeats reduced by ``reducer``, default majority) and the mean score
+        with a bootstrap interval; tokens, cost, latency (mean, p50, p95) and stability (share of
+        rows whose repeats agree). The reducer used is in the ``reducer`` column."""
+        return summarize(self.df, self.variants, self.scorers, get_reducer(reducer))
+
+    def by_row(
+        self, scorer: str | None = None, reducer: str | Reducer | None = None
+    ) -> pd.DataFrame:
+        """One row per (variant, row): repeats scored, passes, the reducer's value and verdict,
+        mean score and distinct outputs."""
+        name = self._scorer(scorer)
+        if name is None:
+            raise WorkbenchError("These results have no scorer.")
+        return by_row(self.df, name, get_reducer(reducer))
+
+    def leaderboard(
+        self, scorer: str | None = None, reducer: str | Reducer | None = None
+    ) -> pd.DataFrame:
+        """Variants best first by the scorer's pass rate (then fewer errors, then cost), with
+        ``p_vs_best`` (Holm-adjusted paired test against the leader) and ``worse_than_best``."""
+        ranked, _ = self._ranked(scorer, reducer)
+        return ranked
+
+    def _ranked(
+        self, scorer: str | None, reducer: str | Reducer | None
+    ) -> tuple[pd.DataFrame, list[Comparison]]:
+        name = self._scorer(scorer)
+        red = get_reducer(reducer)
+        rows = by_row(self.df, name, red) if name else pd.DataFrame()
+        return rank(self.summary(red), rows, name, red)
+
+    def compare(
+        self, a: str, b: str, scorer: str | None = None, reducer: str | Reducer | None = None
+    ) -> Comparison:
+        """Is ``b`` better than ``a`` on the same rows? McNemar exact test on pass/fail rows
+        (Wilcoxon signed-rank on scores), paired bootstrap interval, win/tie/loss counts;
+        ``str()`` of the result is the verdict in words."""
+        name = self._scorer(scorer)
+        if name is None:
+            raise WorkbenchError("These results have no scorer to compare by.")
+        red = get_reducer(reducer)
+        rows = by_row(self.df, name, red)
+        return compare(rows, self._variant(a), self._variant(b), name, red)
+
+    def verdict(self, scorer: str | None = None, reducer: str | Reducer | None = None) -> str:
+        """Which variant is best on ``scorer`` (default: the first), and whether the difference
+        is real — or how many rows it would take to tell."""
+        ranked, comparisons = self._ranked(scorer, reducer)
+        return overall_verdict(ranked, comparisons, self._scorer(scorer))
+
+    def agreement(self, scorer: str, labels: str, on: str = "pass") -> AgreementResult:
+        """How well a scorer (e.g. an LLM judge) agrees with human labels in column ``labels``:
+        accuracy, Cohen's kappa and the confusion table. ``on="pass"`` compares pass/fail
+        (labels read as yes/no: true, 1, pass, yes, good, 👍); ``on="value"`` compares values."""
+        name = self._scorer(scorer)
+        if labels not in self.df.columns:
+            raise WorkbenchError(
+                f"No column '{labels}' in res.df; columns: {list(self.df.columns)}."
+            )
+        frame = self.df[[f"{name}_pass", name, labels]].copy()
+        frame = frame[frame[labels].notna() & (frame[labels].astype(str) != "")]
+        if on == "pass":
+            frame = frame[frame[f"{name}_pass"].notna()]
+            return agreement(
+                [_truthy(v) for v in frame[labels]], [bool(v) for v in frame[f"{name}_pass"]]
+            )
+        if on == "value":
+            frame = frame[frame[name].notna()]
+            return agreement([float(v) for v in frame[labels]], [float(v) for v in frame[name]])
+        raise WorkbenchError(f"on must be 'pass' or 'value', got {on!r}.")
 
     def save(self, path: str | Path) -> Path:
         """Write ``df`` as .csv, .jsonl or .parquet (by the file's suffix)."""
@@ -128,9 +184,11 @@ class Results:
         )
 
 
-def _mean(series: pd.Series) -> float | None:
-    values = pd.to_numeric(series, errors="coerce").dropna()
-    return float(values.mean()) if len(values) else None
+_YES = {"true", "1", "1.0", "pass", "passed", "yes", "y", "good", "ok", "👍", "up"}
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in _YES
 
 
 def _json_default(value: Any) -> Any:

@@ -13,16 +13,47 @@ from workbench.scoring.base import (
     scorer,
 )
 from workbench.scoring.checks import contains, exact, regex
+from workbench.scoring.guards import blocklist, pii
+from workbench.scoring.judges import judge, pairwise
+from workbench.scoring.reducers import Reducer, at_least, pass_at_k, pass_hat_k
+from workbench.scoring.similarity import Embedder, register_embedder, similarity
+from workbench.scoring.structured import (
+    all_of,
+    any_of,
+    json_schema,
+    json_valid,
+    length,
+    not_,
+    numeric,
+)
 
 __all__ = [
+    "Embedder",
+    "Reducer",
     "Score",
     "ScoreContext",
     "Scorer",
+    "all_of",
+    "any_of",
+    "at_least",
+    "blocklist",
     "build_scorer",
     "contains",
     "custom",
     "exact",
+    "json_schema",
+    "json_valid",
+    "judge",
+    "length",
+    "not_",
+    "numeric",
+    "pairwise",
+    "pass_at_k",
+    "pass_hat_k",
+    "pii",
     "regex",
+    "register_embedder",
     "registered_scorers",
     "scorer",
+    "similarity",
 ]

@@ -7,6 +7,7 @@ in an experiment YAML, an exported record, or a CI check.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
@@ -37,17 +38,22 @@ class Score:
     """Pass/fail; None when the scorer could not judge (e.g. the call failed)."""
     reason: str = ""
     """Why, in words."""
+    cost_usd: float = 0.0
+    """What scoring itself cost (LLM judge calls); 0 for checks."""
 
 
 @dataclass(frozen=True)
 class ScoreContext:
-    """What a scorer may know besides output and row: which cell it is, and the raw response.
-    Judge scorers (which call models) receive a ``call`` function from the engine here."""
+    """What a scorer may know besides output and row: which cell it is, what was sent, the raw
+    response; ``call`` makes model calls through the engine (judges); ``peer(variant)`` is the
+    output another variant gave for the same row and repeat (pairwise judges)."""
 
     variant: str = ""
     repeat: int = 0
     response: Any = None
+    messages: tuple[Any, ...] = ()
     call: Callable[..., Awaitable[Any]] | None = None
+    peer: Callable[[str], str | None] | None = None
 
 
 ScoreFn = Callable[[str, Mapping[str, Any], ScoreContext], Score | Awaitable[Score]]
@@ -64,6 +70,8 @@ class Scorer:
     variables: frozenset[str] = frozenset()
     """Row values the scorer's templates read (checked against the dataset before a run)."""
     negate: bool = False
+    models: tuple[str, ...] = ()
+    """Models the scorer calls (LLM judges): checked for keys before a run starts."""
 
     async def score(self, output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
         """Judge one output; exceptions become an unscored result with the reason."""
@@ -76,13 +84,15 @@ class Scorer:
             return Score(None, None, f"scorer error: {type(exc).__name__}: {exc}")
         if self.negate and score.passed is not None:
             value = None if score.value is None else 1.0 - score.value
-            return Score(value, not score.passed, f"not ({score.reason})")
+            return dataclasses.replace(
+                score, value=value, passed=not score.passed, reason=f"not ({score.reason})"
+            )
         return score
 
     def rename(self, name: str) -> Scorer:
         """The same scorer under another column name."""
         spec = {**self.spec, "args": {**self.spec.get("args", {}), "name": name}}
-        return Scorer(name, spec, self.fn, self.variables, self.negate)
+        return dataclasses.replace(self, name=name, spec=spec)
 
 
 def _as_score(result: Any) -> Score:
@@ -142,7 +152,9 @@ def scorer(name: str) -> Callable[[Factory], Builder]:
             if column != registered_name:
                 args_spec["name"] = column
             spec = {"name": registered_name, "args": args_spec}
-            return Scorer(column, spec, fn, frozenset(variables), negate)
+            model = bound.arguments.get("model")
+            models = (model,) if isinstance(model, str) else ()
+            return Scorer(column, spec, fn, frozenset(variables), negate, models)
 
         _REGISTRY[registered_name] = build
         return build

@@ -1,0 +1,49 @@
+"""The scoring stage: every scorer on every finished cell, after the calls are made."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from workbench.engine.caller import ModelCaller
+from workbench.engine.plan import Cell, Plan
+from workbench.engine.runner import CellOutcome
+from workbench.scoring.base import Score, ScoreContext, Scorer
+
+__all__ = ["score_cells"]
+
+
+async def score_cells(
+    plan: Plan,
+    outcomes: Sequence[CellOutcome | None],
+    scorers: Sequence[Scorer],
+    rows: Sequence[Mapping[str, Any]],
+    caller: ModelCaller | None,
+) -> list[list[Score]]:
+    """Scores per cell, in scorer order. A failed call fails every check (passed False, no
+    value); a cell that never ran is unscored (passed None)."""
+    outputs: dict[tuple[int, int, str], str] = {}
+    for cell in plan.cells:
+        done = outcomes[cell.index]
+        if done is not None and done.response.ok:
+            outputs[(cell.row_index, cell.repeat, cell.variant)] = done.response.text or ""
+
+    async def one(cell: Cell) -> list[Score]:
+        done = outcomes[cell.index]
+        if done is None:
+            return [Score(None, None, "not run")] * len(scorers)
+        if not done.response.ok:
+            return [Score(None, False, f"call failed: {done.response.error}")] * len(scorers)
+        ctx = ScoreContext(
+            variant=cell.variant,
+            repeat=cell.repeat,
+            response=done.response,
+            messages=cell.request.messages,
+            call=caller,
+            peer=lambda variant: outputs.get((cell.row_index, cell.repeat, variant)),
+        )
+        text = done.response.text or ""
+        return [await s.score(text, rows[cell.row_index], ctx) for s in scorers]
+
+    return list(await asyncio.gather(*(one(c) for c in plan.cells)))
