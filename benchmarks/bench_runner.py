@@ -1,7 +1,7 @@
 """Runner throughput against the loopback mock server, peak memory, and a fully cached rerun.
 
-    python benchmarks/bench_runner.py [--latency 0.2] [--concurrency 50] [--calls 2000]
-                                      [--cached-cells 10000]
+    python benchmarks/bench_runner.py [--latency 0.2] [--concurrency 1,10,50,200]
+                                      [--seconds 4] [--cached-cells 10000]
 
 Prints one line per figure. The mock runs in its own process so it does not share our GIL.
 The limit for a given concurrency is concurrency / latency calls per second.
@@ -59,7 +59,7 @@ def throughput(url: str, latency: float, concurrency: int, calls: int) -> None:
         limits={"mock": Limits(concurrency=concurrency)},
         max_retries=0,
     )
-    ds = wb.Dataset(pd.DataFrame({"q": [f"question {i}" for i in range(calls)]}))
+    ds = wb.Dataset(pd.DataFrame({"q": [f"c{concurrency} question {i}" for i in range(calls)]}))
     variant = wb.Variant("v", model="mock/bench", user="{{ q }}", params={"max_tokens": 16})
     exp = wb.Experiment("bench-throughput", ds, [variant])
     start = time.perf_counter()
@@ -97,15 +97,17 @@ def cached_rerun(cells: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--concurrency", default="1,10,50,200", help="comma-separated levels")
+    parser.add_argument("--seconds", type=float, default=4.0, help="target run time per level")
     parser.add_argument("--cached-cells", type=int, default=10_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["WORKBENCH_STORE"] = str(Path(tmp) / "store")
         proc, url = start_mock(args.latency)
         try:
-            throughput(url, args.latency, args.concurrency, args.calls)
+            for level in [int(c) for c in args.concurrency.split(",")]:
+                calls = max(level, int(args.seconds * level / args.latency))
+                throughput(url, args.latency, level, calls)
         finally:
             proc.terminate()
             proc.wait(10)

@@ -15,8 +15,13 @@ import workbench.providers.fake
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fresh settings, fake provider, registered models; store and cwd inside tmp_path."""
-    for var in ("WORKBENCH_CONFIG", "WORKBENCH_DEFAULT_MODEL", "WORKBENCH_TIMEOUT",
-                "WORKBENCH_MAX_RETRIES", "WORKBENCH_LOCAL_THREADS"):
+    for var in (
+        "WORKBENCH_CONFIG",
+        "WORKBENCH_DEFAULT_MODEL",
+        "WORKBENCH_TIMEOUT",
+        "WORKBENCH_MAX_RETRIES",
+        "WORKBENCH_LOCAL_THREADS",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / ".wb-store"))
     monkeypatch.chdir(tmp_path)

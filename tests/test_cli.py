@@ -59,8 +59,18 @@ def test_models_lists_every_provider(capsys: Capture) -> None:
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0].split() == ["model", "context", "max", "out", "$/1M", "in", "$/1M", "out",
-                                "as", "of"]
+    assert lines[0].split() == [
+        "model",
+        "context",
+        "max",
+        "out",
+        "$/1M",
+        "in",
+        "$/1M",
+        "out",
+        "as",
+        "of",
+    ]
     sol = next(line for line in lines if line.startswith("openai/gpt-6.2-sol "))
     assert sol.split() == ["openai/gpt-6.2-sol", "1,050,000", "128,000", "2", "10", "2026-11-17"]
     assert any(line.startswith("anthropic/claude-haiku-4-5 ") for line in lines)
@@ -78,10 +88,12 @@ def test_models_filtered_by_provider(capsys: Capture) -> None:
 
 def test_models_shows_registered_from_toml(tmp_path: Path, capsys: Capture) -> None:
     (tmp_path / "workbench.toml").write_text(
-        '[models."openai/house"]\ninput_per_1m = 0.5\noutput_per_1m = 1.5\n', encoding="utf-8")
+        '[models."openai/house"]\ninput_per_1m = 0.5\noutput_per_1m = 1.5\n', encoding="utf-8"
+    )
     assert main(["models", "--provider", "openai"]) == 0
-    house = next(line for line in capsys.readouterr().out.splitlines()
-                 if line.startswith("openai/house"))
+    house = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("openai/house")
+    )
     assert house.split() == ["openai/house", "–", "–", "0.5", "1.5", "–"]
 
 
@@ -160,7 +172,8 @@ def test_estimate_makes_no_calls(tmp_path: Path, capsys: Capture) -> None:
 
 def test_budget_exit_code(tmp_path: Path, capsys: Capture) -> None:
     (tmp_path / "workbench.toml").write_text(
-        '[models."fake/echo"]\ninput_per_1m = 1000.0\noutput_per_1m = 1000.0\n', encoding="utf-8")
+        '[models."fake/echo"]\ninput_per_1m = 1000.0\noutput_per_1m = 1000.0\n', encoding="utf-8"
+    )
     path = write(tmp_path, YAML.replace("    model: fake/upper\n", ""))
     assert main(["run", str(path), "--budget", "0.02", "--out", str(tmp_path / "o")]) == 3
     captured = capsys.readouterr()
@@ -201,8 +214,9 @@ variants:
     assert exp.scorers == []
 
 
-def test_yaml_dataset_relative_to_file_and_store(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_yaml_dataset_relative_to_file_and_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sub = tmp_path / "project"
     sub.mkdir()
     path = write(sub, YAML + "store: .cache\n")
@@ -219,11 +233,14 @@ def test_extends_must_be_defined_above(tmp_path: Path, capsys: Capture) -> None:
     assert "variant 'shouty' extends 'later', which is not defined above it" in err
 
 
-@pytest.mark.parametrize(("text", "line"), [
-    ("name: x\nvariants:\n  - name: a\n   user: b\n", 4),
-    ("name: x\ndataset: questions.csv\nvariants: [\n  {name: a\n", 5),
-    ("name: x\n\tdataset: q.csv\n", 2),
-])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("name: x\nvariants:\n  - name: a\n   user: b\n", 4),
+        ("name: x\ndataset: questions.csv\nvariants: [\n  {name: a\n", 5),
+        ("name: x\n\tdataset: q.csv\n", 2),
+    ],
+)
 def test_malformed_yaml(tmp_path: Path, capsys: Capture, text: str, line: int) -> None:
     path = write(tmp_path, text)
     assert main(["run", str(path)]) == 1
@@ -257,20 +274,32 @@ def test_missing_experiment_file(tmp_path: Path, capsys: Capture) -> None:
     assert "Experiment file not found" in error_line(capsys)
 
 
-@pytest.mark.parametrize(("text", "pattern"), [
-    ("- just a list\n", "expected a mapping"),
-    ("dataset: questions.csv\nvariants: []\nvariantz: []\n", r"unknown key\(s\) \['variantz'\]"),
-    ("variants: [{name: a, user: x}]\n", "missing 'dataset'"),
-    ("dataset: questions.csv\n", "missing 'variants'"),
-    ("dataset: questions.csv\nvariants: []\n", "'variants' must be a non-empty list"),
-    ("dataset: questions.csv\nvariants: [{user: x}]\n", r"variants\[0\] must be a mapping"),
-    ("dataset: questions.csv\nvariants: [{name: a, user: x, temp: 1}]\n",
-     r"unknown field\(s\) \['temp'\]"),
-    ("dataset: questions.csv\nvariants: [{name: a, user: x}]\nscorers: contains\n",
-     "'scorers' must be a list"),
-    ("dataset: questions.csv\ndefaults: [1]\nvariants: [{name: a, user: x}]\n",
-     "'defaults' must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("- just a list\n", "expected a mapping"),
+        (
+            "dataset: questions.csv\nvariants: []\nvariantz: []\n",
+            r"unknown key\(s\) \['variantz'\]",
+        ),
+        ("variants: [{name: a, user: x}]\n", "missing 'dataset'"),
+        ("dataset: questions.csv\n", "missing 'variants'"),
+        ("dataset: questions.csv\nvariants: []\n", "'variants' must be a non-empty list"),
+        ("dataset: questions.csv\nvariants: [{user: x}]\n", r"variants\[0\] must be a mapping"),
+        (
+            "dataset: questions.csv\nvariants: [{name: a, user: x, temp: 1}]\n",
+            r"unknown field\(s\) \['temp'\]",
+        ),
+        (
+            "dataset: questions.csv\nvariants: [{name: a, user: x}]\nscorers: contains\n",
+            "'scorers' must be a list",
+        ),
+        (
+            "dataset: questions.csv\ndefaults: [1]\nvariants: [{name: a, user: x}]\n",
+            "'defaults' must be a mapping",
+        ),
+    ],
+)
 def test_yaml_structure_errors(tmp_path: Path, text: str, pattern: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(WorkbenchError, match=pattern) as info:

@@ -140,11 +140,14 @@ def test_only_cwd_toml_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_endpoint_from_toml_makes_model_ids_parse() -> None:
-    toml('[endpoints.myserver]\nbase_url = "http://localhost:8000/v1"\n'
-         'api_key_env = "MYSERVER_KEY"\n')
+    toml(
+        '[endpoints.myserver]\nbase_url = "http://localhost:8000/v1"\n'
+        'api_key_env = "MYSERVER_KEY"\n'
+    )
     s = get_settings()
-    assert s.endpoints == {"myserver": Endpoint("myserver", "http://localhost:8000/v1",
-                                                "MYSERVER_KEY")}
+    assert s.endpoints == {
+        "myserver": Endpoint("myserver", "http://localhost:8000/v1", "MYSERVER_KEY")
+    }
     mid = parse_model_id("myserver/llama3")
     assert mid == ModelId("myserver", "llama3")
     assert mid.kind == "openai_compatible"
@@ -198,14 +201,17 @@ def test_provider_section_without_base_url() -> None:
 # -- model ids -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "provider", "name", "kind"), [
-    ("openai/gpt-6.2-sol", "openai", "gpt-6.2-sol", "openai"),
-    ("anthropic/claude-haiku-4-5", "anthropic", "claude-haiku-4-5", "anthropic"),
-    ("local/smollm2", "local", "smollm2", "local"),
-    ("fake/echo", "fake", "echo", "fake"),
-    ("fake/a/b", "fake", "a/b", "fake"),
-    (" fake/echo ", "fake", "echo", "fake"),
-])
+@pytest.mark.parametrize(
+    ("text", "provider", "name", "kind"),
+    [
+        ("openai/gpt-6.2-sol", "openai", "gpt-6.2-sol", "openai"),
+        ("anthropic/claude-haiku-4-5", "anthropic", "claude-haiku-4-5", "anthropic"),
+        ("local/smollm2", "local", "smollm2", "local"),
+        ("fake/echo", "fake", "echo", "fake"),
+        ("fake/a/b", "fake", "a/b", "fake"),
+        (" fake/echo ", "fake", "echo", "fake"),
+    ],
+)
 def test_parse_model_id(text: str, provider: str, name: str, kind: str) -> None:
     mid = parse_model_id(text)
     assert (mid.provider, mid.name, mid.kind) == (provider, name, kind)
@@ -307,14 +313,19 @@ def test_model_info_from_catalog() -> None:
     assert model_info(ModelId("openai", "gpt-6.2-sol")) == info
 
 
-@pytest.mark.parametrize("dated", ["anthropic/claude-haiku-4-5-20251001",
-                                   "anthropic/claude-haiku-4-5-2025-10-01"])
+@pytest.mark.parametrize(
+    "dated", ["anthropic/claude-haiku-4-5-20251001", "anthropic/claude-haiku-4-5-2025-10-01"]
+)
 def test_dated_ids_resolve_to_their_base(dated: str) -> None:
     info = model_info(dated)
     base = model_info("anthropic/claude-haiku-4-5")
     assert info.id == dated
     assert (info.context_window, info.max_output, info.input_per_1m, info.output_per_1m) == (
-        base.context_window, base.max_output, base.input_per_1m, base.output_per_1m)
+        base.context_window,
+        base.max_output,
+        base.input_per_1m,
+        base.output_per_1m,
+    )
 
 
 def test_unknown_openai_model_names_register() -> None:

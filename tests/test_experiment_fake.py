@@ -31,11 +31,15 @@ QUIET = NullProgress()
 
 def dataset(n: int = 3) -> wb.Dataset:
     cities = ["Paris", "Tokyo", "Rome", "Berlin", "Madrid"][:n]
-    return wb.Dataset(pd.DataFrame({
-        "id": [f"r{i}" for i in range(n)],
-        "question": [c.lower() for c in cities],
-        "expected": cities,
-    }))
+    return wb.Dataset(
+        pd.DataFrame(
+            {
+                "id": [f"r{i}" for i in range(n)],
+                "question": [c.lower() for c in cities],
+                "expected": cities,
+            }
+        )
+    )
 
 
 def echo(name: str = "echo", **kw: Any) -> wb.Variant:
@@ -67,13 +71,25 @@ def counting(name: str, reply: Callable[[ChatRequest], str] | None = None) -> li
 
 
 def test_columns_exactly_declared_and_ordered() -> None:
-    exp = experiment([echo(), echo("upper").replace(model="fake/upper")],
-                     scorers=["contains", wb.scorers.exact(name="same")], repeats=2)
+    exp = experiment(
+        [echo(), echo("upper").replace(model="fake/upper")],
+        scorers=["contains", wb.scorers.exact(name="same")],
+        repeats=2,
+    )
     res = run(exp)
     result_columns = [c for c in COLUMNS if c != "row_id"]
     assert list(res.df.columns) == [
-        "row_id", "id", "question", "expected", *result_columns,
-        "contains", "contains_pass", "contains_reason", "same", "same_pass", "same_reason",
+        "row_id",
+        "id",
+        "question",
+        "expected",
+        *result_columns,
+        "contains",
+        "contains_pass",
+        "contains_reason",
+        "same",
+        "same_pass",
+        "same_reason",
     ]
     assert res.scorers == ["contains", "same"]
     assert res.variants == ["echo", "upper"]
@@ -89,15 +105,28 @@ def test_one_row_per_row_variant_repeat_in_plan_order() -> None:
 
 
 def test_cell_values() -> None:
-    res = run(experiment([wb.Variant("u", model="fake/upper", system="Be brief.",
-                                     user="{{ question }}", params={"max_tokens": 10})]))
+    res = run(
+        experiment(
+            [
+                wb.Variant(
+                    "u",
+                    model="fake/upper",
+                    system="Be brief.",
+                    user="{{ question }}",
+                    params={"max_tokens": 10},
+                )
+            ]
+        )
+    )
     first = res.df.iloc[0]
     assert first["row_id"] == "r0"
     assert first["question"] == "paris"
     assert first["model"] == "fake/upper"
     assert first["provider"] == "fake"
     assert json.loads(first["messages"]) == [
-        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "paris"}]
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "paris"},
+    ]
     assert first["output"] == "PARIS"
     assert pd.isna(first["error"])
     assert first["finish_reason"] == "stop"
@@ -119,8 +148,12 @@ def test_cell_values() -> None:
 
 def test_max_tokens_truncates_and_reports_length() -> None:
     fake.script("long", "one two three four five")
-    res = run(experiment([wb.Variant("v", model="fake/long", user="{{ question }}",
-                                     params={"max_tokens": 2})], scorers=[]))
+    res = run(
+        experiment(
+            [wb.Variant("v", model="fake/long", user="{{ question }}", params={"max_tokens": 2})],
+            scorers=[],
+        )
+    )
     assert set(res.df["output"]) == {"one two"}
     assert set(res.df["finish_reason"]) == {"length"}
 
@@ -170,8 +203,16 @@ def test_second_run_is_all_cached_and_makes_no_calls() -> None:
     assert fake.calls["echo"] == 12
     assert second.df["cached"].all()
     assert second.status == "complete"
-    same = ["row_id", "variant", "repeat", "output", "input_tokens", "output_tokens",
-            "request_key", "contains_pass"]
+    same = [
+        "row_id",
+        "variant",
+        "repeat",
+        "output",
+        "input_tokens",
+        "output_tokens",
+        "request_key",
+        "contains_pass",
+    ]
     pd.testing.assert_frame_equal(first.df[same], second.df[same])
     assert list(second.summary()["cached"]) == [6, 6]
 
@@ -232,7 +273,13 @@ def test_identical_cells_collapse_into_one_call() -> None:
     assert len(res.df) == 12
     for variant in ("a", "b"):
         assert list(res.df[res.df["variant"] == variant]["output"]) == [
-            "paris", "paris", "tokyo", "tokyo", "rome", "rome"]
+            "paris",
+            "paris",
+            "tokyo",
+            "tokyo",
+            "rome",
+            "rome",
+        ]
     assert not res.df["cached"].any()
 
 
@@ -328,10 +375,10 @@ def test_retries_give_up_after_max_retries() -> None:
 def test_scripted_response_object_with_error() -> None:
     from workbench.providers import Response
 
-    fake.script("resp", lambda r: Response(text="hi", input_tokens=5, output_tokens=1,
-                                           finish_reason="stop"))
-    res = run(experiment([wb.Variant("v", model="fake/resp", user="x")], ds=dataset(1),
-                         scorers=[]))
+    fake.script(
+        "resp", lambda r: Response(text="hi", input_tokens=5, output_tokens=1, finish_reason="stop")
+    )
+    res = run(experiment([wb.Variant("v", model="fake/resp", user="x")], ds=dataset(1), scorers=[]))
     assert res.df.loc[0, "output"] == "hi"
     assert res.df.loc[0, "input_tokens"] == 5
 
@@ -351,8 +398,9 @@ def test_scorer_error_does_not_end_the_run() -> None:
 
 def priced(**params: Any) -> wb.Variant:
     wb.models.register("fake/priced", input_per_1m=1000.0, output_per_1m=1000.0)
-    return wb.Variant("p", model="fake/priced", user="{{ question }}",
-                      params={"max_tokens": 5, **params})
+    return wb.Variant(
+        "p", model="fake/priced", user="{{ question }}", params={"max_tokens": 5, **params}
+    )
 
 
 def test_budget_stops_scheduling() -> None:
@@ -390,7 +438,8 @@ def test_budget_run_resumes_paying_only_for_the_rest() -> None:
     assert fake.calls["priced"] == 5
     assert int(second.df["cached"].sum()) == done
     assert second.meta["spent_usd"] == pytest.approx(
-        second.df[~second.df["cached"]]["cost_usd"].sum())
+        second.df[~second.df["cached"]]["cost_usd"].sum()
+    )
 
 
 def test_cost_of_priced_fake() -> None:
@@ -411,8 +460,7 @@ def test_zero_budget_runs_nothing_but_cached() -> None:
 
 def test_budget_needs_prices() -> None:
     wb.models.register("fake/noprice", input_per_1m=None, output_per_1m=None)
-    exp = experiment([wb.Variant("v", model="fake/noprice", user="{{ question }}")],
-                     budget_usd=1.0)
+    exp = experiment([wb.Variant("v", model="fake/noprice", user="{{ question }}")], budget_usd=1.0)
     with pytest.raises(BudgetError, match=r"\['fake/noprice'\] have none: wb\.models\.register"):
         run(exp)
     assert fake.calls["noprice"] == 0
@@ -458,8 +506,13 @@ def test_estimate_before_and_after_a_run() -> None:
 
 def test_estimate_needs_no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    exp = experiment([wb.Variant("v", model="openai/gpt-6.2-sol", user="{{ question }}",
-                                 params={"max_tokens": 100})])
+    exp = experiment(
+        [
+            wb.Variant(
+                "v", model="openai/gpt-6.2-sol", user="{{ question }}", params={"max_tokens": 100}
+            )
+        ]
+    )
     est = exp.estimate()
     assert est.calls == 3
     assert est.cost_usd == pytest.approx((est.input_tokens * 2.0 + 300 * 10.0) / 1e6)
@@ -504,9 +557,14 @@ def test_default_progress_reports_on_stderr(capsys: pytest.CaptureFixture[str]) 
 
 def scored_results() -> wb.Results:
     fake.script("half", {"paris": "Paris!", "tokyo": "Kyoto"})  # rome echoes: a pass
-    exp = experiment([wb.Variant("good", model="fake/upper", user="{{ question }}"),
-                      wb.Variant("half", model="fake/half", user="{{ question }}")],
-                     scorers=["contains", wb.scorers.exact(name="exact")], repeats=2)
+    exp = experiment(
+        [
+            wb.Variant("good", model="fake/upper", user="{{ question }}"),
+            wb.Variant("half", model="fake/half", user="{{ question }}"),
+        ],
+        scorers=["contains", wb.scorers.exact(name="exact")],
+        repeats=2,
+    )
     return run(exp)
 
 
@@ -536,8 +594,7 @@ def test_leaderboard_ranks_by_first_scorer() -> None:
 
 def test_leaderboard_without_scorers_ranks_by_errors() -> None:
     fake.script("broken", lambda r: (_ for _ in ()).throw(ProviderError("no", kind="auth")))
-    res = run(experiment([wb.Variant("bad", model="fake/broken", user="x"), echo()],
-                         scorers=[]))
+    res = run(experiment([wb.Variant("bad", model="fake/broken", user="x"), echo()], scorers=[]))
     assert list(res.leaderboard()["variant"]) == ["echo", "bad"]
     assert list(res.summary()["errors"]) == [3, 0]
 
@@ -608,8 +665,16 @@ def test_missing_key_raised_before_any_call(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_missing_anthropic_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    exp = experiment([wb.Variant("c", model="anthropic/claude-haiku-4-5", user="{{ question }}",
-                                 params={"max_tokens": 10})])
+    exp = experiment(
+        [
+            wb.Variant(
+                "c",
+                model="anthropic/claude-haiku-4-5",
+                user="{{ question }}",
+                params={"max_tokens": 10},
+            )
+        ]
+    )
     with pytest.raises(MissingKeyError, match="ANTHROPIC_API_KEY"):
         run(exp)
 
@@ -630,23 +695,27 @@ def test_unknown_param_lists_accepted() -> None:
 
 
 def test_openai_rejects_provider_specific_param() -> None:
-    exp = experiment([wb.Variant("v", model="openai/gpt-6.2-sol", user="{{ question }}",
-                                 params={"top_k": 5})])
+    exp = experiment(
+        [wb.Variant("v", model="openai/gpt-6.2-sol", user="{{ question }}", params={"top_k": 5})]
+    )
     with pytest.raises(ParamError, match=r"does not accept parameter\(s\) \['top_k'\]"):
         exp.plan()
 
 
-@pytest.mark.parametrize(("params", "pattern"), [
-    ({"temperature": 2.5}, r"temperature must be a number from 0\.0 to 2\.0, got 2\.5"),
-    ({"temperature": -0.1}, "temperature must be a number"),
-    ({"temperature": "hot"}, "temperature must be a number"),
-    ({"temperature": True}, "temperature must be a number"),
-    ({"top_p": 1.5}, "top_p must be a number from 0.0 to 1.0"),
-    ({"max_tokens": 0}, "max_tokens must be a whole number >= 1"),
-    ({"max_tokens": 10.5}, "max_tokens must be a whole number >= 1"),
-    ({"seed": "x"}, "seed must be a whole number"),
-    ({"stop": 3}, "stop must be a string or a list of strings"),
-])
+@pytest.mark.parametrize(
+    ("params", "pattern"),
+    [
+        ({"temperature": 2.5}, r"temperature must be a number from 0\.0 to 2\.0, got 2\.5"),
+        ({"temperature": -0.1}, "temperature must be a number"),
+        ({"temperature": "hot"}, "temperature must be a number"),
+        ({"temperature": True}, "temperature must be a number"),
+        ({"top_p": 1.5}, "top_p must be a number from 0.0 to 1.0"),
+        ({"max_tokens": 0}, "max_tokens must be a whole number >= 1"),
+        ({"max_tokens": 10.5}, "max_tokens must be a whole number >= 1"),
+        ({"seed": "x"}, "seed must be a whole number"),
+        ({"stop": 3}, "stop must be a string or a list of strings"),
+    ],
+)
 def test_param_values_checked(params: dict[str, Any], pattern: str) -> None:
     with pytest.raises(ParamError, match=pattern):
         run(experiment([echo(params=params)]))
@@ -654,16 +723,29 @@ def test_param_values_checked(params: dict[str, Any], pattern: str) -> None:
 
 
 def test_max_tokens_above_model_max_output() -> None:
-    exp = experiment([wb.Variant("v", model="openai/gpt-4o-mini", user="{{ question }}",
-                                 params={"max_tokens": 20000})])
-    with pytest.raises(ParamError, match=r"max_tokens=20000 is more than openai/gpt-4o-mini "
-                                         r"can produce \(16384\)"):
+    exp = experiment(
+        [
+            wb.Variant(
+                "v", model="openai/gpt-4o-mini", user="{{ question }}", params={"max_tokens": 20000}
+            )
+        ]
+    )
+    with pytest.raises(
+        ParamError,
+        match=r"max_tokens=20000 is more than openai/gpt-4o-mini "
+        r"can produce \(16384\)",
+    ):
         exp.estimate()
 
 
 def test_max_tokens_at_model_max_is_fine() -> None:
-    exp = experiment([wb.Variant("v", model="openai/gpt-4o-mini", user="{{ question }}",
-                                 params={"max_tokens": 16384})])
+    exp = experiment(
+        [
+            wb.Variant(
+                "v", model="openai/gpt-4o-mini", user="{{ question }}", params={"max_tokens": 16384}
+            )
+        ]
+    )
     assert exp.estimate().max_output_tokens == 3 * 16384
 
 
@@ -675,11 +757,14 @@ def test_template_variable_not_in_dataset() -> None:
     assert "Columns: id, question, expected." in message
 
 
-@pytest.mark.parametrize(("kwargs", "pattern"), [
-    ({"repeats": 0}, "repeats must be a whole number >= 1"),
-    ({"repeats": True}, "repeats must be a whole number"),
-    ({"concurrency": 0}, "concurrency must be a whole number >= 1"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"repeats": 0}, "repeats must be a whole number >= 1"),
+        ({"repeats": True}, "repeats must be a whole number"),
+        ({"concurrency": 0}, "concurrency must be a whole number >= 1"),
+    ],
+)
 def test_bad_experiment_arguments(kwargs: dict[str, Any], pattern: str) -> None:
     with pytest.raises(ConfigError, match=pattern):
         experiment(**kwargs)
@@ -694,8 +779,12 @@ def test_dataset_from_dataframe_and_path(tmp_path: Path) -> None:
     (tmp_path / "q.csv").write_text("question,expected\nparis,Paris\n", encoding="utf-8")
     by_path = wb.Experiment("e", tmp_path / "q.csv", [echo()], scorers=["contains"])
     by_str = wb.Experiment("e", "q.csv", [echo()], scorers=["contains"])
-    by_df = wb.Experiment("e", pd.DataFrame({"question": ["paris"], "expected": ["Paris"]}),
-                          [echo()], scorers=["contains"])
+    by_df = wb.Experiment(
+        "e",
+        pd.DataFrame({"question": ["paris"], "expected": ["Paris"]}),
+        [echo()],
+        scorers=["contains"],
+    )
     assert by_path.dataset.fingerprint == by_str.dataset.fingerprint == by_df.dataset.fingerprint
     assert run(by_df).df["contains_pass"].all()
 

@@ -35,7 +35,9 @@ def test_run_inside_a_running_kernel(tmp_path: Path) -> None:
     except Exception as exc:  # pragma: no cover - shows the cell error
         pytest.fail(f"notebook failed: {exc}")
     texts = [
-        "".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", "")) for o in c.outputs)
+        "".join(
+            o.get("text", "") or str(o.get("data", {}).get("text/plain", "")) for o in c.outputs
+        )
         for c in nb.cells
     ]
     assert "cells 4 passed 2" in texts[0]

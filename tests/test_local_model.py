@@ -20,7 +20,10 @@ def _ask(question: str, **params: object) -> tuple[str, int | None, int | None, 
     provider = LocalProvider()
     request = ChatRequest(
         ModelId("local", "smollm2"),
-        ({"role": "system", "content": "Answer in one word."}, {"role": "user", "content": question}),
+        (
+            {"role": "system", "content": "Answer in one word."},
+            {"role": "user", "content": question},
+        ),
         {"max_tokens": 16, **params},
     )
     response = asyncio.run(provider.generate(request, timeout=60))
@@ -29,8 +32,9 @@ def _ask(question: str, **params: object) -> tuple[str, int | None, int | None, 
 
 
 def test_answers_a_real_prompt_with_usage() -> None:
-    text, input_tokens, output_tokens, finish = _ask("What is the capital of France?",
-                                                     temperature=0)
+    text, input_tokens, output_tokens, finish = _ask(
+        "What is the capital of France?", temperature=0
+    )
     assert "Paris" in text
     assert input_tokens is not None and input_tokens > 10
     assert output_tokens is not None and 0 < output_tokens <= 16

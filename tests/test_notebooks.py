@@ -18,8 +18,9 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
     assert not errors
     assert any(c.outputs for c in nb.cells if c.cell_type == "code")
 

@@ -38,9 +38,11 @@ def test_exact_default_ignores_surrounding_and_repeated_whitespace() -> None:
     assert s.name == "exact"
     assert s.variables == {"expected"}
     assert judge(s, "  New   York \n", {"expected": "New York"}) == Score(
-        1.0, True, "equals 'New York'")
+        1.0, True, "equals 'New York'"
+    )
     assert judge(s, "new york", {"expected": "New York"}) == Score(
-        0.0, False, "differs from 'New York'")
+        0.0, False, "differs from 'New York'"
+    )
 
 
 def test_exact_case_insensitive() -> None:
@@ -75,7 +77,8 @@ def test_contains_case_insensitive_by_default() -> None:
     s = contains()
     assert judge(s, "It is PARIS.", {"expected": "paris"}) == Score(1.0, True, "contains 'paris'")
     assert judge(s, "It is Lyon.", {"expected": "paris"}) == Score(
-        0.0, False, "does not contain 'paris'")
+        0.0, False, "does not contain 'paris'"
+    )
 
 
 def test_contains_case_sensitive() -> None:
@@ -86,7 +89,8 @@ def test_contains_case_sensitive() -> None:
 
 def test_contains_empty_expected_is_unscored() -> None:
     assert judge(contains(), "anything", {"expected": ""}) == Score(
-        None, None, "expected value is empty")
+        None, None, "expected value is empty"
+    )
 
 
 def test_contains_long_expected_is_shortened_in_reason() -> None:
@@ -144,11 +148,14 @@ def test_regex_needs_pattern() -> None:
 # -- negate ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("make", "output", "row"), [
-    (lambda: exact(negate=True), "Paris", {"expected": "Paris"}),
-    (lambda: contains(negate=True), "in Paris", {"expected": "paris"}),
-    (lambda: regex("Par", negate=True), "Paris", {}),
-])
+@pytest.mark.parametrize(
+    ("make", "output", "row"),
+    [
+        (lambda: exact(negate=True), "Paris", {"expected": "Paris"}),
+        (lambda: contains(negate=True), "in Paris", {"expected": "paris"}),
+        (lambda: regex("Par", negate=True), "Paris", {}),
+    ],
+)
 def test_negate_flips_pass_and_value(make: Any, output: str, row: dict[str, str]) -> None:
     s = make()
     assert s.negate is True
@@ -163,7 +170,8 @@ def test_negate_flips_pass_and_value(make: Any, output: str, row: dict[str, str]
 
 def test_negate_leaves_unscored_alone() -> None:
     assert judge(contains(negate=True), "x", {"expected": ""}) == Score(
-        None, None, "expected value is empty")
+        None, None, "expected value is empty"
+    )
 
 
 # -- specs and rebuilding -------------------------------------------------------------------
@@ -173,23 +181,53 @@ def test_registered_scorers() -> None:
     assert {"exact", "contains", "regex"} <= set(registered_scorers())
 
 
-@pytest.mark.parametrize(("spec", "name", "args"), [
-    ("contains", "contains", {"expected": "{{ expected }}", "case_sensitive": False}),
-    ({"name": "contains", "args": {"case_sensitive": True}}, "contains",
-     {"expected": "{{ expected }}", "case_sensitive": True}),
-    ({"name": "exact"}, "exact", {"expected": "{{ expected }}", "case_sensitive": True,
-                                  "whitespace_sensitive": False, "punctuation_sensitive": True}),
-    ({"contains": "{{ answer }}"}, "contains", {"expected": "{{ answer }}",
-                                                 "case_sensitive": False}),
-    ({"contains": None}, "contains", {"expected": "{{ expected }}", "case_sensitive": False}),
-    ({"exact": ["{{ answer }}", False]}, "exact",
-     {"expected": "{{ answer }}", "case_sensitive": False, "whitespace_sensitive": False,
-      "punctuation_sensitive": True}),
-    ({"regex": {"pattern": "^[A-Z]", "name": "capitalised"}}, "capitalised",
-     {"pattern": "^[A-Z]", "ignore_case": False, "full_match": False, "name": "capitalised"}),
-    ({"regex": {"pattern": "x", "negate": True}}, "regex",
-     {"pattern": "x", "ignore_case": False, "full_match": False, "negate": True}),
-])
+@pytest.mark.parametrize(
+    ("spec", "name", "args"),
+    [
+        ("contains", "contains", {"expected": "{{ expected }}", "case_sensitive": False}),
+        (
+            {"name": "contains", "args": {"case_sensitive": True}},
+            "contains",
+            {"expected": "{{ expected }}", "case_sensitive": True},
+        ),
+        (
+            {"name": "exact"},
+            "exact",
+            {
+                "expected": "{{ expected }}",
+                "case_sensitive": True,
+                "whitespace_sensitive": False,
+                "punctuation_sensitive": True,
+            },
+        ),
+        (
+            {"contains": "{{ answer }}"},
+            "contains",
+            {"expected": "{{ answer }}", "case_sensitive": False},
+        ),
+        ({"contains": None}, "contains", {"expected": "{{ expected }}", "case_sensitive": False}),
+        (
+            {"exact": ["{{ answer }}", False]},
+            "exact",
+            {
+                "expected": "{{ answer }}",
+                "case_sensitive": False,
+                "whitespace_sensitive": False,
+                "punctuation_sensitive": True,
+            },
+        ),
+        (
+            {"regex": {"pattern": "^[A-Z]", "name": "capitalised"}},
+            "capitalised",
+            {"pattern": "^[A-Z]", "ignore_case": False, "full_match": False, "name": "capitalised"},
+        ),
+        (
+            {"regex": {"pattern": "x", "negate": True}},
+            "regex",
+            {"pattern": "x", "ignore_case": False, "full_match": False, "negate": True},
+        ),
+    ],
+)
 def test_build_scorer_forms(spec: Any, name: str, args: dict[str, Any]) -> None:
     s = build_scorer(spec)
     assert s.name == name
@@ -198,14 +236,17 @@ def test_build_scorer_forms(spec: Any, name: str, args: dict[str, Any]) -> None:
     assert build_scorer(s.spec) == s
 
 
-@pytest.mark.parametrize("original", [
-    exact(),
-    exact("{{ a }}", case_sensitive=False, punctuation_sensitive=False),
-    contains("{{ a }}", case_sensitive=True, name="has_a"),
-    contains(negate=True),
-    regex("^{{ a | regex_escape }}", ignore_case=True, full_match=True, name="starts"),
-    regex("[0-9]", negate=True, name="no_digits"),
-])
+@pytest.mark.parametrize(
+    "original",
+    [
+        exact(),
+        exact("{{ a }}", case_sensitive=False, punctuation_sensitive=False),
+        contains("{{ a }}", case_sensitive=True, name="has_a"),
+        contains(negate=True),
+        regex("^{{ a | regex_escape }}", ignore_case=True, full_match=True, name="starts"),
+        regex("[0-9]", negate=True, name="no_digits"),
+    ],
+)
 def test_rebuild_from_spec_behaves_the_same(original: Scorer) -> None:
     rebuilt = build_scorer(original.spec)
     assert rebuilt == original  # name, spec, variables, negate
@@ -263,6 +304,7 @@ def test_custom_registered_scorer_rebuilds() -> None:
     def length_at_most(limit: int = 10) -> Any:
         def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
             return Score(float(len(output)), len(output) <= limit, f"{len(output)} chars")
+
         return check
 
     s = length_at_most(3, name="short")
@@ -374,6 +416,7 @@ def test_raising_negated_scorer_stays_unscored() -> None:
     def always_raises() -> Any:
         def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
             raise RuntimeError("boom")
+
         return check
 
     score = judge(always_raises(negate=True), "x")
@@ -392,16 +435,21 @@ def variant() -> wb.Variant:
 
 
 def test_duplicate_scorer_names_get_suffixed() -> None:
-    exp = wb.Experiment("e", dataset(), [variant()],
-                        scorers=[contains(), "contains", {"contains": "{{ q }}"}, exact()])
+    exp = wb.Experiment(
+        "e",
+        dataset(),
+        [variant()],
+        scorers=[contains(), "contains", {"contains": "{{ q }}"}, exact()],
+    )
     assert [s.name for s in exp.scorers] == ["contains", "contains_2", "contains_3", "exact"]
     assert exp.scorers[1].spec["args"]["name"] == "contains_2"
     assert build_scorer(exp.scorers[2].spec).name == "contains_3"
 
 
 def test_suffix_skips_a_name_already_taken() -> None:
-    exp = wb.Experiment("e", dataset(), [variant()],
-                        scorers=[contains(), contains(name="contains_2"), contains()])
+    exp = wb.Experiment(
+        "e", dataset(), [variant()], scorers=[contains(), contains(name="contains_2"), contains()]
+    )
     assert [s.name for s in exp.scorers] == ["contains", "contains_2", "contains_3"]
 
 

@@ -17,14 +17,22 @@ FEW_SHOT = [
 
 def make() -> Variant:
     return Variant(
-        "terse", model="fake/echo", system="You answer about {{ topic }}.",
-        messages=FEW_SHOT, user="Capital of {{ country }}?",
-        params={"temperature": 0, "max_tokens": 8}, description="short answers",
+        "terse",
+        model="fake/echo",
+        system="You answer about {{ topic }}.",
+        messages=FEW_SHOT,
+        user="Capital of {{ country }}?",
+        params={"temperature": 0, "max_tokens": 8},
+        description="short answers",
     )
 
 
-ROW = {"topic": "geography", "example_country": "Spain", "example_city": "Madrid",
-       "country": "France"}
+ROW = {
+    "topic": "geography",
+    "example_country": "Spain",
+    "example_city": "Madrid",
+    "country": "France",
+}
 
 
 def test_render_order_system_messages_user() -> None:
@@ -43,7 +51,10 @@ def test_render_user_only_and_system_only() -> None:
 
 def test_templates_lists_where_role_source() -> None:
     assert [(w, r) for w, r, _ in make().templates()] == [
-        ("system", "system"), ("messages[0]", "user"), ("messages[1]", "assistant"), ("user", "user"),
+        ("system", "system"),
+        ("messages[0]", "user"),
+        ("messages[1]", "assistant"),
+        ("user", "user"),
     ]
 
 
@@ -99,8 +110,14 @@ def test_syntax_error_at_construction_names_place_and_line() -> None:
 
 def test_syntax_error_in_few_shot_message() -> None:
     with pytest.raises(TemplateError, match=r"variant 'v' messages\[1\], line 1"):
-        Variant("v", user="x", messages=[{"role": "user", "content": "ok"},
-                                         {"role": "assistant", "content": "{% if %}"}])
+        Variant(
+            "v",
+            user="x",
+            messages=[
+                {"role": "user", "content": "ok"},
+                {"role": "assistant", "content": "{% if %}"},
+            ],
+        )
 
 
 def test_unclosed_block_is_a_syntax_error() -> None:
@@ -119,11 +136,14 @@ def test_needs_some_message() -> None:
         Variant("empty")
 
 
-@pytest.mark.parametrize("turn", [
-    {"role": "tool", "content": "x"},
-    {"role": "user"},
-    {"role": "user", "content": "x", "name": "bob"},
-])
+@pytest.mark.parametrize(
+    "turn",
+    [
+        {"role": "tool", "content": "x"},
+        {"role": "user"},
+        {"role": "user", "content": "x", "name": "bob"},
+    ],
+)
 def test_bad_message_shape(turn: dict[str, str]) -> None:
     with pytest.raises(TemplateError, match=r"messages\[0\] must be"):
         Variant("v", messages=[turn])
@@ -240,9 +260,13 @@ def test_spec_round_trip() -> None:
     v = make()
     spec = v.spec()
     assert spec == {
-        "name": "terse", "model": "fake/echo", "system": "You answer about {{ topic }}.",
-        "messages": FEW_SHOT, "user": "Capital of {{ country }}?",
-        "params": {"temperature": 0, "max_tokens": 8}, "description": "short answers",
+        "name": "terse",
+        "model": "fake/echo",
+        "system": "You answer about {{ topic }}.",
+        "messages": FEW_SHOT,
+        "user": "Capital of {{ country }}?",
+        "params": {"temperature": 0, "max_tokens": 8},
+        "description": "short answers",
     }
     again = Variant.from_spec(spec)
     assert again == v
@@ -267,13 +291,16 @@ def test_fingerprint_ignores_name_and_description() -> None:
     assert len(v.fingerprint) == 12
 
 
-@pytest.mark.parametrize("change", [
-    {"system": "Different."},
-    {"user": "Capital of {{ country }}??"},
-    {"model": "fake/upper"},
-    {"params": {"temperature": 0.5, "max_tokens": 8}},
-    {"messages": []},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"system": "Different."},
+        {"user": "Capital of {{ country }}??"},
+        {"model": "fake/upper"},
+        {"params": {"temperature": 0.5, "max_tokens": 8}},
+        {"messages": []},
+    ],
+)
 def test_fingerprint_changes_with_content(change: dict[str, object]) -> None:
     assert make().replace(**change).fingerprint != make().fingerprint
 

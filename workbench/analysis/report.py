@@ -42,41 +42,48 @@ def _ran(df: pd.DataFrame) -> pd.DataFrame:
 
 def by_row(df: pd.DataFrame, scorer: str, reducer: Reducer) -> pd.DataFrame:
     """One row per (variant, row_id): repeats n, passes c, the reducer's value and verdict,
-    the mean score, and how many distinct outputs the repeats gave."""
+    the mean score, and how many distinct outputs the repeats gave. Rows a scorer only gave
+    values (no pass/fail, e.g. a custom score) reduce to the mean value, with no verdict."""
     ran = _ran(df)
     passes = ran[f"{scorer}_pass"].astype("boolean")
+    scores = pd.to_numeric(ran[scorer], errors="coerce")
     frame = pd.DataFrame(
         {
             "variant": ran["variant"],
             "row_id": ran["row_id"],
             "scored": passes.notna(),
+            "valued": passes.isna() & scores.notna(),
             "passed": passes.fillna(False).astype(bool),
-            "score": pd.to_numeric(ran[scorer], errors="coerce"),
+            "score": scores,
             "output": ran["output"],
         }
     )
     grouped = frame.groupby(["variant", "row_id"], sort=False)
     out = grouped.agg(
         n=("scored", "sum"),
+        valued=("valued", "sum"),
         passes=("passed", "sum"),
         score=("score", "mean"),
         distinct_outputs=("output", "nunique"),
         repeats=("output", "size"),
     ).reset_index()
     reduced = [
-        reducer(int(n), int(c)) if n else (math.nan, None)
-        for n, c in zip(out["n"], out["passes"], strict=True)
+        reducer(int(n), int(c)) if n else ((float(s), None) if v else (math.nan, None))
+        for n, c, v, s in zip(out["n"], out["passes"], out["valued"], out["score"], strict=True)
     ]
+    out["n"] = out["n"].where(out["n"] > 0, out["valued"])
+    out = out.drop(columns="valued")
     out["value"] = [v for v, _ in reduced]
     out["row_pass"] = pd.array([p for _, p in reduced], dtype="boolean")
     return out
 
 
 def _check_reducer(rows: pd.DataFrame, reducer: Reducer) -> None:
-    if len(rows) and (rows["n"] < reducer.min_repeats).all():
+    scored = rows[rows["n"] > 0]
+    if len(scored) and (scored["n"] < reducer.min_repeats).all():
         raise WorkbenchError(
             f"Reducer {reducer} needs at least {reducer.min_repeats} scored repeats per row; "
-            f"this run has at most {int(rows['n'].max())}. Run with more repeats."
+            f"this run has at most {int(scored['n'].max())}. Run with more repeats."
         )
 
 

@@ -47,6 +47,8 @@ class ModelCaller:
         self.rng = random.Random(seed)
         self._providers: dict[str, tuple[Provider, ProviderGate]] = {}
         self._inflight: dict[str, asyncio.Future[CallResult]] = {}
+        self._charged: set[str] = set()
+        """Keys whose cost a result already carried: a shared call is counted once per run."""
         self.spent = 0.0
         self.calls = 0
 
@@ -61,10 +63,13 @@ class ModelCaller:
         request = ChatRequest(mid, tuple(messages), dict(sorted((params or {}).items())), repeat)
         key = cache_key(request)
         if key in self._inflight:
-            return await asyncio.shield(self._inflight[key])
+            shared = await asyncio.shield(self._inflight[key])
+            return CallResult(shared.response, 0.0, shared.cached)
         hit = self.store.get_many([key]).get(key)
         if hit is not None:
-            return CallResult(hit, self._cost(model, hit), True)
+            cost = 0.0 if key in self._charged else self._cost(model, hit)
+            self._charged.add(key)
+            return CallResult(hit, cost, True)
         future: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -102,6 +107,7 @@ class ModelCaller:
         self.store.put(key, str(request.model), response)
         self.calls += 1
         cost = self._cost(str(request.model), response)
+        self._charged.add(key)
         self.spent += cost
         return CallResult(response, cost, False)
 

@@ -24,7 +24,8 @@ COLUMNS: dict[str, str] = {
     "latency_ms": "milliseconds the call took (of the original call, for cached cells)",
     "cost_usd": "USD the call cost at catalog prices (what it cost when first made, if cached; "
     "0 for a cell that shared an identical call made for an earlier cell)",
-    "scoring_cost_usd": "USD spent scoring this cell (LLM judge calls; 0 for checks)",
+    "scoring_cost_usd": "USD spent scoring this cell (LLM judge calls; 0 for checks, and for "
+    "a judge call shared with an earlier cell)",
     "cached": "True when answered from the store without a call",
     "request_key": "cache key of the request (same key, same request)",
 }

@@ -16,7 +16,7 @@ from workbench.scoring.checks import contains, exact, regex
 from workbench.scoring.guards import blocklist, pii
 from workbench.scoring.judges import judge, pairwise
 from workbench.scoring.reducers import Reducer, at_least, pass_at_k, pass_hat_k
-from workbench.scoring.similarity import Embedder, register_embedder, similarity
+from workbench.scoring.semantic import Embedder, register_embedder, similarity
 from workbench.scoring.structured import (
     all_of,
     any_of,

@@ -23,6 +23,7 @@ __all__ = [
     "Scorer",
     "build_scorer",
     "custom",
+    "register_builder",
     "registered_scorers",
     "scorer",
 ]
@@ -160,6 +161,13 @@ def scorer(name: str) -> Callable[[Factory], Builder]:
         return build
 
     return register
+
+
+def register_builder(name: str, builder: Builder) -> Builder:
+    """Register a scorer builder that makes its own Scorer (for wrappers such as ``not_``, whose
+    spec nests another scorer's spec)."""
+    _REGISTRY[name] = builder
+    return builder
 
 
 def registered_scorers() -> list[str]:

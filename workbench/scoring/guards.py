@@ -33,7 +33,7 @@ _PHONES = (
     ),
     # European national numbers with a trunk 0: 020 7946 0958, 06 12 34 56 78, 030-12345678.
     re.compile(
-        r"(?<![\w+.,/-])0\d{1,4}(?P<sep>[ -])\d{2,8}(?:(?P=sep)\d{2,8}){0,4}(?![\w]|[.,/-]\d)"
+        r"(?<![\w+.,/-])0[1-9]\d{0,3}(?P<sep>[ -])\d{2,8}(?:(?P=sep)\d{2,8}){0,4}(?![\w]|[.,/-]\d)"
     ),
 )
 # Well-known secret formats only. Generic long random-looking tokens are NOT flagged: they are

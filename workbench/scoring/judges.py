@@ -76,8 +76,8 @@ def parse_grade(reply: str, scale: Scale) -> tuple[str, str] | None:
     """(grade, reason) from a judge reply: ``GRADE:`` lines, JSON, or a lone grade; else None."""
     text = reply.strip()
     by_upper = {g.upper(): g for g in scale.grades}
-    match = re.search(r"grade\s*[:=]\s*\**\s*([A-Za-z0-9+\-]+)", text, re.IGNORECASE)
-    reason_match = re.search(r"reason\s*[:=]\s*(.+)", text, re.IGNORECASE | re.DOTALL)
+    match = re.search(r"\bgrade\s*[:=]\s*\**\s*([A-Za-z0-9+\-]+)", text, re.IGNORECASE)
+    reason_match = re.search(r"\breason\s*[:=]\s*\**\s*(.+)", text, re.IGNORECASE | re.DOTALL)
     reason = reason_match.group(1).strip() if reason_match else ""
     if match and match.group(1).upper() in by_upper:
         return by_upper[match.group(1).upper()], reason

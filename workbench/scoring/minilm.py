@@ -174,7 +174,7 @@ class MiniLM:
         return out
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        """The :class:`~workbench.scoring.similarity.Embedder` interface."""
+        """The :class:`~workbench.scoring.semantic.Embedder` interface."""
         result: list[list[float]] = self.encode(texts).tolist()
         return result
 

@@ -17,8 +17,15 @@ from typing import Any, Literal
 from workbench.errors import ScorerError
 from workbench.models.tokens import estimate_text_tokens
 from workbench.prompts.render import render_template
-from workbench.scoring import base
-from workbench.scoring.base import Score, ScoreContext, ScoreFn, Scorer, build_scorer, scorer
+from workbench.scoring.base import (
+    Score,
+    ScoreContext,
+    ScoreFn,
+    Scorer,
+    build_scorer,
+    register_builder,
+    scorer,
+)
 
 __all__ = [
     "all_of",
@@ -205,7 +212,8 @@ def _load_schema(schema: Mapping[str, Any] | str) -> dict[str, Any]:
         return dict(schema)
     if not isinstance(schema, str):
         raise ScorerError(
-            f"Scorer 'json_schema': schema must be a dict, JSON text or a path to a .json file, not {type(schema).__name__}."
+            "Scorer 'json_schema': schema must be a dict, JSON text or a path to a .json file, "
+            f"not {type(schema).__name__}."
         )
     text = schema.strip()
     source = "schema text"
@@ -213,7 +221,8 @@ def _load_schema(schema: Mapping[str, Any] | str) -> dict[str, Any]:
         path = Path(text).expanduser()
         if not path.is_file():
             raise ScorerError(
-                f"Scorer 'json_schema': no schema file {str(path)!r} (give a dict, JSON text, or the path of a .json file)."
+                f"Scorer 'json_schema': no schema file {str(path)!r} (give a dict, JSON text, "
+                f"or the path of a .json file)."
             )
         text, source = path.read_text(encoding="utf-8"), f"schema file {str(path)!r}"
     try:
@@ -240,9 +249,8 @@ def json_schema(schema: Mapping[str, Any] | str) -> ScoreFn:
     try:
         Draft202012Validator.check_schema(loaded)
     except SchemaError as exc:
-        where = exc.json_path if hasattr(exc, "json_path") else "$"
         raise ScorerError(
-            f"Scorer 'json_schema': invalid schema at {where}: {exc.message}."
+            f"Scorer 'json_schema': invalid schema at {exc.json_path}: {exc.message}."
         ) from exc
     validator = Draft202012Validator(loaded)
 
@@ -349,6 +357,10 @@ def length(
         )
     if min is None and max is None:
         raise ScorerError("Scorer 'length': give min=, max= or both.")
+    if any(not isinstance(b, int) or isinstance(b, bool) for b in (min, max) if b is not None):
+        raise ScorerError(
+            f"Scorer 'length': min and max must be whole numbers, not {min!r}, {max!r}."
+        )
     if min is not None and max is not None and min > max:
         raise ScorerError(f"Scorer 'length': min ({min}) is greater than max ({max}).")
 
@@ -415,4 +427,4 @@ def not_(
     return Scorer(**fields)
 
 
-base._REGISTRY["not_"] = not_  # rebuilds nested specs; a plain @scorer would not nest them
+register_builder("not_", not_)  # rebuilds nested specs; a plain @scorer would not nest them

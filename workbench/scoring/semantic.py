@@ -131,7 +131,7 @@ _EMBEDDERS: dict[str, Callable[..., Embedder]] = {"minilm": _minilm, "openai": O
 def register_embedder(name: str, factory: Callable[..., Embedder] | Embedder) -> None:
     """Make an embedder usable by name (``similarity(method="embedding", embedder=name)``), so
     specs stay plain data. ``factory()`` builds it (``factory(model)`` for ``"name/model"``)."""
-    if isinstance(factory, Embedder):
+    if isinstance(factory, Embedder) and not isinstance(factory, type):
         instance = factory
         _EMBEDDERS[name] = lambda *args: instance
     else:
@@ -200,7 +200,7 @@ def _resolve(embedder: str | Embedder | None) -> Embedder:
 
         problem = minilm_missing()
         if problem:
-            raise ScorerError(
+            raise ConfigError(
                 f"Scorer 'similarity': method='embedding' has no embedder: {problem}. "
                 f"Or pass embedder='openai' (needs OPENAI_API_KEY) or an object with name and "
                 f"embed(texts)."
@@ -208,7 +208,7 @@ def _resolve(embedder: str | Embedder | None) -> Embedder:
         return MiniLMEmbedder()
     if isinstance(embedder, str):
         return get_embedder(embedder)
-    if isinstance(embedder, Embedder):
+    if isinstance(embedder, Embedder) and not isinstance(embedder, type):
         return embedder
     raise ScorerError(
         f"Scorer 'similarity': embedder must be a name ({', '.join(registered_embedders())}) or "
