@@ -794,3 +794,15 @@ def test_default_model_from_settings() -> None:
     res = run(experiment([wb.Variant("v", user="{{ question }}")]))
     assert set(res.df["model"]) == {"fake/upper"}
     assert list(res.df["output"]) == ["PARIS", "TOKYO", "ROME"]
+
+
+def test_identical_cells_are_charged_once_on_the_first_run_and_on_a_cached_rerun() -> None:
+    wb.models.register("fake/priced", input_per_1m=1000.0, output_per_1m=1000.0)
+    a = wb.Variant("a", model="fake/priced", user="{{ question }}")
+    exp = experiment([a, a.replace(name="b")])
+    first, again = run(exp), run(exp)
+    for res in (first, again):
+        costs = res.df.pivot(index="row_id", columns="variant", values="cost_usd")
+        assert (costs["a"] > 0).all() and (costs["b"] == 0).all()
+    assert list(again.df["cost_usd"]) == list(first.df["cost_usd"])
+    assert again.df["cached"].all()

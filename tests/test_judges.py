@@ -160,6 +160,7 @@ def test_judge_prompt_states_the_scale() -> None:
         ({"scale": ["only"]}, "at least two distinct grades"),
         ({"scale": ["ok", "OK"]}, "at least two distinct grades"),
         ({"repeats": 0}, "judge repeats must be a whole number >= 1, got 0"),
+        ({"threshold": 4}, "from 0 (worst) to 1 (best), got 4"),
     ],
 )
 def test_bad_judge_arguments(kwargs: dict[str, Any], message: str) -> None:
@@ -491,3 +492,11 @@ def test_embedded_model_as_judge() -> None:
             assert passed is (value == 1.0)
             assert reason.split(":")[0] in ("PASS", "FAIL")
     assert res.df["scoring_cost_usd"].eq(0.0).all()
+
+
+def test_pairwise_with_an_unknown_baseline_fails_before_any_call() -> None:
+    scorer = wb.scorers.pairwise("Which is better?", baseline="terse", model="fake/judge")
+    with pytest.raises(
+        ScorerError, match="baseline 'terse', which is not a variant; variants: echo"
+    ):
+        wb.Experiment("pw", dataset(), [echo()], scorers=[scorer])

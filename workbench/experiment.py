@@ -80,6 +80,14 @@ class Experiment:
             check_variables(variant.variables, self.dataset, f"Variant '{variant.name}'")
         for s in self.scorers:
             check_variables(s.variables, self.dataset, f"Scorer '{s.name}'")
+            baseline = (
+                s.spec.get("args", {}).get("baseline") if s.spec.get("name") == "pairwise" else None
+            )
+            if baseline is not None and baseline not in names:
+                raise ScorerError(
+                    f"Scorer '{s.name}' compares with baseline '{baseline}', which is not a "
+                    f"variant; variants: {', '.join(names)}."
+                )
             clash = (RESERVED | set(self.dataset.columns)).intersection(scorer_columns(s.name))
             if clash:
                 raise ScorerError(

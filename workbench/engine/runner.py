@@ -91,10 +91,13 @@ async def execute(
     tally.total = len(plan.cells)
 
     cached = store.get_many([c.key for c in plan.cells])
+    charged: set[str] = set()
     for cell in plan.cells:
-        if cell.key in cached:
+        if cell.key in cached:  # identical cells: the first carries the cost, as on the first run
             response = cached[cell.key]
-            outcomes[cell.index] = CellOutcome(response, True, _cost(cell, response))
+            cost = 0.0 if cell.key in charged else _cost(cell, response)
+            charged.add(cell.key)
+            outcomes[cell.index] = CellOutcome(response, True, cost)
     store.journal_cached(run_id, [(c.index, c.key) for c in plan.cells if c.key in cached])
     tally.cached = tally.done = sum(1 for o in outcomes if o is not None)
 

@@ -117,6 +117,10 @@ def judge(
     """
     grades = Scale.named(scale)
     cut = threshold if threshold is not None else (1.0 if len(grades.grades) == 2 else 0.75)
+    if isinstance(cut, bool) or not isinstance(cut, (int, float)) or not 0.0 <= cut <= 1.0:
+        raise ScorerError(
+            f"judge threshold is a place on the scale from 0 (worst) to 1 (best), got {cut!r}."
+        )
     if not isinstance(repeats, int) or repeats < 1:
         raise ScorerError(f"judge repeats must be a whole number >= 1, got {repeats!r}.")
 
