@@ -53,18 +53,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def throughput(url: str, latency: float, concurrency: int, calls: int) -> None:
+def throughput(url: str, latency: float, concurrency: int, calls: int, quiet: bool = False) -> None:
     configure(
         endpoints={"mock": {"base_url": url + "/v1"}},
         limits={"mock": Limits(concurrency=concurrency)},
         max_retries=0,
     )
-    ds = wb.Dataset(pd.DataFrame({"q": [f"c{concurrency} question {i}" for i in range(calls)]}))
+    tag = "warm" if quiet else f"c{concurrency}"
+    ds = wb.Dataset(pd.DataFrame({"q": [f"{tag} question {i}" for i in range(calls)]}))
     variant = wb.Variant("v", model="mock/bench", user="{{ q }}", params={"max_tokens": 16})
     exp = wb.Experiment("bench-throughput", ds, [variant])
     start = time.perf_counter()
     res = exp.run(progress=NullProgress())
     elapsed = time.perf_counter() - start
+    if quiet:
+        return
     errors = int(res.df["error"].notna().sum())
     rate = calls / elapsed
     limit = concurrency / latency
@@ -105,6 +108,7 @@ def main() -> None:
         os.environ["WORKBENCH_STORE"] = str(Path(tmp) / "store")
         proc, url = start_mock(args.latency)
         try:
+            throughput(url, args.latency, 1, 2, quiet=True)  # warm-up: SDK import, first connection
             for level in [int(c) for c in args.concurrency.split(",")]:
                 calls = max(level, int(args.seconds * level / args.latency))
                 throughput(url, args.latency, level, calls)
