@@ -494,6 +494,21 @@ def test_embedded_model_as_judge() -> None:
     assert res.df["scoring_cost_usd"].eq(0.0).all()
 
 
+@pytest.mark.local_model
+def test_embedded_model_as_pairwise_judge() -> None:
+    shout = wb.Variant("shout", model="fake/upper", user="{{ question }}")
+    scorer = wb.scorers.pairwise("Which names the city?", baseline="echo", model="local/smollm2")
+    res = run(scorer, variants=[echo(), shout])
+    base = res.df[res.df["variant"] == "echo"]
+    assert (base["pairwise_reason"] == "baseline").all()
+    for _, row in res.df[res.df["variant"] == "shout"].iterrows():
+        if pd.isna(row["pairwise"]):
+            assert row["pairwise_reason"].startswith("judge reply not understood: ")
+        else:  # a real verdict from the tiny model, both orders asked
+            assert row["pairwise"] in (0.0, 0.5, 1.0)
+            assert "both orders" in row["pairwise_reason"] or "order" in row["pairwise_reason"]
+
+
 def test_pairwise_with_an_unknown_baseline_fails_before_any_call() -> None:
     scorer = wb.scorers.pairwise("Which is better?", baseline="terse", model="fake/judge")
     with pytest.raises(
