@@ -30,7 +30,7 @@ pandas and the standard library are used (no scipy).
 
 Layout: intervals in :mod:`workbench.analysis.intervals`, paired tests and Holm in
 :mod:`workbench.analysis.paired`, agreement and sample sizes here; all of them are importable
-from this module and from :mod:`workbench.analysis`.
+from :mod:`workbench.analysis`.
 """
 
 from __future__ import annotations
@@ -45,41 +45,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from workbench.analysis.intervals import (
-    _check_open_unit,
-    bootstrap_mean_interval,
-    describe_latency,
-    normal_quantile,
-    wilson_interval,
-)
-from workbench.analysis.paired import (
-    McNemarResult,
-    PairedBootstrapResult,
-    WilcoxonResult,
-    holm,
-    mcnemar_exact,
-    paired_bootstrap,
-    wilcoxon_signed_rank,
-)
+from workbench.analysis.intervals import _check_open_unit, normal_quantile
 
 __all__ = [
     "AgreementResult",
-    "McNemarResult",
-    "PairedBootstrapResult",
-    "WilcoxonResult",
     "agreement",
-    "bootstrap_mean_interval",
     "cohen_kappa",
     "confusion_table",
-    "describe_latency",
-    "holm",
-    "mcnemar_exact",
-    "normal_quantile",
-    "paired_bootstrap",
     "required_sample_size_means",
     "required_sample_size_paired",
-    "wilcoxon_signed_rank",
-    "wilson_interval",
 ]
 
 # -- agreement ----------------------------------------------------------------------------------
