@@ -49,6 +49,11 @@ def start_mock(latency: float) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split(" ", 1)[1]
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -63,9 +68,11 @@ def throughput(url: str, latency: float, concurrency: int, calls: int, quiet: bo
     ds = wb.Dataset(pd.DataFrame({"q": [f"{tag} question {i}" for i in range(calls)]}))
     variant = wb.Variant("v", model="mock/bench", user="{{ q }}", params={"max_tokens": 16})
     exp = wb.Experiment("bench-throughput", ds, [variant])
+    cpu = cpu_seconds()
     start = time.perf_counter()
     res = exp.run(progress=NullProgress())
     elapsed = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu
     if quiet:
         return
     errors = int(res.df["error"].notna().sum())
@@ -77,6 +84,7 @@ def throughput(url: str, latency: float, concurrency: int, calls: int, quiet: bo
     )
     print(f"ratio to limit: {rate / limit:.2f} (limit {limit:.0f} calls/s)")
     print(f"overhead per call: {max(0.0, elapsed * concurrency / calls - latency) * 1000:.1f} ms")
+    print(f"CPU per call (this process, c{concurrency}): {cpu / calls * 1000:.2f} ms")
 
 
 def cached_rerun(cells: int) -> None:
@@ -103,6 +111,9 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,10,50,200", help="comma-separated levels")
     parser.add_argument("--seconds", type=float, default=4.0, help="target run time per level")
     parser.add_argument("--cached-cells", type=int, default=10_000)
+    parser.add_argument(
+        "--rss-calls", type=int, default=10_000, help="calls at concurrency 200, then peak RSS"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["WORKBENCH_STORE"] = str(Path(tmp) / "store")
@@ -112,6 +123,11 @@ def main() -> None:
             for level in [int(c) for c in args.concurrency.split(",")]:
                 calls = max(level, int(args.seconds * level / args.latency))
                 throughput(url, args.latency, level, calls)
+            if args.rss_calls:
+                throughput(url, args.latency, 200, args.rss_calls)
+                print(
+                    f"peak RSS after {args.rss_calls} calls through the mock: {peak_rss_mb():.0f} MB"
+                )
         finally:
             proc.terminate()
             proc.wait(10)

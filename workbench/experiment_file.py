@@ -115,6 +115,8 @@ def _variants(raw: Any, defaults: dict[str, Any]) -> list[Variant]:
             raise ConfigError(f"variants[{i}] must be a mapping with a name.")
         item = dict(item)
         parent = item.pop("extends", None)
+        if parent is not None and not isinstance(parent, str):
+            raise ConfigError(f"variants[{i}]: 'extends' must name a variant above it.")
         if parent is not None and parent not in specs:
             raise ConfigError(
                 f"variant '{item['name']}' extends '{parent}', which is not defined above it."

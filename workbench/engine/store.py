@@ -48,6 +48,21 @@ CREATE TABLE IF NOT EXISTS run_cells (
 );
 """
 
+# Added after schema 1 shipped; created with the first label, so older stores need no migration.
+_LABELS = """
+CREATE TABLE IF NOT EXISTS labels (
+    experiment TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    repeat INTEGER NOT NULL,
+    request_key TEXT,
+    label TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    PRIMARY KEY (experiment, row_id, variant, repeat)
+)
+"""
+
 
 def _dump(response: Response) -> str:
     # vars(), not dataclasses.asdict: asdict deep-copies the raw body, a hot spot at 100s of calls/s.
@@ -70,10 +85,16 @@ class Store:
         try:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 30000")
+            fresh = self._identify()  # before any write: a foreign file must stay byte-identical
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._init_schema()
-        except sqlite3.DatabaseError as exc:
+            if fresh:
+                self._create_schema()
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            if hasattr(self, "_db"):
+                self._db.close()  # no open handle on a file the user is told to move
+            if isinstance(exc, StoreError):
+                raise
             self._fail(exc)
 
     def _fail(self, exc: Exception) -> None:
@@ -83,7 +104,8 @@ class Store:
             f"`mv {self.path} {self.path}.bad`); cached calls in it are then not reused."
         ) from exc
 
-    def _init_schema(self) -> None:
+    def _identify(self) -> bool:
+        """Refuse foreign or too-new files without changing them; True if the schema is missing."""
         app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
         tables = {
             r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -95,9 +117,13 @@ class Store:
             if row and int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} was written by a newer workbench (store schema {row[0]}, this "
-                    f"version reads {SCHEMA_VERSION}). Upgrade: pip install -U prompt-workbench."
+                    f"version reads {SCHEMA_VERSION}). Upgrade: pip install -U prompt-workbench, "
+                    f"or start a fresh store with `workbench store move-aside`."
                 )
-            return
+            return False
+        return True
+
+    def _create_schema(self) -> None:
         with self._write():
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -166,6 +192,45 @@ class Store:
     def count_responses(self) -> int:
         """Number of cached responses."""
         return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+    # -- human labels ---------------------------------------------------------------------
+    def put_label(
+        self,
+        experiment: str,
+        row_id: object,
+        variant: str,
+        repeat: int,
+        label: str,
+        comment: str = "",
+        request_key: str | None = None,
+    ) -> None:
+        """Save (or replace) a human label for one repeat of a cell; ``label=""`` deletes it."""
+        args = (experiment, str(row_id), variant, int(repeat))
+        with self._write():
+            self._db.execute(_LABELS)
+            if not label and not comment:
+                self._db.execute(
+                    "DELETE FROM labels WHERE experiment=? AND row_id=? AND variant=? AND repeat=?",
+                    args,
+                )
+                return
+            self._db.execute(
+                "INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*args, request_key, label, comment, time.time()),
+            )
+
+    def labels(self, experiment: str) -> dict[tuple[str, str, int], tuple[str, str]]:
+        """Human labels of an experiment: (row_id, variant, repeat) -> (label, comment)."""
+        exists = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='labels'"
+        ).fetchone()
+        if not exists:
+            return {}
+        rows = self._db.execute(
+            "SELECT row_id, variant, repeat, label, comment FROM labels WHERE experiment=?",
+            (experiment,),
+        )
+        return {(r, v, int(n)): (lab, com) for r, v, n, lab, com in rows}
 
     # -- runs -----------------------------------------------------------------------------
     def start_run(self, run_id: str, experiment: str, spec: dict[str, Any]) -> None:

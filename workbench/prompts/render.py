@@ -31,7 +31,40 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-_ENV = ImmutableSandboxedEnvironment(
+_MAX_BITS = 100_000
+"""Largest integer result (in bits) of ``*`` or ``**`` in a template."""
+_MAX_SIZE = 10_000_000
+"""Largest text or list a template may build by repetition (``'a' * n``)."""
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, plus caps on ``*`` and ``**``: ``{{ 9 ** 9 ** 9 }}`` or ``{{ 'a' * 10 ** 10 }}``
+    would otherwise hang or exhaust memory (intercepted operators are also not constant-folded)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        ints = _is_int(left) and _is_int(right)
+        if operator == "**" and ints and abs(left) > 1 and left.bit_length() * right > _MAX_BITS:
+            raise SecurityError(f"the power {left}**{right} is too large")
+        if operator == "*":
+            if ints and left.bit_length() + right.bit_length() > _MAX_BITS:
+                raise SecurityError("the product is too large")
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, (str, list, tuple))
+                    and _is_int(times)
+                    and len(seq) * times > _MAX_SIZE
+                ):
+                    raise SecurityError(f"repeating a value {times} times makes it too large")
+        return super().call_binop(context, operator, left, right)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_ENV = _Sandbox(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
@@ -40,6 +73,21 @@ _ENV = ImmutableSandboxedEnvironment(
 
 
 _ENV.filters["regex_escape"] = re.escape
+
+
+def _capped(name: str) -> None:
+    original = _ENV.filters[name]
+
+    def filter_(value: Any, width: Any = 80, *args: Any, **kwargs: Any) -> Any:
+        if _is_int(width) and width > _MAX_SIZE:
+            raise SecurityError(f"{name}({width}) would make the text too large")
+        return original(value, width, *args, **kwargs)
+
+    _ENV.filters[name] = filter_
+
+
+for _name in ("center", "indent"):  # widths that pad: {{ q | center(10 ** 10) }}
+    _capped(_name)
 # Only globals that help templates; lipsum, cycler and joiner would print Python objects.
 # Keep the sandbox's own range (it caps the length) and dict, namespace.
 _ENV.globals = {k: _ENV.globals[k] for k in ("range", "dict", "namespace")}
@@ -68,12 +116,27 @@ def template_variables(source: str, where: str = "") -> frozenset[str]:
             f"Template syntax error{_where(where)}, line {exc.lineno}: {_clause(exc.message)}. "
             f"Template: {source[:200]!r}"
         ) from exc
+    except RecursionError:
+        raise TemplateError(
+            f"Template{_where(where)} is nested too deeply to read; simplify it."
+        ) from None
 
 
 def render_template(source: str, row: Mapping[str, Any], where: str = "") -> str:
     """Render one template with a row's values in the sandbox."""
     try:
-        return _compile(source).render(dict(row))
+        # Plain text renders as itself: skip Jinja's per-render context (a cached-rerun cost).
+        plain = "{" not in source and "\r" not in source
+        text = source if plain else _compile(source).render(dict(row))
+        if not text.isascii():
+            text.encode("utf-8")  # lone surrogates cannot be sent, hashed or stored
+        return text
+    except UnicodeEncodeError as exc:
+        raise TemplateError(
+            f"Template{_where(where)} rendered text that is not valid Unicode ({exc.reason} at "
+            f"position {exc.start}), usually from a badly decoded file. Clean the column, e.g. "
+            f"df[col].str.encode('utf-8', 'replace').str.decode('utf-8')."
+        ) from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             f"Template syntax error{_where(where)}, line {exc.lineno}: {_clause(exc.message)}."
@@ -94,5 +157,18 @@ def render_template(source: str, row: Mapping[str, Any], where: str = "") -> str
             f"Template{_where(where)} needs a value the row does not have: {exc.message}. "
             f"Row columns: {', '.join(map(str, row))}."
         ) from exc
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise TemplateError(f"Template{_where(where)} failed to render: {exc}") from exc
+    except RecursionError:
+        raise TemplateError(
+            f"Template{_where(where)} recursed too deeply (a macro calling itself?); simplify it."
+        ) from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        # Jinja's own filters raise these on bad arguments (xmlattr on text, a negative width...).
+        raise TemplateError(
+            f"Template{_where(where)} failed to render: {_clause(str(exc)[:300])}. "
+            f"Check the filters and their arguments."
+        ) from exc
+    except AssertionError as exc:  # jinja2's truncate() checks its argument with assert
+        raise TemplateError(
+            f"Template{_where(where)} failed to render: bad filter argument ({exc}). "
+            f"Check the filters and their arguments."
+        ) from exc

@@ -11,7 +11,8 @@ from typing import Any
 from workbench.errors import MissingKeyError, ParamError, ProviderError
 from workbench.models.catalog import ModelInfo
 from workbench.providers.base import COMMON_PARAMS, ChatRequest, Provider, Response
-from workbench.providers.sdk_errors import from_sdk_exception, safe_int
+from workbench.providers.sdk_errors import from_sdk_exception, safe_int, split_credentials
+from workbench.providers.sdk_http import sdk_http_client
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider"]
 
@@ -64,8 +65,13 @@ class AnthropicProvider(Provider):
         if self._client is None:
             import anthropic
 
+            base_url, auth = split_credentials(self.base_url)
             self._client = anthropic.AsyncAnthropic(
-                api_key=os.environ[self.key_env], base_url=self.base_url, max_retries=0
+                api_key=os.environ[self.key_env],
+                base_url=base_url,
+                max_retries=0,
+                # user:pass@ in the URL becomes Basic auth, kept out of logged request URLs.
+                http_client=sdk_http_client(anthropic.DefaultAsyncHttpxClient, auth=auth),
             )
             # SDK versions differ in which sampling keywords create() takes; the rest go in the body.
             self._direct = set(inspect.signature(self._client.messages.create).parameters)

@@ -4,15 +4,48 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from workbench.errors import ProviderError
 from workbench.providers.base import parse_retry_after, status_error
+from workbench.redact import redact
 
-__all__ = ["from_sdk_exception", "safe_int"]
+__all__ = ["from_sdk_exception", "safe_int", "split_credentials"]
 
 
 def from_sdk_exception(exc: Exception, provider: str) -> ProviderError:
-    """Classify an openai/anthropic SDK exception (they share a design) without leaking headers."""
+    """Classify an openai/anthropic SDK exception (they share a design) without leaking headers
+    or keys: error bodies that echo the key, and URLs with ``user:pass@``, are redacted."""
+    err = _classify(exc, provider)
+    clean = redact(str(err))
+    if clean == str(err):
+        return err
+    return ProviderError(
+        clean,
+        kind=err.kind,
+        retryable=err.retryable,
+        retry_after=err.retry_after,
+        status=err.status,
+    )
+
+
+def split_credentials(base_url: str | None) -> tuple[str | None, tuple[str, str] | None]:
+    """``http://user:pass@host/v1`` -> (``http://host/v1``, (user, pass)): the SDKs would
+    otherwise log the password with every request URL."""
+    if not base_url or "@" not in base_url:
+        return base_url, None
+    parts = urlsplit(base_url)
+    if parts.username is None and parts.password is None:
+        return base_url, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+def _classify(exc: Exception, provider: str) -> ProviderError:
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
     if isinstance(status, int):

@@ -133,6 +133,8 @@ def scorer(name: str) -> Callable[[Factory], Builder]:
         def build(
             *args: Any, name: str | None = None, negate: bool = False, **kwargs: Any
         ) -> Scorer:
+            if name is not None and not isinstance(name, str):
+                raise ScorerError(f"Scorer '{registered_name}': name must be text, not {name!r}.")
             column = name or registered_name
             try:
                 bound = signature.bind(*args, **kwargs)
@@ -141,7 +143,14 @@ def scorer(name: str) -> Callable[[Factory], Builder]:
                     f"Scorer '{registered_name}': {exc}. Signature: {registered_name}{signature}"
                 ) from exc
             bound.apply_defaults()
-            fn = factory(*bound.args, **bound.kwargs)
+            try:
+                fn = factory(*bound.args, **bound.kwargs)
+            except (TypeError, ValueError, AttributeError, LookupError, OverflowError) as exc:
+                # Arguments of the wrong type (e.g. from YAML): the factory's own checks missed them.
+                raise ScorerError(
+                    f"Scorer '{registered_name}': unusable arguments ({type(exc).__name__}: "
+                    f"{str(exc)[:200]}). Signature: {registered_name}{signature}"
+                ) from exc
             variables: set[str] = set()
             for value in bound.arguments.values():
                 for text in value if isinstance(value, (list, tuple)) else [value]:
