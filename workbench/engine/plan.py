@@ -13,7 +13,7 @@ from workbench.data.dataset import Dataset
 from workbench.errors import TemplateError
 from workbench.models.catalog import ModelInfo, model_info
 from workbench.models.ids import ModelId, default_model, parse_model_id
-from workbench.models.tokens import estimate_tokens
+from workbench.models.tokenizers import count_tokens
 from workbench.prompts.variant import Variant
 from workbench.providers.base import ChatRequest
 from workbench.providers.registry import provider_class
@@ -111,7 +111,7 @@ def make_plan(
     for row_index, (row_id, row) in enumerate(zip(dataset.row_ids, dataset.rows, strict=True)):
         for variant, model, info, max_out in resolved:
             messages = tuple(variant.render(row))
-            estimate = estimate_tokens(messages)
+            estimate = count_tokens(model, messages, settings=settings, with_offsets=False).total
             for repeat in range(repeats):
                 request = ChatRequest(model, messages, _frozen(variant.params), repeat)
                 cells.append(

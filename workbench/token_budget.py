@@ -1,0 +1,534 @@
+"""Token budget: where a rendered prompt's tokens go, against the context window.
+
+::
+
+    b = wb.budget(variant, row)       # segments, free tokens, overflow; b.table()
+    truncate(variant, row, 2000, "drop_oldest_turns")   # what would be cut to fit
+    dataset_budget(variant, ds)       # prompt sizes over every row, and the rows that overflow
+
+Counts come from :func:`workbench.models.tokenizers.count_tokens` (exact where the model's
+tokenizer is available, labelled estimates otherwise). Pure: no widgets, no calls (except
+Anthropic's ``count_tokens`` API when a key is set).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from workbench.config import Settings, get_settings
+from workbench.errors import ConfigError
+from workbench.models.catalog import model_info
+from workbench.models.ids import ModelId, default_model, parse_model_id
+from workbench.models.tokenizers import TokenCount, count_tokens
+from workbench.prompts.render import template_variables
+from workbench.prompts.variant import Variant
+
+__all__ = [
+    "FIELD_MIN_TOKENS",
+    "Budget",
+    "DatasetBudget",
+    "Segment",
+    "Truncation",
+    "budget",
+    "dataset_budget",
+    "truncate",
+]
+
+FIELD_MIN_TOKENS = 200
+"""A row value with more tokens than this inside a message becomes its own ``field`` segment."""
+LOCAL_DEFAULT_MAX_TOKENS = 256
+"""What the local provider sends when a variant sets no max_tokens."""
+ANTHROPIC_DEFAULT_MAX_TOKENS = 1024
+"""What the Anthropic provider sends when a variant sets no max_tokens (the API requires one)."""
+OUTPUT_RESERVE_CAP = 4096
+"""Otherwise reserve the model's max_output, capped at this."""
+Strategy = Literal["drop_oldest_turns", "trim_longest_field"]
+_COLORS = {
+    "system": "#4c78a8",
+    "inserted": "#9ecae9",
+    "example": "#f58518",
+    "turn": "#eeca3b",
+    "user": "#54a24b",
+    "field": "#b279a2",
+    "overhead": "#bab0ac",
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part of the prompt and its tokens."""
+
+    kind: str
+    """system | inserted | example | turn | user | field | overhead."""
+    label: str
+    """E.g. ``system``, ``example 1 (user)``, ``turn 2 (assistant)``, ``field: document``."""
+    tokens: int
+    message: int | None = None
+    """Index of the rendered message it belongs to (None: overhead, inserted text)."""
+    parent: str | None = None
+    """For a field: the label of the segment it sits in."""
+    preview: str = ""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A rendered prompt's tokens by segment, against the model's context window."""
+
+    variant: str
+    model: str
+    segments: tuple[Segment, ...]
+    prompt_tokens: int
+    context_window: int | None
+    reserved_output: int
+    exact: bool
+    method: str
+    messages: tuple[dict[str, str], ...] = field(repr=False, default=())
+
+    @property
+    def free(self) -> int | None:
+        """Tokens left after the prompt and the reserved output (negative: overflow)."""
+        if self.context_window is None:
+            return None
+        return self.context_window - self.reserved_output - self.prompt_tokens
+
+    @property
+    def overflow(self) -> bool:
+        """True when prompt + reserved output exceed the context window."""
+        return self.free is not None and self.free < 0
+
+    def table(self) -> pd.DataFrame:
+        """One row per segment, then reserved output and free space."""
+        rows = [
+            {"segment": s.label, "kind": s.kind, "tokens": s.tokens, "in": s.parent or ""}
+            for s in self.segments
+        ]
+        rows.append(
+            {"segment": "reserved output", "kind": "reserved", "tokens": self.reserved_output}
+        )
+        if self.free is not None:
+            rows.append({"segment": "free", "kind": "free", "tokens": self.free})
+        df = pd.DataFrame(rows, columns=["segment", "kind", "tokens", "in"]).fillna("")
+        window = self.context_window or (self.prompt_tokens + self.reserved_output)
+        df["share"] = (df["tokens"] / max(1, window)).round(4)
+        return df
+
+    def chart(self) -> Any:
+        """An altair stacked bar of the segments, reserved output and free space against the
+        context window (needs the ``notebook`` extra)."""
+        from workbench.views.charts import token_budget
+
+        return token_budget(self.table(), limit=self.context_window)  # segments are disjoint
+
+    def summary(self) -> str:
+        """One line: prompt, reserved, window, free, and how counts were made."""
+        how = f"exact, {self.method}" if self.exact else self.method
+        window = f"{self.context_window:,}" if self.context_window else "unknown"
+        free = "unknown" if self.free is None else f"{self.free:,}"
+        line = (
+            f"{self.variant} on {self.model}: prompt {self.prompt_tokens:,} tokens ({how}) + "
+            f"{self.reserved_output:,} reserved output of a {window}-token window; free {free}"
+        )
+        return line + (" — OVERFLOW" if self.overflow else "")
+
+    def __repr__(self) -> str:
+        return f"<Budget {self.summary()}>\n{self.table().to_string(index=False)}"
+
+    def _repr_html_(self) -> str:
+        window = self.context_window or (self.prompt_tokens + self.reserved_output)
+        parts = [(s.label, s.kind, s.tokens, _COLORS.get(s.kind, "#999")) for s in self.segments]
+        parts.append(("reserved output", "reserved", self.reserved_output, "#d6d6d6"))
+        bars = "".join(
+            f'<div title="{html.escape(label)}: {n:,} tokens" style="width:'
+            f"{100 * n / max(1, window, self.prompt_tokens + self.reserved_output):.3f}%;"
+            f'background:{color};height:100%"></div>'
+            for label, _, n, color in parts
+            if n > 0
+        )
+        border = "#d62728" if self.overflow else "#888"
+        limit = ""
+        if self.overflow and self.context_window:  # the bar spans the prompt: mark the window
+            at = 100 * self.context_window / (self.prompt_tokens + self.reserved_output)
+            limit = (
+                f'<div title="context window" style="position:absolute;left:{at:.3f}%;top:-3px;'
+                f'bottom:-3px;border-left:3px solid #d62728"></div>'
+            )
+        bar = (
+            f'<div style="position:relative;display:flex;width:100%;height:18px;'
+            f'border:1px solid {border};background:#fff">{bars}{limit}</div>'
+        )
+        warn = (
+            '<p style="color:#d62728"><b>Overflow:</b> prompt + reserved output exceed the '
+            "context window by "
+            f"{-(self.free or 0):,} tokens.</p>"
+            if self.overflow
+            else ""
+        )
+        return f"<p>{html.escape(self.summary())}</p>{bar}{warn}" + self.table().to_html(
+            index=False
+        )
+
+
+def _model(variant: Variant, settings: Settings) -> ModelId:
+    return parse_model_id(variant.model or default_model(settings), settings)
+
+
+def reserved_output(variant: Variant, model: ModelId, settings: Settings | None = None) -> int:
+    """Output tokens to reserve: ``max_tokens``, else what the provider sends, else max_output
+    capped at :data:`OUTPUT_RESERVE_CAP`."""
+    if variant.params.get("max_tokens"):
+        return int(variant.params["max_tokens"])
+    if model.kind == "local":
+        return LOCAL_DEFAULT_MAX_TOKENS
+    if model.kind == "anthropic":
+        return ANTHROPIC_DEFAULT_MAX_TOKENS
+    max_output = model_info(model, settings).max_output
+    return min(max_output, OUTPUT_RESERVE_CAP) if max_output else ANTHROPIC_DEFAULT_MAX_TOKENS
+
+
+def _labels(variant: Variant) -> list[tuple[str, str]]:
+    """(kind, label) per rendered message. Middle messages go in units (a user turn with the reply
+    after it): a unit of fixed text is a few-shot example, one that reads the row a turn."""
+    middle: list[tuple[str, str]] = []
+    numbers = {"example": 0, "turn": 0}
+    for unit in _drop_units(variant):
+        turns = [variant.messages[i] for i in unit]
+        kind = "turn" if any(template_variables(t["content"]) for t in turns) else "example"
+        numbers[kind] += 1
+        middle.extend((kind, f"{kind} {numbers[kind]} ({t['role']})") for t in turns)
+    head = [("system", "system")] if variant.system is not None else []
+    tail = [("user", "user")] if variant.user is not None else []
+    return head + middle + tail
+
+
+def _fields(row: Mapping[str, Any], content: str, count: TokenCount, i: int) -> list[Segment]:
+    found: list[Segment] = []
+    for name, value in row.items():
+        text = value if isinstance(value, str) else None
+        if not text or len(text) <= FIELD_MIN_TOKENS:
+            continue
+        at = content.find(text)
+        if at < 0:
+            continue
+        n = count.span_tokens(i, at, at + len(text))
+        if n > FIELD_MIN_TOKENS:
+            found.append(Segment("field", f"field: {name}", n, i, preview=text[:80]))
+    return found
+
+
+def budget(
+    variant: Variant,
+    row: Mapping[str, Any],
+    *,
+    settings: Settings | None = None,
+    remote: bool | None = None,
+) -> Budget:
+    """The token budget of ``variant`` rendered over one dataset ``row``."""
+    settings = settings or get_settings()
+    model = _model(variant, settings)
+    messages = variant.render(row)
+    count = count_tokens(model, messages, settings=settings, remote=remote)
+    segments: list[Segment] = []
+    if count.inserted:
+        segments.append(
+            Segment(
+                "inserted",
+                "system prompt inserted by the chat template",
+                count.inserted,
+                preview=count.inserted_text[:80],
+            )
+        )
+    for i, ((kind, label), message) in enumerate(zip(_labels(variant), messages, strict=True)):
+        subs = _fields(row, message["content"], count, i)
+        own = count.per_message[i] - sum(s.tokens for s in subs)
+        segments.append(Segment(kind, label, own, i, preview=message["content"][:80]))
+        segments.extend(Segment(s.kind, s.label, s.tokens, i, label, s.preview) for s in subs)
+    segments.append(Segment("overhead", "template overhead", count.overhead))
+    info = model_info(model, settings)
+    return Budget(
+        variant=variant.name,
+        model=str(model),
+        segments=tuple(segments),
+        prompt_tokens=count.total,
+        context_window=info.context_window,
+        reserved_output=reserved_output(variant, model, settings),
+        exact=count.exact,
+        method=count.method,
+        messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
+    )
+
+
+@dataclass(frozen=True)
+class Truncation:
+    """What a truncation strategy would cut to bring a prompt within ``target_tokens``."""
+
+    strategy: str
+    target_tokens: int
+    before: Budget
+    after: Budget
+    cut: tuple[str, ...]
+    """What was removed or trimmed, one line each."""
+    row: dict[str, Any] = field(repr=False, default_factory=dict)
+    """The row after trimming (``trim_longest_field``)."""
+    variant: Variant | None = field(repr=False, default=None)
+    """The variant after dropping turns (``drop_oldest_turns``)."""
+
+    @property
+    def fits(self) -> bool:
+        """True when the truncated prompt is within the target."""
+        return self.after.prompt_tokens <= self.target_tokens
+
+    def table(self) -> pd.DataFrame:
+        """Segments before and after, with what changed."""
+        after = {(s.label, s.message): s.tokens for s in self.after.segments}
+        rows = [
+            {"segment": s.label, "before": s.tokens, "after": after.get((s.label, s.message), 0)}
+            for s in self.before.segments
+        ]
+        rows.append(
+            {
+                "segment": "prompt total",
+                "before": self.before.prompt_tokens,
+                "after": self.after.prompt_tokens,
+            }
+        )
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        state = "fits" if self.fits else "still over"
+        cut = "; ".join(self.cut) or "nothing"
+        return (
+            f"<Truncation {self.strategy} to {self.target_tokens:,}: {self.before.prompt_tokens:,}"
+            f" -> {self.after.prompt_tokens:,} tokens ({state}); cut: {cut}>"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(repr(self)[1:-1])}</p>" + self.table().to_html(index=False)
+
+
+def _drop_units(variant: Variant) -> list[list[int]]:
+    """Middle messages grouped oldest first: a user turn with the assistant turn after it."""
+    units: list[list[int]] = []
+    for i, turn in enumerate(variant.messages):
+        if (
+            units
+            and turn["role"] == "assistant"
+            and variant.messages[units[-1][-1]]["role"] == "user"
+        ):
+            units[-1].append(i)
+        else:
+            units.append([i])
+    return units
+
+
+def truncate(
+    variant: Variant,
+    row: Mapping[str, Any],
+    target_tokens: int | None = None,
+    strategy: Strategy = "drop_oldest_turns",
+    *,
+    settings: Settings | None = None,
+) -> Truncation:
+    """Preview a truncation: apply ``strategy`` until the prompt is within ``target_tokens``
+    (default: the context window less the reserved output). Nothing is changed.
+
+    ``drop_oldest_turns`` removes the messages between system and user input, oldest first (a
+    user turn with its reply); ``trim_longest_field`` shortens the row value with the most tokens,
+    keeping its start.
+    """
+    settings = settings or get_settings()
+    before = budget(variant, row, settings=settings)
+    if target_tokens is None:
+        if before.context_window is None:
+            raise ConfigError(f"{before.model} has no known context window: pass target_tokens.")
+        target_tokens = before.context_window - before.reserved_output
+    if strategy == "drop_oldest_turns":
+        return _drop_oldest(variant, row, target_tokens, before, settings)
+    if strategy == "trim_longest_field":
+        return _trim_longest(variant, row, target_tokens, before, settings)
+    raise ConfigError(
+        f"Unknown truncation strategy {strategy!r}: use 'drop_oldest_turns' or "
+        f"'trim_longest_field'."
+    )
+
+
+def _drop_oldest(
+    variant: Variant, row: Mapping[str, Any], target: int, before: Budget, settings: Settings
+) -> Truncation:
+    labels = _labels(variant)
+    offset = 1 if variant.system is not None else 0
+    tokens: dict[int, int] = {}
+    for s in before.segments:
+        if s.message is not None:
+            tokens[s.message] = tokens.get(s.message, 0) + s.tokens
+    current, cut, dropped = before, list[str](), set[int]()
+    for unit in _drop_units(variant):
+        if current.prompt_tokens <= target:
+            break
+        dropped |= set(unit)
+        shorter = variant.replace(
+            messages=[m for i, m in enumerate(variant.messages) if i not in dropped]
+        )
+        cut.extend(f"dropped {labels[i + offset][1]} ({tokens[i + offset]:,} tokens)" for i in unit)
+        current = budget(shorter, row, settings=settings)
+    kept = [i for i in range(len(variant.messages)) if i not in dropped]
+    total = len(before.messages)
+    index = [*range(offset), *(i + offset for i in kept)]
+    index += list(range(offset + len(variant.messages), total))  # the user message
+    return Truncation(
+        "drop_oldest_turns", target, before, _relabel(current, before, index), tuple(cut),
+        dict(row), variant.replace(messages=[variant.messages[i] for i in kept]),
+    )  # fmt: skip
+
+
+def _relabel(after: Budget, before: Budget, index: list[int]) -> Budget:
+    """Give the segments of a shortened prompt the labels they had before (numbering shifts)."""
+    names = {s.message: s.label for s in before.segments if s.kind != "field"}
+    segments = []
+    for s in after.segments:
+        if s.message is not None:
+            orig = index[s.message]
+            label, parent = (s.label, names[orig]) if s.kind == "field" else (names[orig], None)
+            s = dataclasses.replace(s, label=label, message=orig, parent=parent)
+        segments.append(s)
+    return dataclasses.replace(after, segments=tuple(segments))
+
+
+def _in_context(b: Budget, value: str, settings: Settings) -> int:
+    """Tokens of a row value where it appears in the rendered prompt (0 if absent)."""
+    count = count_tokens(b.model, b.messages, settings=settings)
+    spans = [(i, m["content"].find(value)) for i, m in enumerate(b.messages)] if value else []
+    return sum(count.span_tokens(i, at, at + len(value)) for i, at in spans if at >= 0)
+
+
+def _trim_longest(
+    variant: Variant, row: Mapping[str, Any], target: int, before: Budget, settings: Settings
+) -> Truncation:
+    sizes = {k: _in_context(before, v, settings) for k, v in row.items() if isinstance(v, str)}
+    if not any(sizes.values()) or before.prompt_tokens <= target:
+        return Truncation("trim_longest_field", target, before, before, (), dict(row), variant)
+    name = max(sizes, key=lambda k: sizes[k])
+    text = str(row[name])
+
+    def attempt(keep: int) -> Budget:
+        return budget(variant, {**row, name: text[:keep]}, settings=settings)
+
+    lo, hi = 0, len(text)  # largest prefix length that fits, by bisection
+    best = attempt(0)
+    if best.prompt_tokens <= target:
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            trial = attempt(mid)
+            if trial.prompt_tokens <= target:
+                lo, best = mid, trial
+            else:
+                hi = mid - 1
+    kept = _in_context(best, text[:lo], settings)
+    cut = (
+        f"field: {name} trimmed from {sizes[name]:,} to {kept:,} tokens "
+        f"({lo:,} of {len(text):,} characters kept)",
+    )
+    return Truncation(
+        "trim_longest_field", target, before, best, cut, {**row, name: text[:lo]}, variant
+    )
+
+
+@dataclass(frozen=True)
+class DatasetBudget:
+    """Prompt sizes of one variant over every row of a dataset."""
+
+    variant: str
+    model: str
+    df: pd.DataFrame
+    """row_id, prompt_tokens, free, overflow."""
+    context_window: int | None
+    reserved_output: int
+    exact: bool
+    method: str
+
+    @property
+    def summary(self) -> dict[str, float]:
+        """min / median / p95 / max prompt tokens."""
+        s = self.df["prompt_tokens"]
+        return {
+            "min": float(s.min()),
+            "median": float(s.median()),
+            "p95": float(s.quantile(0.95)),
+            "max": float(s.max()),
+        }
+
+    @property
+    def overflowing(self) -> pd.DataFrame:
+        """The rows whose prompt + reserved output exceed the context window."""
+        return self.df[self.df["overflow"]].reset_index(drop=True)
+
+    def __str__(self) -> str:
+        s = self.summary
+        how = f"exact, {self.method}" if self.exact else self.method
+        return (
+            f"{self.variant} on {self.model}: {len(self.df)} rows, prompt tokens min {s['min']:.0f}"
+            f" / median {s['median']:.0f} / p95 {s['p95']:.0f} / max {s['max']:.0f} ({how}); "
+            f"{len(self.overflowing)} row(s) overflow "
+            f"(window {self.context_window or 'unknown'}, {self.reserved_output} reserved)"
+        )
+
+    def __repr__(self) -> str:
+        return f"<DatasetBudget {self}>"
+
+    def _repr_html_(self) -> str:
+        over = self.overflowing
+        body = over.to_html(index=False) if len(over) else "<p>No row overflows.</p>"
+        return f"<p>{html.escape(str(self))}</p>{body}"
+
+
+def _rows(dataset: Any) -> tuple[list[str], list[Mapping[str, Any]]]:
+    if hasattr(dataset, "row_ids") and hasattr(dataset, "rows"):
+        return list(dataset.row_ids), list(dataset.rows)
+    if isinstance(dataset, pd.DataFrame):
+        return [str(i) for i in dataset.index], [
+            {str(k): v for k, v in r.items()} for r in dataset.to_dict("records")
+        ]
+    rows = list(dataset) if isinstance(dataset, Iterable) else []
+    return [str(i) for i in range(len(rows))], rows
+
+
+def dataset_budget(
+    variant: Variant,
+    dataset: Any,
+    *,
+    settings: Settings | None = None,
+    remote: bool | None = False,
+) -> DatasetBudget:
+    """Prompt tokens of ``variant`` for every row of ``dataset`` (a Dataset, DataFrame or rows)."""
+    settings = settings or get_settings()
+    model = _model(variant, settings)
+    ids, rows = _rows(dataset)
+    window = model_info(model, settings).context_window
+    reserved = reserved_output(variant, model, settings)
+    counts = [
+        count_tokens(model, variant.render(r), settings=settings, remote=remote) for r in rows
+    ]
+    totals = [c.total for c in counts]
+    free: Sequence[int | None] = [None if window is None else window - reserved - t for t in totals]
+    df = pd.DataFrame(
+        {
+            "row_id": ids,
+            "prompt_tokens": totals,
+            "free": free,
+            "overflow": [f is not None and f < 0 for f in free],
+        }
+    )
+    return DatasetBudget(
+        variant=variant.name,
+        model=str(model),
+        df=df,
+        context_window=window,
+        reserved_output=reserved,
+        exact=all(c.exact for c in counts),
+        method=counts[0].method if counts else "",
+    )
