@@ -25,34 +25,43 @@ from workbench.errors import WorkbenchError
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "Compare",
     "Dataset",
     "Experiment",
     "Results",
     "Variant",
     "WorkbenchError",
     "__version__",
+    "budget",
     "configure",
+    "load_prompt",
     "models",
     "scorers",
 ]
 
 _LAZY = {
+    "Compare": ("workbench.views", "Compare"),
     "Dataset": ("workbench.data", "Dataset"),
     "Experiment": ("workbench.experiment", "Experiment"),
     "Results": ("workbench.results", "Results"),
     "Variant": ("workbench.prompts", "Variant"),
+    "budget": ("workbench.token_budget", "budget"),
     "configure": ("workbench.config", "configure"),
+    "load_prompt": ("workbench.artifact.loader", "load_prompt"),
     "models": ("workbench.models", None),
     "scorers": ("workbench.scorers", None),
 }
 
 if TYPE_CHECKING:
     from workbench import models, scorers
+    from workbench.artifact.loader import load_prompt
     from workbench.config import configure
     from workbench.data import Dataset
     from workbench.experiment import Experiment
     from workbench.prompts import Variant
     from workbench.results import Results
+    from workbench.token_budget import budget
+    from workbench.views import Compare
 
 
 def __getattr__(name: str) -> Any:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from workbench.config import Settings, get_settings
 from workbench.data.dataset import Dataset
 from workbench.engine.caller import ModelCaller
 from workbench.engine.plan import Plan, check_variables, make_plan
-from workbench.engine.progress import Progress, auto_progress
+from workbench.engine.progress import Progress, auto_progress, in_notebook
 from workbench.engine.runner import RunOutcome, execute
 from workbench.engine.store import Store
 from workbench.engine.sync import run_blocking
@@ -178,9 +179,12 @@ class Experiment:
         cleanly and returns what finished; everything finished is saved and reused next time."""
         # The display is made here, in the caller's (notebook cell's) thread; the run updates it.
         shown = progress or auto_progress(self.name)
-        return run_blocking(
-            lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop)
-        )
+        res = run_blocking(lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop))
+        if in_notebook():  # the saved notebook then records which run produced it
+            from workbench.notebook import show_provenance
+
+            show_provenance(res)
+        return res
 
     async def arun(
         self,
@@ -206,6 +210,10 @@ class Experiment:
             )
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         progress = progress or auto_progress(self.name)
+        stop = stop or asyncio.Event()
+        bind = getattr(progress, "bind", None)
+        if callable(bind):  # e.g. the notebook widget's Stop button
+            bind(_stopper(asyncio.get_running_loop(), stop))
         started = time.time()
         with Store(settings.store_path) as store:
             store.start_run(run_id, self.name, self.spec())
@@ -240,7 +248,8 @@ class Experiment:
                         "scoring_usd": caller.spent,
                     },
                 )
-        df = self._frame(plan, outcome, scores)
+            labels = store.labels(self.name)
+        df = self._frame(plan, outcome, scores, labels)
         meta = {
             "dataset_fingerprint": self.dataset.fingerprint,
             "repeats": self.repeats,
@@ -251,6 +260,11 @@ class Experiment:
             "spent_usd": outcome.tally.spent,
             "scoring_usd": caller.spent,
             "judge_calls": caller.calls,
+            # What an export needs to describe and later re-run this experiment.
+            "spec": self.spec(),
+            "dataset_columns": self.dataset.columns,
+            "dataset_path": str(self.dataset.path) if self.dataset.path else None,
+            "id_column": self.dataset.id_column,
         }
         return Results(
             df,
@@ -263,7 +277,13 @@ class Experiment:
             meta=meta,
         )
 
-    def _frame(self, plan: Plan, outcome: RunOutcome, scores: list[list[Score]]) -> pd.DataFrame:
+    def _frame(
+        self,
+        plan: Plan,
+        outcome: RunOutcome,
+        scores: list[list[Score]],
+        labels: Mapping[tuple[str, str, int], tuple[str, str]],
+    ) -> pd.DataFrame:
         rows = self.dataset.rows
         renamed = {c: (f"input.{c}" if c in RESERVED else c) for c in self.dataset.columns}
         not_run = (
@@ -278,6 +298,7 @@ class Experiment:
                 record[renamed[column]] = value
             done = outcome.outcomes[cell.index]
             response = done.response if done else None
+            label = labels.get((str(cell.row_id), cell.variant, cell.repeat))
             record.update(
                 {
                     "variant": cell.variant,
@@ -295,6 +316,8 @@ class Experiment:
                     "scoring_cost_usd": sum(score.cost_usd for score in cell_scores),
                     "cached": bool(done.cached) if done else False,
                     "request_key": cell.key,
+                    "human_label": label[0] if label else None,
+                    "human_comment": label[1] if label else None,
                 }
             )
             for scorer, score in zip(self.scorers, cell_scores, strict=True):
@@ -311,6 +334,16 @@ class Experiment:
         for scorer in self.scorers:
             df[f"{scorer.name}_pass"] = df[f"{scorer.name}_pass"].astype("boolean")
         return df
+
+
+def _stopper(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Callable[[], None]:
+    """A function any thread may call to set ``stop`` (a no-op once the run has ended)."""
+
+    def request() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: the run is over
+            loop.call_soon_threadsafe(stop.set)
+
+    return request
 
 
 def _as_dataset(dataset: Dataset | pd.DataFrame | str | Path) -> Dataset:

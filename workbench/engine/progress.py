@@ -91,7 +91,8 @@ class TextProgress:
 
 
 class NotebookProgress:
-    """A text line in the cell output, updated in place (the widget version comes with views)."""
+    """A text line in the cell output, updated in place (without ipywidgets; else the widget in
+    :mod:`workbench.views.progress_widget`)."""
 
     def __init__(self, label: str) -> None:
         from IPython.display import display  # type: ignore[import-not-found,unused-ignore]
@@ -133,5 +134,9 @@ def in_notebook() -> bool:
 def auto_progress(label: str) -> Progress:
     """The right progress display for where we are running."""
     if in_notebook():
-        return NotebookProgress(label)
+        try:
+            from workbench.views.progress_widget import ProgressWidget
+        except ImportError:  # no ipywidgets: a text line in the cell
+            return NotebookProgress(label)
+        return ProgressWidget(label)
     return TextProgress(label)

@@ -28,6 +28,9 @@ COLUMNS: dict[str, str] = {
     "a judge call shared with an earlier cell)",
     "cached": "True when answered from the store without a call",
     "request_key": "cache key of the request (same key, same request)",
+    "human_label": "a person's grade of this cell from the comparison grid ('up', 'down' or a "
+    "grade; None when ungraded); kept in the store, so it survives restarts and reruns",
+    "human_comment": "the grader's comment (None when ungraded)",
 }
 """Result columns and what each holds."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -21,7 +21,12 @@ from workbench.analysis.stats import AgreementResult, agreement
 from workbench.errors import WorkbenchError
 from workbench.scoring.reducers import Reducer, get_reducer
 
+if TYPE_CHECKING:
+    from workbench.artifact.loader import LoadedPrompt
+
 __all__ = ["Results"]
+
+_T = TypeVar("_T")
 
 
 class Results:
@@ -76,7 +81,18 @@ class Results:
         Wilson 95% interval (repeats reduced by ``reducer``, default majority) and the mean score
         with a bootstrap interval; tokens, cost, latency (mean, p50, p95) and stability (share of
         rows whose repeats agree). The reducer used is in the ``reducer`` column."""
-        return summarize(self.df, self.variants, self.scorers, get_reducer(reducer))
+        red = get_reducer(reducer)
+        return self._memo(
+            ("summary", str(red)), lambda: summarize(self.df, self.variants, self.scorers, red)
+        ).copy()
+
+    def _memo(self, key: tuple[str, ...], make: Callable[[], _T]) -> _T:
+        """Statistics are recomputed only when ``df`` is replaced (bootstraps take a while)."""
+        memo: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_stats_memo", {})
+        full = (id(self.df), len(self.df), *key)
+        if full not in memo:
+            memo[full] = make()
+        return memo[full]  # type: ignore[no-any-return]
 
     def by_row(
         self, scorer: str | None = None, reducer: str | Reducer | None = None
@@ -101,8 +117,13 @@ class Results:
     ) -> tuple[pd.DataFrame, list[Comparison]]:
         name = self._scorer(scorer)
         red = get_reducer(reducer)
-        rows = by_row(self.df, name, red) if name else pd.DataFrame()
-        return rank(self.summary(red), rows, name, red)
+
+        def make() -> tuple[pd.DataFrame, list[Comparison]]:
+            rows = by_row(self.df, name, red) if name else pd.DataFrame()
+            return rank(self.summary(red), rows, name, red)
+
+        ranked, comparisons = self._memo(("ranked", str(name), str(red)), make)
+        return ranked.copy(), comparisons
 
     def compare(
         self, a: str, b: str, scorer: str | None = None, reducer: str | Reducer | None = None
@@ -164,11 +185,90 @@ class Results:
                 raise WorkbenchError(
                     "Writing Parquet needs pyarrow: pip install 'prompt-workbench[parquet]'"
                 ) from exc
+            except (ValueError, TypeError, OverflowError, NotImplementedError) as exc:  # pyarrow's
+                p.unlink(missing_ok=True)
+                raise WorkbenchError(
+                    f"Cannot write {p} as Parquet: a column mixes value types or holds numbers "
+                    f"too large for it ({str(exc)[:200]}). Save as .jsonl, or convert that "
+                    f"column to text first (df[col].astype(str))."
+                ) from exc
         else:
             raise WorkbenchError(
                 f"Cannot save results as '{suffix}': use .csv, .jsonl or .parquet."
             )
         return p
+
+    # -- human labels ---------------------------------------------------------------------
+    def set_label(
+        self,
+        row_id: Any,
+        variant: str,
+        label: str,
+        comment: str = "",
+        repeat: int | None = None,
+    ) -> None:
+        """Grade a cell by hand ("up", "down" or a grade, with a comment), for every repeat or
+        one. Saved in the store (it survives restarts and reruns) and shown in ``df`` at once."""
+        from workbench.engine.store import Store
+
+        self._variant(variant)
+        where = (self.df["row_id"].astype(str) == str(row_id)) & (self.df["variant"] == variant)
+        if repeat is not None:
+            where &= self.df["repeat"] == repeat
+        if not where.any():
+            raise WorkbenchError(f"No cell for row {row_id!r}, variant {variant!r}.")
+        with Store(self._store_path()) as store:
+            for n, key in zip(
+                self.df.loc[where, "repeat"], self.df.loc[where, "request_key"], strict=True
+            ):
+                store.put_label(self.experiment, row_id, variant, int(n), label, comment, str(key))
+        for column, value in (("human_label", label), ("human_comment", comment)):
+            if column not in self.df.columns:
+                self.df[column] = None
+            self.df[column] = self.df[column].astype(object)
+            self.df.loc[where, column] = value if (label or comment) else None
+
+    def labels(self) -> dict[tuple[str, str, int], tuple[str, str]]:
+        """Human labels saved for this experiment: (row_id, variant, repeat) -> (label, comment)."""
+        from workbench.engine.store import Store
+
+        with Store(self._store_path()) as store:
+            return store.labels(self.experiment)
+
+    def refresh_labels(self) -> Results:
+        """Re-read human labels from the store into ``df`` (e.g. graded in another kernel)."""
+        found = self.labels()
+        keys = zip(
+            self.df["row_id"].astype(str), self.df["variant"], self.df["repeat"], strict=True
+        )
+        pairs = [found.get((r, v, int(n))) for r, v, n in keys]
+        self.df["human_label"] = [p[0] if p else None for p in pairs]
+        self.df["human_comment"] = [p[1] if p else None for p in pairs]
+        return self
+
+    def _store_path(self) -> Path:
+        if "store" in self.meta:
+            return Path(self.meta["store"])
+        from workbench.config import get_settings
+
+        return get_settings().store_path
+
+    def export(
+        self,
+        variant: str | None = None,
+        *,
+        name: str,
+        to: str | Path = "prompts",
+        label: str | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> LoadedPrompt:
+        """Export ``variant`` (default: the leader) with its evaluation record as a new version
+        of ``to/name`` (a Prompty file, ``eval.json``, per-row evidence and a manifest of
+        hashes); ``label`` (e.g. ``"production"``) is pointed at it. See
+        :mod:`workbench.artifact`."""
+        from workbench.artifact.export import export_results
+
+        return export_results(self, variant, name=name, to=to, label=label, labels=labels)
 
     def __repr__(self) -> str:
         head = (
@@ -181,6 +281,24 @@ class Results:
         return (
             f"<p><b>{self.experiment}</b> · run {self.run_id} · {len(self.df)} cells · "
             f"{self.status}</p>{note}" + self.leaderboard().to_html(index=False, na_rep="–")
+        )
+
+    def _ipython_display_(self) -> None:
+        """In a notebook with anywidget installed: the comparison grid; else the HTML table."""
+        from IPython.display import display  # type: ignore[import-not-found,unused-ignore]
+
+        from workbench.engine.progress import in_notebook
+
+        if in_notebook():
+            try:
+                from workbench.views.grid import Compare
+            except ImportError:
+                pass
+            else:
+                display(Compare(self))  # type: ignore[no-untyped-call,unused-ignore]
+                return
+        display(  # type: ignore[no-untyped-call,unused-ignore]
+            {"text/plain": repr(self), "text/html": self._repr_html_()}, raw=True
         )
 
 

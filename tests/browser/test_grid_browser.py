@@ -1,0 +1,232 @@
+"""The grid and a chart in a real JupyterLab, driven by headless Chromium through Playwright.
+
+Starts JupyterLab on a free loopback port in a temporary root, opens a notebook that runs an
+experiment on the fake provider, and checks cells, colours, a filter, a human grade (landing in
+the store) and a chart drawn as SVG/canvas. Screenshots go to ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from workbench.engine.store import Store
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs /usr/bin/chromium (.ci/install-browser installs it)"
+    ),
+]
+
+CELLS = [
+    """import pandas as pd
+import workbench as wb
+from workbench.providers import fake
+from workbench.views import charts
+charts.enable_offline()
+fake.script("wrong", {"tokyo": "Kyoto"})  # one wrong answer; the rest echo
+ds = wb.Dataset(pd.DataFrame({"id": ["r0", "r1", "r2"], "question": ["paris", "tokyo", "rome"],
+                              "expected": ["Paris", "Tokyo", "Rome"]}))
+exp = wb.Experiment("browser", ds,
+                    [wb.Variant("echo", model="fake/echo", user="{{ question }}"),
+                     wb.Variant("wrong", model="fake/wrong", user="{{ question }}")],
+                    scorers=[wb.scorers.contains("{{ expected }}")], repeats=2)
+res = exp.run()""",
+    "wb.Compare(res, baseline='echo')",
+    "charts.pass_rate(res.summary())",
+]
+
+STOP_CELLS = [
+    """import pandas as pd
+import workbench as wb
+from workbench.providers import fake
+fake.script("slow", lambda request: "ok", latency=0.25)
+ds = wb.Dataset(pd.DataFrame({"q": [f"q{i}" for i in range(80)]}))
+exp = wb.Experiment("stop", ds, [wb.Variant("v", model="fake/slow", user="{{ q }}")],
+                    concurrency=1)
+res = exp.run()
+print("status", res.status, "finished", int(res.df["output"].notna().sum()))""",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    pytest.importorskip("playwright")
+    pytest.importorskip("jupyterlab")
+    root = tmp_path / "root"
+    root.mkdir()
+    for name, cells in (("grid", CELLS), ("stop", STOP_CELLS)):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)"}
+        nbformat.write(nb, root / f"{name}.ipynb")
+    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"checkForUpdates": False, "fetchNews": "false"})
+    )
+    port = _free_port()
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "WORKBENCH_STORE": str(root / ".workbench"),
+    }
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--allow-root",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.port_retries=0",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("JupyterLab did not start: " + (tmp_path / "lab.log").read_text())
+                time.sleep(0.25)
+        yield url, root
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@contextmanager
+def notebook(url: str, name: str, profile: Path) -> Iterator[Any]:
+    """A headless Chromium page with ``name``.ipynb open, Run All done once the kernel is idle."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+            viewport={"width": 1400, "height": 1300},
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{url}/lab/tree/{name}.ipynb")
+            status = page.locator(".jp-StatusBar-TextItem", has_text="| Idle")
+            expect(status.first).to_be_visible(timeout=90_000)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            yield page
+        finally:
+            browser.close()
+
+
+def test_grid_filter_grade_and_chart_in_jupyterlab(lab: tuple[str, Path], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    url, root = lab
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with notebook(url, "grid", tmp_path / "chromium") as page:
+        cells = page.locator(".wb-grid td.wb-cell")
+        expect(cells).to_have_count(6, timeout=90_000)
+        failed = page.locator(".wb-grid td.wb-cell.wb-fail")
+        expect(failed).to_have_count(1)
+        assert failed.get_attribute("data-variant") == "wrong"
+        assert "Kyoto" in failed.inner_text()
+        colour = failed.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert colour == "rgb(253, 236, 234)"
+        expect(page.locator(".wb-grid td.wb-cell.wb-pass")).to_have_count(5)
+        expect(failed.locator("ins.wb-ins")).to_have_count(1)  # diff against echo
+        grid = page.locator(".wb-grid").first
+        grid.scroll_into_view_if_needed()
+        grid.screenshot(path=str(SHOTS / "grid.png"))
+
+        page.locator(".wb-f-failures").first.check()
+        expect(page.locator(".wb-grid tr.wb-row")).to_have_count(1, timeout=20_000)
+        expect(page.locator(".wb-page").first).to_contain_text("1 rows")
+
+        page.locator("td.wb-cell.wb-fail .wb-up").first.click()
+        expect(page.locator("td.wb-cell.wb-fail .wb-up.wb-on")).to_have_count(1, timeout=20_000)
+        with Store(root / ".workbench" / "store.sqlite") as store:
+            labels = store.labels("browser")
+        assert labels[("r1", "wrong", 0)] == labels[("r1", "wrong", 1)] == ("up", "")
+
+        page.locator("td.wb-cell.wb-fail .wb-output").first.click()
+        expect(page.locator(".wb-detail .wb-repeat")).to_have_count(2, timeout=20_000)
+        expect(page.locator(".wb-detail").first).to_contain_text("raw response")
+        grid.screenshot(path=str(SHOTS / "grid-detail.png"))
+
+        chart = page.locator(".jp-OutputArea-output svg.marks, .jp-OutputArea-output canvas")
+        expect(chart.first).to_be_attached(timeout=30_000)
+        chart.first.scroll_into_view_if_needed()
+        outputs = page.locator(".jp-OutputArea-output")
+        assert "Error" not in outputs.last.inner_text()
+        outputs.last.screenshot(path=str(SHOTS / "chart.png"))
+
+
+def test_stop_button_stops_a_blocking_run(lab: tuple[str, Path], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    url, _ = lab
+    with notebook(url, "stop", tmp_path / "chromium") as page:
+        stop = page.locator(".jp-OutputArea-output button", has_text="Stop")
+        expect(stop.first).to_be_visible(timeout=60_000)
+        expect(page.locator(".jp-OutputArea-output", has_text="calls/s").first).to_contain_text(
+            "remaining", timeout=30_000
+        )
+        page.wait_for_timeout(1500)  # a few calls finish
+        stop.first.click()
+        out = page.locator(".jp-OutputArea-output", has_text="status ")
+        expect(out.first).to_contain_text("status interrupted", timeout=30_000)
+        text = out.first.inner_text()
+        finished = int(text.split("finished")[1].split()[0])
+        assert 0 < finished < 80, text
+        page.locator(".jp-OutputArea").first.screenshot(path=str(SHOTS / "progress-stopped.png"))

@@ -1,0 +1,210 @@
+"""``Compare(res)``: the comparison grid widget (anywidget). Logic lives in :mod:`grid_model`.
+
+The browser holds one page of rows. It changes ``page``, ``filters``, ``sort``, ``baseline`` and
+``selected``; it sets ``label`` to grade a cell, which is saved in the store at once.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from workbench.engine.progress import in_notebook
+from workbench.engine.store import Store
+from workbench.results.table import Results
+from workbench.views.grid_model import Filters, GridModel, Sort
+
+__all__ = ["Compare"]
+
+_STATIC = Path(__file__).parent / "static"
+
+
+class Compare(anywidget.AnyWidget):
+    """Rows of the dataset × variants side by side, with filters, sorting, paging, a diff
+    against a baseline variant, each cell's detail and human grading."""
+
+    _esm = (_STATIC / "grid.js").read_text(encoding="utf-8")
+    _css = (_STATIC / "grid.css").read_text(encoding="utf-8")
+
+    page = t.Int(0).tag(sync=True)
+    page_size = t.Int(25).tag(sync=True)
+    pages = t.Int(1).tag(sync=True)
+    total = t.Int(0).tag(sync=True)
+    """Rows matching the filters."""
+    filters = t.Dict().tag(sync=True)
+    """``failures``, ``disagree`` (bool), ``search`` (text), ``scorer`` (name or None)."""
+    sort = t.Dict().tag(sync=True)
+    """``by`` (row, pass, score, tokens, latency, cost, distinct, errors), ``variant``, ``desc``;
+    ``pass`` / ``score`` use ``scorer``, else the filter's scorer, else the first."""
+    baseline = t.Unicode("").tag(sync=True)
+    """Variant whose output the others are diffed against ('' for none)."""
+    variants = t.List(t.Unicode()).tag(sync=True)
+    scorers = t.List(t.Unicode()).tag(sync=True)
+    inputs = t.List(t.Unicode()).tag(sync=True)
+    rows: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
+    """The current page only."""
+    summary: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
+    """Per variant: pass rate with interval per scorer, cost, latency."""
+    verdict = t.Unicode("").tag(sync=True)
+    summary_ready = t.Bool(False).tag(sync=True)
+    """False while the header's statistics are still being computed."""
+    selected = t.Dict().tag(sync=True)
+    """``{"row_id": ..., "variant": ...}`` of the clicked cell."""
+    detail = t.Dict().tag(sync=True)
+    label = t.Dict().tag(sync=True)
+    """Set by the browser to grade: row_id, variant, label, comment, optional repeat."""
+    saved = t.Int(0).tag(sync=True)
+    """Labels saved through this widget."""
+    error = t.Unicode("").tag(sync=True)
+    title = t.Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        results: Results,
+        *,
+        page_size: int = 25,
+        baseline: str = "",
+        background: bool | None = None,
+    ) -> None:
+        """``background``: compute the header's statistics (bootstrap intervals, verdict: seconds
+        at 1,000 rows) in a thread after the first page shows; default: in a notebook."""
+        self.results = results
+        df = results.df
+        labels: dict[tuple[str, str, int], tuple[str, str]] = {}
+        if "human_label" in df.columns:
+            graded = df[df["human_label"].notna() | df["human_comment"].notna()]
+            for rec in graded[
+                ["row_id", "variant", "repeat", "human_label", "human_comment"]
+            ].itertuples(index=False):
+                labels[(str(rec[0]), str(rec[1]), int(rec[2]))] = (
+                    str(rec[3] or ""),
+                    str(rec[4] or ""),
+                )
+        self.model = GridModel(df, results.variants, results.scorers, labels)
+        super().__init__(
+            page_size=page_size,
+            baseline=baseline,
+            variants=list(results.variants),
+            scorers=list(results.scorers),
+            inputs=list(self.model.inputs),
+            title=f"{results.experiment} · run {results.run_id} · {results.status}",
+        )
+        self._refresh()
+        if background is None:
+            background = in_notebook()
+        self._header = threading.Thread(target=self._fill_header, daemon=True)
+        if background:
+            self._header.start()
+        else:
+            self._fill_header()
+
+    def _fill_header(self) -> None:
+        summary, verdict = _summary(self.results)
+        with self.hold_sync():
+            self.summary, self.verdict, self.summary_ready = summary, verdict, True
+
+    def wait_header(self, timeout: float | None = None) -> bool:
+        """Wait for the header's statistics; True once they are there."""
+        if self._header.is_alive():
+            self._header.join(timeout)
+        return self.summary_ready
+
+    @t.observe("page", "page_size", "filters", "sort", "baseline")
+    def _on_view(self, change: dict[str, Any]) -> None:
+        if change["name"] in ("filters", "sort", "page_size") and self.page != 0:
+            self.page = 0  # re-enters through this observer
+            return
+        self._refresh()
+
+    def _refresh(self) -> None:
+        try:
+            if self.baseline and self.baseline not in self.variants:
+                raise ValueError(f"No variant {self.baseline!r} to diff against.")
+            out = self.model.page(
+                Filters.of(self.filters),
+                Sort.of({"scorer": self.filters.get("scorer"), **self.sort}),
+                self.page,
+                self.page_size,
+                self.baseline or None,
+            )
+        except ValueError as exc:
+            self.error = str(exc)
+            return
+        self.error = ""
+        with self.hold_sync():
+            self.rows, self.total, self.pages = out["rows"], out["total"], out["pages"]
+            if out["page"] != self.page:
+                self.page = out["page"]
+
+    @t.observe("selected")
+    def _on_select(self, change: dict[str, Any]) -> None:
+        chosen = change["new"] or {}
+        if "row_id" not in chosen or "variant" not in chosen:
+            self.detail = {}
+            return
+        try:
+            keys = [k for _, k in self.model.repeats_of(chosen["row_id"], chosen["variant"])]
+            self.detail = self.model.detail(chosen["row_id"], chosen["variant"], self._raw(keys))
+        except ValueError as exc:
+            self.error = str(exc)
+
+    def _raw(self, keys: list[str]) -> dict[str, Any]:
+        try:
+            with Store(self.results._store_path()) as store:
+                found = store.get_many(keys)
+        except Exception:  # the detail still shows without raw bodies
+            return {}
+        return {k: r.raw for k, r in found.items()}
+
+    @t.observe("label")
+    def _on_label(self, change: dict[str, Any]) -> None:
+        msg = change["new"] or {}
+        if "row_id" not in msg or "variant" not in msg:
+            return
+        label, comment = str(msg.get("label") or ""), str(msg.get("comment") or "")
+        repeat = msg.get("repeat")
+        try:
+            self.results.set_label(
+                msg["row_id"],
+                msg["variant"],
+                label,
+                comment,
+                None if repeat is None else int(repeat),
+            )
+        except Exception as exc:
+            self.error = f"Could not save the label: {exc}"
+            return
+        repeats = self.model.repeats_of(msg["row_id"], msg["variant"])
+        for n, _ in repeats:
+            if repeat is None or n == int(repeat):
+                self.model.set_label(msg["row_id"], msg["variant"], n, label, comment)
+        self.saved += 1
+        self._refresh()
+        if self.selected:
+            self._on_select({"new": self.selected})
+
+
+def _summary(results: Results) -> tuple[list[dict[str, Any]], str]:
+    try:
+        frame = results.summary()
+    except Exception:
+        return [], ""
+    rows = [{str(k): _clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
+    try:
+        verdict = results.verdict() if results.scorers else ""
+    except Exception:
+        verdict = ""
+    return rows, verdict
+
+
+def _clean(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

@@ -1,0 +1,132 @@
+"""Run progress as an ipywidget: a bar, the counts, spend vs budget, and a Stop button.
+
+Implements the :class:`~workbench.engine.progress.Progress` protocol. ``Experiment.run`` calls
+:meth:`ProgressWidget.bind` with a thread-safe function that asks the run to stop; Stop calls it,
+and the run ends cleanly keeping what finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from workbench.engine.progress import Tally
+
+__all__ = ["ProgressWidget"]
+
+
+class ProgressWidget:
+    """Progress of one run, shown in the cell that started it."""
+
+    def __init__(self, label: str, *, display: bool = True, interval: float = 0.2) -> None:
+        self.label = label
+        self.interval = interval
+        self.budget: float | None = None
+        self.bar = w.IntProgress(value=0, min=0, max=1, description="", bar_style="info")
+        self.text = w.HTML(value=f"<b>{label}</b>: starting")
+        self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop")
+        self.stop_button.on_click(lambda _: self.request_stop())
+        self.box = w.VBox([w.HBox([self.bar, self.stop_button]), self.text])
+        self.stop_requested = False
+        self._stop: Callable[[], None] | None = None
+        self._last = 0.0
+        self._unroute: Callable[[], None] | None = None
+        if display:
+            from IPython.display import display as show  # type: ignore[import-not-found,unused-ignore]
+
+            show(self.box)  # type: ignore[no-untyped-call,unused-ignore]
+            self._unroute = _own_thread_for(self.stop_button)
+
+    def bind(self, stop: Callable[[], None]) -> None:
+        """Give the widget the run's stop function (called from the kernel's thread)."""
+        self._stop = stop
+        if self.stop_requested:
+            stop()
+
+    def request_stop(self) -> None:
+        """What the Stop button does: ask the run to stop; finished calls are kept."""
+        self.stop_requested = True
+        self.stop_button.disabled = True
+        self.stop_button.description = "Stopping…"
+        if self._stop is not None:
+            self._stop()
+
+    def _show(self, tally: Tally, note: str = "") -> None:
+        self.bar.max = max(tally.total, 1)
+        self.bar.value = tally.done
+        left = tally.total - tally.done
+        spend = f"${tally.spent:.4f}" + (
+            f" of ${self.budget:.2f} budget" if self.budget is not None else ""
+        )
+        self.text.value = (
+            f"<b>{self.label}</b>: {tally.done}/{tally.total} done · {tally.cached} cached · "
+            f"{tally.failed} failed · {left} remaining · {spend} · {tally.rate:.1f} calls/s"
+            + (f"<br>{note}" if note else "")
+        )
+
+    def start(self, tally: Tally, budget: float | None) -> None:
+        self.budget = budget
+        self._show(tally)
+
+    def update(self, tally: Tally) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.interval or tally.done >= tally.total:
+            self._last = now
+            self._show(tally)
+
+    def finish(self, tally: Tally, status: str, message: str) -> None:
+        self._show(tally, message)
+        self.bar.bar_style = {"complete": "success", "budget": "warning"}.get(status, "danger")
+        self.stop_button.disabled = True
+        self.stop_button.description = "Stopped" if status != "complete" else "Done"
+        if self._unroute is not None:
+            self._unroute()
+            self._unroute = None
+
+
+def _own_thread_for(widget: w.Widget) -> Callable[[], None] | None:
+    """Have the kernel handle ``widget``'s messages (a click) on a subshell thread of its own.
+
+    ``exp.run()`` blocks the cell, and a kernel handles widget messages only between cells;
+    ipykernel 7's subshells run on their own threads, so the Stop click arrives while the run
+    works. Returns a function that undoes it, or None where subshells are not available (there
+    the kernel's interrupt button stops the run, and ``await exp.arun()`` takes clicks anyway).
+    """
+    try:
+        from ipykernel.kernelbase import Kernel  # type: ignore[import-not-found,unused-ignore]
+
+        if not Kernel.initialized():
+            return None
+        kernel = Kernel.instance()
+        if not getattr(kernel, "_supports_kernel_subshells", False):
+            return None
+        channel = kernel.shell_channel_thread
+        manager = channel.manager
+        made: dict[str, str] = {}
+        ready = threading.Event()
+
+        def create() -> None:  # subshells are made on the shell channel's thread
+            try:
+                made["id"] = manager._create_subshell()
+            finally:
+                ready.set()
+
+        channel.io_loop.add_callback(create)
+        comm = widget.comm
+        if not ready.wait(5.0) or "id" not in made or comm is None:
+            return None
+        subshell = made["id"]
+        comm._reply_subshell_for = lambda data, default: subshell
+
+        def undo() -> None:
+            with contextlib.suppress(Exception):
+                del comm._reply_subshell_for
+            channel.io_loop.add_callback(lambda: manager._delete_subshell(subshell))
+
+        return undo
+    except Exception:  # private API of one kernel: never break a run over it
+        return None
