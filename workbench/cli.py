@@ -1,7 +1,8 @@
 """The ``workbench`` command. The only place that turns errors into exit codes.
 
 Exit codes: 0 done; 1 a WorkbenchError (one line on stderr); 2 bad usage; 3 the run stopped at
-its budget; 130 interrupted (what finished is saved: run again to resume).
+its budget; 4 ``workbench check`` found a regression (the report names what got worse);
+130 interrupted (what finished is saved: run again to resume).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from workbench.errors import WorkbenchError
 
 __all__ = ["main"]
 
-EXIT_ERROR, EXIT_BUDGET, EXIT_INTERRUPTED = 1, 3, 130
+EXIT_ERROR, EXIT_BUDGET, EXIT_REGRESSED, EXIT_INTERRUPTED = 1, 3, 4, 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,7 +42,59 @@ def _parser() -> argparse.ArgumentParser:
 
     store = sub.add_parser("store", help="inspect the result store")
     store.add_argument("action", choices=["info", "move-aside"])
+    _artifact_parsers(sub)
     return parser
+
+
+def _artifact_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = sub.add_parser(
+        "export", help="run an experiment YAML (from cache) and export a variant as a new version"
+    )
+    export.add_argument("experiment", type=Path, help="experiment .yaml file")
+    export.add_argument("--variant", help="variant to export (default: the leader)")
+    export.add_argument("--name", required=True, help="prompt name, e.g. capital-answerer")
+    export.add_argument("--to", type=Path, default=Path("prompts"), help="folder of prompts")
+    export.add_argument("--label", help="point this label (e.g. production) at the new version")
+
+    listing = sub.add_parser("list", help="exported prompts: versions, labels, headline metric")
+    listing.add_argument("root", nargs="?", type=Path, default=Path("prompts"))
+
+    diff = sub.add_parser("diff", help="compare two versions: prompt text, params, metrics")
+    diff.add_argument("a", help="e.g. prompts/capital-answerer@1")
+    diff.add_argument("b", help="e.g. prompts/capital-answerer@2")
+
+    label = sub.add_parser("label", help="point a label at a version: label prompts/x@2 production")
+    label.add_argument("ref", help="e.g. prompts/capital-answerer@2")
+    label.add_argument("label", help="e.g. production")
+
+    check = sub.add_parser(
+        "check", help="re-run an exported prompt's evaluation; exit 4 when it regressed"
+    )
+    check.add_argument("ref", help="e.g. prompts/capital-answerer or prompts/x@production")
+    check.add_argument("--model", help="run on another model (test a migration)")
+    check.add_argument("--dataset", type=Path, help="evaluate on this file instead")
+    rule = check.add_mutually_exclusive_group()
+    rule.add_argument("--min-pass-rate", type=float, metavar="R", help="primary pass rate >= R")
+    rule.add_argument(
+        "--no-regression",
+        action="store_true",
+        help="no scorer below its recorded pass rate (default)",
+    )
+    check.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="allowed drop for --no-regression (0.05 = 5 points)",
+    )
+
+    notebook = sub.add_parser("notebook", help="starter notebooks and run provenance")
+    nb_sub = notebook.add_subparsers(dest="nb_command", required=True)
+    new = nb_sub.add_parser("new", help="write a starter notebook NAME.ipynb")
+    new.add_argument("name")
+    new.add_argument("--folder", type=Path, default=Path("."))
+    prov = nb_sub.add_parser("provenance", help="list the runs recorded in a saved notebook")
+    prov.add_argument("path", type=Path)
+    prov.add_argument("--write", action="store_true", help="also store them in its metadata")
 
 
 def _output_args(p: argparse.ArgumentParser, default_out: str) -> None:
@@ -59,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "models":
             return _models(args)
+        if args.command in _ARTIFACT_COMMANDS:
+            return _ARTIFACT_COMMANDS[args.command](args)
+        if args.command == "notebook":
+            return _notebook(args)
         return _store(args)
     except WorkbenchError as exc:
         print(f"workbench: error: {exc}", file=sys.stderr)
@@ -69,6 +126,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+
+
+def _notebook(args: argparse.Namespace) -> int:
+    from workbench.notebook import new_notebook, read_provenance, stamp_notebook
+
+    if args.nb_command == "new":
+        path = new_notebook(args.name, args.folder)
+        print(f"Wrote {path}: open it in JupyterLab (`jupyter lab {path}`) and run all cells.")
+        return 0
+    runs = stamp_notebook(args.path) if args.write else read_provenance(args.path)
+    if not runs:
+        print(f"{args.path}: no workbench runs recorded (run an experiment in it and save).")
+    for run in runs:
+        print(
+            f"{run.get('run_id')}  {run.get('experiment')}  {run.get('status')}  "
+            f"models {', '.join(run.get('models', []))}  dataset "
+            f"{str((run.get('dataset') or {}).get('fingerprint', ''))[:12]}"
+        )
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -175,6 +251,68 @@ def _store(args: argparse.Namespace) -> int:
         for r in runs[:10]:
             print(f"  {r['run_id']}  {r['experiment']:24} {r['status']}")
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from workbench.artifact.export import export_results
+    from workbench.engine.progress import TextProgress
+    from workbench.experiment_file import load_experiment
+
+    exp = load_experiment(args.experiment)
+    res = exp.run(progress=TextProgress(exp.name))  # progress on stderr; finished calls cached
+    cached = int(res.df["cached"].sum())
+    p = export_results(res, args.variant, name=args.name, to=args.to, label=args.label)
+    print(f"Exported {p.eval['variant']} as {p.name} v{p.version}: {p.path}")
+    print(f"({len(res.df)} cells, {cached} from the cache)")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from workbench.artifact.diff import list_prompts
+
+    print(list_prompts(args.root))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from workbench.artifact.diff import diff_versions
+
+    print(diff_versions(args.a, args.b))
+    return 0
+
+
+def _label(args: argparse.Namespace) -> int:
+    from workbench.artifact.store import resolve, set_label
+
+    ref = resolve(args.ref)
+    set_label(ref.prompt_dir, args.label, ref.version)
+    print(f"{ref.prompt_dir}@{args.label} -> v{ref.version}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from workbench.artifact.check import run_check
+    from workbench.engine.progress import TextProgress
+
+    report = run_check(
+        args.ref,
+        progress=TextProgress(f"check {args.ref}"),
+        model=args.model,
+        dataset=args.dataset,
+        min_pass_rate=args.min_pass_rate,
+        tolerance=args.tolerance,
+    )
+    print(report)
+    return EXIT_REGRESSED if report.regressed else 0
+
+
+_ARTIFACT_COMMANDS = {
+    "export": _export,
+    "list": _list,
+    "diff": _diff,
+    "label": _label,
+    "check": _check,
+}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,149 @@
+"""Load an exported prompt in production: verified, light, ready for the provider SDK.
+
+::
+
+    from workbench import load_prompt
+    p = load_prompt("prompts/capital-answerer")            # latest; or "...@2", "...@production"
+    client.chat.completions.create(**p.render(question="What is the capital of France?"))
+    p.eval["variants"]["friendly"]["scores"]               # the evaluation it shipped with
+
+Imports no pandas, widgets, charts or provider SDKs: only PyYAML and Jinja2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.artifact.errors import ArtifactError
+from workbench.artifact.prompty import PromptFile, parse_prompty
+from workbench.artifact.store import (
+    EVAL_FILE,
+    EVAL_SCHEMA,
+    EVIDENCE_FILE,
+    PROMPT_FILE,
+    read_manifest,
+    resolve,
+)
+from workbench.prompts.render import render_template, template_variables
+
+__all__ = ["LoadedPrompt", "load_prompt"]
+
+_REQUIRED = (PROMPT_FILE, EVAL_FILE, EVIDENCE_FILE)
+
+
+@dataclass(frozen=True)
+class LoadedPrompt:
+    """One verified version of an exported prompt."""
+
+    name: str
+    version: int
+    path: Path
+    """The version folder."""
+    prompt: PromptFile
+    eval: Mapping[str, Any]
+    """The evaluation record (``eval.json``)."""
+    label: str | None = None
+    """The label it was loaded by (``latest``, ``production``), or None for ``@N``."""
+    _evidence: bytes = field(default=b"", repr=False, compare=False)
+
+    @property
+    def model(self) -> str:
+        """Full model id, ``provider/model``."""
+        return self.prompt.model
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Generation parameters (temperature, max_tokens, ...)."""
+        return dict(self.prompt.params)
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Inputs the templates read."""
+        names: set[str] = set()
+        for role, source in self.prompt.messages:
+            names |= template_variables(source, f"{self.name} {role} message")
+        return frozenset(names)
+
+    def messages(self, **inputs: Any) -> list[dict[str, str]]:
+        """The chat messages for these inputs (sandboxed Jinja2; a missing input is an error)."""
+        return [
+            {"role": role, "content": render_template(source, inputs, f"{self.name} {role}")}
+            for role, source in self.prompt.messages
+        ]
+
+    def render(self, **inputs: Any) -> dict[str, Any]:
+        """An OpenAI-style chat request: ``{"model": ..., "messages": [...], **params}``.
+
+        ``model`` is the provider's own model name (``gpt-4o-mini``, not ``openai/gpt-4o-mini``).
+        """
+        _, _, bare = self.model.partition("/")
+        return {"model": bare or self.model, "messages": self.messages(**inputs), **self.params}
+
+    def render_anthropic(self, **inputs: Any) -> dict[str, Any]:
+        """An Anthropic Messages request: system text apart, ``max_tokens`` required."""
+        payload = self.render(**inputs)
+        system = [m["content"] for m in payload["messages"] if m["role"] == "system"]
+        payload["messages"] = [m for m in payload["messages"] if m["role"] != "system"]
+        if system:
+            payload["system"] = "\n\n".join(system)
+        if "stop" in payload:
+            stop = payload.pop("stop")
+            payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        payload.setdefault("max_tokens", 1024)
+        return payload
+
+    def evidence(self) -> list[dict[str, Any]]:
+        """Per-row evidence (inputs, outputs, scores, labels) of the winner and the runner-up."""
+        text = self._evidence.decode("utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def files(self) -> dict[str, bytes]:
+        """The version's verified files by name (re-read and checked against the manifest)."""
+        return read_manifest(self.path)
+
+    def export(self, to: str | Path, name: str | None = None) -> Path:
+        """Write this version again as a new version under ``to/name``: byte-identical files."""
+        from workbench.artifact.export import export_loaded
+
+        return export_loaded(self, to, name)
+
+    def __repr__(self) -> str:
+        return f"<LoadedPrompt {self.name}@{self.version} {self.model} ({self.path})>"
+
+
+def load_prompt(ref: str | Path) -> LoadedPrompt:
+    """Load and verify an exported prompt: ``"prompts/x"`` (latest), ``"prompts/x@2"``,
+    ``"prompts/x@production"`` or a version folder ``"prompts/x/v2"``.
+
+    Refuses, naming the file, an artifact whose files do not match its manifest, that misses a
+    file, or whose schema version this workbench does not know.
+    """
+    ref_ = resolve(ref)
+    files = read_manifest(ref_.path)
+    for required in _REQUIRED:
+        if required not in files:
+            raise ArtifactError(f"{ref_.path} has no {required}; re-export the prompt.")
+    try:
+        record = json.loads(files[EVAL_FILE].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{ref_.path / EVAL_FILE} is not valid JSON ({exc}).") from None
+    found = record.get("schema_version") if isinstance(record, dict) else None
+    if found != EVAL_SCHEMA:
+        raise ArtifactError(
+            f"{ref_.path / EVAL_FILE}: unknown schema_version {found!r} (this workbench reads "
+            f"{EVAL_SCHEMA}); upgrade prompt-workbench or re-export the prompt."
+        )
+    prompt = parse_prompty(files[PROMPT_FILE].decode("utf-8"), str(ref_.path / PROMPT_FILE))
+    return LoadedPrompt(
+        name=prompt.name,
+        version=ref_.version,
+        path=ref_.path,
+        prompt=prompt,
+        eval=record,
+        label=ref_.label,
+        _evidence=files[EVIDENCE_FILE],
+    )

@@ -1,0 +1,226 @@
+"""Write and read the Prompty file (``prompt.prompty``) of an exported prompt.
+
+The file is YAML front matter followed by a Jinja2 body with role markers, in the form
+Microsoft's ``prompty`` package (v2) loads::
+
+    ---
+    name: capital-answerer
+    description: Answer briefly and kindly.
+    model:
+      id: echo
+      provider: fake
+      options:
+        maxOutputTokens: 32
+        temperature: 0
+    inputs:
+      question:
+        example: What is the capital of France?
+        kind: string
+    template:
+      format:
+        kind: jinja2
+      parser:
+        kind: prompty
+    metadata:
+      workbench:
+        experiment: capitals
+        variant: friendly
+    ---
+    system:
+    Answer briefly and kindly.
+
+    user:
+    {{ question }}
+
+Reading needs only PyYAML: the production loader uses it without pandas. Each message template
+is kept apart and rendered on its own in workbench's sandbox, so a value can never inject a role
+marker. Like ``prompty``, leading and trailing newlines of a message are not kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from workbench.artifact.errors import ArtifactError
+
+__all__ = [
+    "PromptFile",
+    "conflicting_lines",
+    "options_to_params",
+    "params_to_options",
+    "parse_prompty",
+    "write_prompty",
+]
+
+# The role-marker line prompty recognises (system:, user:, assistant:, developer:; any case,
+# optional '#', optional [attrs]); a template line matching it would split a message in two.
+_ROLE_LINE = re.compile(r"(?i)^\s*#?\s*(system|user|assistant|developer)(\[[^\]]*\])?\s*:\s*$")
+_WRITTEN_ROLE = re.compile(r"^(system|user|assistant|developer):$")
+
+# workbench params <-> prompty ModelOptions fields; anything else goes in additionalProperties.
+_OPTIONS = {
+    "temperature": "temperature",
+    "max_tokens": "maxOutputTokens",
+    "top_p": "topP",
+    "top_k": "topK",
+    "seed": "seed",
+    "presence_penalty": "presencePenalty",
+    "frequency_penalty": "frequencyPenalty",
+    "reasoning_effort": "reasoningEffort",
+}
+_PARAMS = {v: k for k, v in _OPTIONS.items()}
+
+
+@dataclass(frozen=True)
+class PromptFile:
+    """The content of a ``.prompty`` file, in workbench terms."""
+
+    name: str
+    model: str
+    """Full workbench model id, ``provider/model``."""
+    messages: tuple[tuple[str, str], ...]
+    """(role, Jinja2 template) in order."""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    examples: Mapping[str, Any] = field(default_factory=dict)
+    """Input name -> example value (None when there is no example)."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """``metadata.workbench`` of the front matter."""
+
+
+def params_to_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """workbench generation params as prompty ``model.options``."""
+    options: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in sorted(params.items()):
+        if key in _OPTIONS:
+            options[_OPTIONS[key]] = value
+        elif key == "stop" and isinstance(value, list):
+            options["stopSequences"] = list(value)
+        else:
+            extra[key] = value
+    if extra:
+        options["additionalProperties"] = extra
+    return options
+
+
+def options_to_params(options: Mapping[str, Any]) -> dict[str, Any]:
+    """prompty ``model.options`` back to workbench params."""
+    params: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in _PARAMS:
+            params[_PARAMS[key]] = value
+        elif key == "stopSequences":
+            params["stop"] = list(value)
+        elif key == "additionalProperties" and isinstance(value, Mapping):
+            params.update(value)
+        else:
+            params[key] = value
+    return dict(sorted(params.items()))
+
+
+def conflicting_lines(template: str) -> list[str]:
+    """Lines of a template that prompty would read as role markers."""
+    return [line for line in template.splitlines() if _ROLE_LINE.match(line)]
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string"
+
+
+def write_prompty(prompt: PromptFile) -> str:
+    """The ``.prompty`` text; the same PromptFile always gives the same text."""
+    provider, _, model_name = prompt.model.partition("/")
+    model: dict[str, Any] = {"id": model_name or provider, "provider": provider}
+    options = params_to_options(prompt.params)
+    if options:
+        model["options"] = options
+    front: dict[str, Any] = {"name": prompt.name}
+    if prompt.description:
+        front["description"] = prompt.description
+    front["model"] = model
+    inputs: dict[str, Any] = {}
+    for key in sorted(prompt.examples):
+        example = prompt.examples[key]
+        entry: dict[str, Any] = {"kind": _kind(example)}
+        if example is not None:
+            entry["example"] = example
+        inputs[key] = entry
+    if inputs:
+        front["inputs"] = inputs
+    front["template"] = {"format": {"kind": "jinja2"}, "parser": {"kind": "prompty"}}
+    if prompt.metadata:
+        front["metadata"] = {"workbench": dict(prompt.metadata)}
+    head = yaml.safe_dump(
+        front, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+    )
+    parts: list[str] = []
+    for role, template in prompt.messages:
+        bad = conflicting_lines(template)
+        if bad:
+            raise ArtifactError(
+                f"The {role} template has a line prompty would read as a role marker: "
+                f"{bad[0]!r}. Reword that line (e.g. add text after the colon) before exporting."
+            )
+        parts.append(f"{role}:\n{template.strip(chr(10))}")
+    return f"---\n{head}---\n" + "\n\n".join(parts) + "\n"
+
+
+def parse_prompty(text: str, where: str = "prompt.prompty") -> PromptFile:
+    """Read a ``.prompty`` file written by :func:`write_prompty`."""
+    if not text.startswith("---\n"):
+        raise ArtifactError(f"{where}: no YAML front matter (the file must start with '---').")
+    end = text.find("\n---\n", 3)
+    if end < 0:
+        raise ArtifactError(f"{where}: the front matter is not closed with a '---' line.")
+    try:
+        front = yaml.safe_load(text[4 : end + 1])
+    except yaml.YAMLError as exc:
+        raise ArtifactError(f"{where}: invalid YAML front matter ({exc}).") from None
+    if not isinstance(front, dict) or not isinstance(front.get("model"), dict):
+        raise ArtifactError(f"{where}: the front matter needs name and model.")
+    model = front["model"]
+    provider, model_name = str(model.get("provider", "")), str(model.get("id", ""))
+    inputs = front.get("inputs") or {}
+    examples = {str(k): (v.get("example") if isinstance(v, dict) else v) for k, v in inputs.items()}
+    meta = (front.get("metadata") or {}).get("workbench") or {}
+    return PromptFile(
+        name=str(front.get("name", "")),
+        model=f"{provider}/{model_name}" if provider else model_name,
+        messages=tuple(_sections(text[end + 5 :], where)),
+        params=options_to_params(model.get("options") or {}),
+        description=str(front.get("description") or ""),
+        examples=examples,
+        metadata=dict(meta),
+    )
+
+
+def _sections(body: str, where: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    role: str | None = None
+    lines: list[str] = []
+    for line in body.split("\n"):
+        m = _WRITTEN_ROLE.match(line)
+        if m:
+            if role is not None:
+                out.append((role, "\n".join(lines).strip("\n")))
+            role, lines = m.group(1), []
+        elif role is None:
+            if line.strip():
+                raise ArtifactError(f"{where}: text before the first role marker: {line!r}.")
+        else:
+            lines.append(line)
+    if role is not None:
+        out.append((role, "\n".join(lines).strip("\n")))
+    if not out:
+        raise ArtifactError(f"{where}: no messages (expected 'system:' / 'user:' lines).")
+    return out
