@@ -10,6 +10,7 @@ WorkbenchError
 ├── ParamError           generation parameters the provider does not accept
 ├── BudgetError          the estimate exceeds ``budget_usd`` or a price is unknown
 ├── StoreError           the SQLite store is unreadable, foreign or corrupt
+├── ArtifactError        an exported prompt is missing, tampered with or of an unknown schema
 └── ProviderError        one failed call (data, not a crash: it becomes an error row)
 ```
 """
@@ -17,6 +18,7 @@ WorkbenchError
 from __future__ import annotations
 
 __all__ = [
+    "ArtifactError",
     "BudgetError",
     "ConfigError",
     "DatasetError",
@@ -73,6 +75,10 @@ class BudgetError(WorkbenchError):
 
 class StoreError(WorkbenchError):
     """The result store cannot be opened or is not a workbench store."""
+
+
+class ArtifactError(WorkbenchError):
+    """An exported prompt is missing, tampered with, of an unknown schema, or cannot be written."""
 
 
 class ProviderError(WorkbenchError):

@@ -5,7 +5,7 @@
 ``__init__`` imports only the loader (PyYAML, Jinja2): export, diff and check load on use.
 """
 
-from workbench.artifact.errors import ArtifactError
 from workbench.artifact.loader import LoadedPrompt, load_prompt
+from workbench.errors import ArtifactError
 
 __all__ = ["ArtifactError", "LoadedPrompt", "load_prompt"]

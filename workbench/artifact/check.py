@@ -19,11 +19,10 @@ from typing import Any
 import pandas as pd
 
 from workbench.analysis.report import by_row
-from workbench.artifact.errors import ArtifactError
 from workbench.artifact.loader import LoadedPrompt, load_prompt
 from workbench.data.dataset import Dataset
 from workbench.engine.progress import NullProgress, Progress
-from workbench.errors import WorkbenchError
+from workbench.errors import ArtifactError, WorkbenchError
 from workbench.experiment import Experiment
 from workbench.prompts.variant import Variant
 from workbench.results.table import Results

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from workbench.artifact.errors import ArtifactError
 from workbench.artifact.loader import LoadedPrompt, load_prompt
 from workbench.artifact.store import PROMPT_FILE, labels, versions
+from workbench.errors import ArtifactError
 
 __all__ = ["diff_versions", "headline", "list_prompts"]
 

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.artifact.errors import ArtifactError
 from workbench.artifact.loader import LoadedPrompt, load_prompt
 from workbench.artifact.prompty import PromptFile, write_prompty
 from workbench.artifact.store import (
@@ -31,7 +30,7 @@ from workbench.artifact.store import (
     set_label,
     write_version,
 )
-from workbench.errors import WorkbenchWarning
+from workbench.errors import ArtifactError, WorkbenchWarning
 
 if TYPE_CHECKING:
     from workbench.results.table import Results

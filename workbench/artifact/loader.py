@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.artifact.errors import ArtifactError
 from workbench.artifact.prompty import PromptFile, parse_prompty
 from workbench.artifact.store import (
     EVAL_FILE,
@@ -28,6 +27,7 @@ from workbench.artifact.store import (
     read_manifest,
     resolve,
 )
+from workbench.errors import ArtifactError
 from workbench.prompts.render import render_template, template_variables
 
 __all__ = ["LoadedPrompt", "load_prompt"]

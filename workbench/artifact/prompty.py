@@ -46,7 +46,7 @@ from typing import Any
 
 import yaml
 
-from workbench.artifact.errors import ArtifactError
+from workbench.errors import ArtifactError
 
 __all__ = [
     "PromptFile",

@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.artifact.errors import ArtifactError
 from workbench.artifact.store import EVAL_SCHEMA, normalize
+from workbench.errors import ArtifactError
 from workbench.models.tokens import estimate_tokens
 from workbench.results.columns import RESERVED, scorer_columns
 from workbench.results.table import Results

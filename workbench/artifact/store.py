@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from workbench.artifact.errors import ArtifactError
+from workbench.errors import ArtifactError
 
 __all__ = [
     "EVAL_FILE",
