@@ -173,11 +173,18 @@ def _demo(args: argparse.Namespace) -> int:
     res = exp.run()
     code = _report(res, args.out, args.format)
     print(
-        "\nWhat happened: every variant answered every question twice; the 'has_city' scorer "
-        "checked each answer for the expected city.\n"
-        f"Next: open {args.out} in pandas, run `workbench demo` again (0 calls: all cached in "
-        f"{res.meta['store']}), or write your own experiment YAML and `workbench run` it "
-        f"(see README)."
+        f"\nWhat happened: each variant answered each question {exp.repeats} times on the "
+        "embedded model; the 'has_city' scorer checked every answer for the expected city; a "
+        "row passes when most of its repeats pass, and the verdict says whether the gap between "
+        "the variants is real at this number of rows or could be luck.\n"
+        "Where to look next:\n"
+        f"  - the results table above, one row per question × variant × repeat (pandas: "
+        f"pd.read_csv);\n"
+        f"  - `workbench demo` again: 0 calls, everything is cached in {res.meta['store']};\n"
+        "  - notebooks/quickstart.ipynb in JupyterLab for the comparison grid "
+        "(pip install 'prompt-workbench[notebook]');\n"
+        "  - your own experiment: `workbench notebook new my-prompt`, or a YAML file for "
+        "`workbench run` (see README)."
     )
     return code
 
