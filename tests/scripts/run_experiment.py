@@ -73,6 +73,7 @@ def main() -> int:
         "cells": len(res.df),
         "cached": int(res.df["cached"].sum()),
         "errors": int(res.df["error"].notna().sum()),
+        "error_messages": sorted(set(res.df["error"].dropna().astype(str)))[:5],
     }
     print("RESULT " + json.dumps(summary), flush=True)
     return 0
