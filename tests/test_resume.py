@@ -396,6 +396,7 @@ def test_two_processes_share_one_store(tmp_path: Path) -> None:
                 "cells": 60,
                 "cached": result["cached"],
                 "errors": 0,
+                "error_messages": [],
             }
         first = stats(url)
         assert first["max_in_flight"] > 4  # more than one process's concurrency: they overlapped
