@@ -86,7 +86,7 @@ class Store:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 30000")
             fresh = self._identify()  # before any write: a foreign file must stay byte-identical
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._enable_wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
             if fresh:
                 self._create_schema()
@@ -96,6 +96,20 @@ class Store:
             if isinstance(exc, StoreError):
                 raise
             self._fail(exc)
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL. SQLite answers "locked" at once, without waiting on busy_timeout, when
+        another process is creating the same new store: retry for as long as busy_timeout."""
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                transient = "locked" in str(exc) or "busy" in str(exc)
+                if not transient or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _fail(self, exc: Exception) -> None:
         raise StoreError(
