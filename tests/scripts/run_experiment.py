@@ -1,7 +1,7 @@
 """Subprocess entry point for tests/test_resume.py: one experiment against a mock server.
 
     python tests/scripts/run_experiment.py --url http://127.0.0.1:PORT --store DIR \
-        --name NAME --rows 0:80 [--concurrency 4] [--ready FILE --go FILE]
+        --name NAME --rows 0:80 [--concurrency 4] [--max-retries 3] [--ready FILE --go FILE]
 
 With ``--ready``/``--go`` it builds everything, creates the ready file, then waits (at most 30 s)
 for the go file, so that a test can start several processes at the same moment. It ends by
@@ -31,13 +31,13 @@ def build_experiment(name: str, start: int, stop: int, concurrency: int) -> wb.E
     return wb.Experiment(name, ds, [variant], concurrency=concurrency)
 
 
-def configure(url: str, store: str) -> None:
+def configure(url: str, store: str, max_retries: int = 3) -> None:
     """Point workbench at the mock server (an OpenAI-compatible endpoint named ``mock``)."""
     wb.configure(
         endpoints={"mock": {"base_url": url.rstrip("/") + "/v1"}},
         store=store,
         timeout=10.0,
-        max_retries=3,
+        max_retries=max_retries,
         backoff_base=0.01,
         backoff_cap=0.2,
     )
@@ -50,11 +50,12 @@ def main() -> int:
     parser.add_argument("--name", required=True)
     parser.add_argument("--rows", required=True, help="START:STOP")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--max-retries", type=int, default=3)
     parser.add_argument("--ready", type=Path)
     parser.add_argument("--go", type=Path)
     args = parser.parse_args()
     start, stop = (int(x) for x in args.rows.split(":"))
-    configure(args.url, args.store)
+    configure(args.url, args.store, args.max_retries)
     exp = build_experiment(args.name, start, stop, args.concurrency)
     exp.plan()  # validation and the SDK import done before the start signal
     import openai.resources.chat  # noqa: F401
