@@ -179,6 +179,9 @@ def test_budget_exit_code(tmp_path: Path, capsys: Capture) -> None:
     captured = capsys.readouterr()
     assert "Stopped scheduling at the budget of $0.0200" in captured.err
     assert len(list((tmp_path / "o").glob("*.csv"))) == 1  # what finished is still written
+    assert main(["runs"]) == 0  # the history shows the stopped run, with nothing scored
+    out = capsys.readouterr().out
+    assert "  budget  (12 cells, 0 cached, $0.0000)" in out and out.count("no score") == 2
 
 
 # -- YAML files -----------------------------------------------------------------------------

@@ -78,3 +78,7 @@ def test_demo_runs_offline_then_reruns_from_cache(
     again = pd.read_csv(next((tmp_path / "out2").glob("*.csv")))
     assert again["cached"].all()
     assert list(again["output"]) == list(df["output"])
+    capsys.readouterr()
+    assert main(["runs", "demo-capitals"]) == 0  # what "where to look next" suggests
+    history = capsys.readouterr().out
+    assert history.count("demo-capitals  ") == 2 and "has_city" in history

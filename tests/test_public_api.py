@@ -20,6 +20,7 @@ PUBLIC = {
     "configure",
     "load_prompt",
     "models",
+    "runs",
     "scorers",
 }
 

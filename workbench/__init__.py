@@ -11,6 +11,7 @@
     exp.estimate()
     res = exp.run()
     res.df
+    wb.runs("capitals")      # every run so far: which prompt version scored what
 
 Heavy modules (pandas, SDKs) load on first use, so ``import workbench`` stays light.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "configure",
     "load_prompt",
     "models",
+    "runs",
     "scorers",
 ]
 
@@ -49,6 +51,7 @@ _LAZY = {
     "configure": ("workbench.config", "configure"),
     "load_prompt": ("workbench.artifact.loader", "load_prompt"),
     "models": ("workbench.models", None),
+    "runs": ("workbench.history", "runs"),
     "scorers": ("workbench.scorers", None),
 }
 
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
     from workbench.config import configure
     from workbench.data import Dataset
     from workbench.experiment import Experiment
+    from workbench.history import runs
     from workbench.prompts import Variant
     from workbench.results import Results
     from workbench.token_budget import budget

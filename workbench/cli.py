@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the model catalog: context, max output, prices")
     models.add_argument("--provider", help="only this provider")
 
+    runs = sub.add_parser("runs", help="run history: which prompt version scored what")
+    runs.add_argument("experiment", nargs="?", help="only this experiment")
+    runs.add_argument("--limit", type=int, default=20, help="newest N runs (default %(default)s)")
+
     store = sub.add_parser("store", help="inspect the result store")
     store.add_argument("action", choices=["info", "move-aside"])
     _artifact_parsers(sub)
@@ -116,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ARTIFACT_COMMANDS[args.command](args)
         if args.command == "notebook":
             return _notebook(args)
+        if args.command == "runs":
+            return _runs(args)
         return _store(args)
     except WorkbenchError as exc:
         print(f"workbench: error: {exc}", file=sys.stderr)
@@ -181,6 +187,7 @@ def _demo(args: argparse.Namespace) -> int:
         f"  - the results table above, one row per question × variant × repeat (pandas: "
         f"pd.read_csv);\n"
         f"  - `workbench demo` again: 0 calls, everything is cached in {res.meta['store']};\n"
+        "  - `workbench runs demo-capitals`: every run so far, and what each prompt version scored;\n"
         "  - notebooks/quickstart.ipynb in JupyterLab for the comparison grid "
         "(pip install 'prompt-workbench[notebook]');\n"
         "  - your own experiment: `workbench notebook new my-prompt`, or a YAML file for "
@@ -239,6 +246,39 @@ def _num(v: int | None) -> str:
 
 def _price(v: float | None) -> str:
     return "–" if v is None else f"{v:g}"
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from workbench.history import runs
+
+    history = runs(args.experiment)
+    if history.empty:
+        where = f" of '{args.experiment}'" if args.experiment else ""
+        print(f"No runs{where} in the store yet.")
+        return 0
+    for run_id in list(dict.fromkeys(history["run_id"]))[: max(args.limit, 0)]:
+        rows = history[history["run_id"] == run_id]
+        head = rows.iloc[0]
+        cached = "" if _missing(head["cached"]) else f", {int(head['cached'])} cached"
+        cells = "" if _missing(head["cells"]) else f"{int(head['cells'])} cells{cached}, "
+        spent = 0.0 if _missing(head["spent_usd"]) else float(head["spent_usd"])
+        print(
+            f"{run_id}  {head['experiment']}  {head['started']:%Y-%m-%d %H:%M} UTC  "
+            f"{head['status']}  ({cells}${spent:.4f})"
+        )
+        for v in rows.itertuples():
+            if _missing(v.variant):
+                continue
+            score = "no score"
+            if not _missing(v.scorer) and not _missing(v.pass_rate):
+                score = f"{v.scorer} {v.pass_rate:.2f} [{v.pass_low:.2f}, {v.pass_high:.2f}]"
+            print(f"    {v.variant:16} {v.prompt}  {v.model:24} {score}  rows {v.rows}")
+    return 0
+
+
+def _missing(value: object) -> bool:
+    """None or NaN (pandas' missing values in an object column)."""
+    return value is None or value != value
 
 
 def _store(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from workbench.engine.store import Store
 from workbench.engine.sync import run_blocking
 from workbench.errors import BudgetError, ConfigError, ScorerError, WorkbenchError
 from workbench.estimate import Estimate
+from workbench.history import headline
 from workbench.models.ids import parse_model_id
 from workbench.prompts.variant import Variant
 from workbench.providers.registry import check_provider
@@ -266,7 +267,7 @@ class Experiment:
             "dataset_path": str(self.dataset.path) if self.dataset.path else None,
             "id_column": self.dataset.id_column,
         }
-        return Results(
+        res = Results(
             df,
             experiment=self.name,
             run_id=run_id,
@@ -276,6 +277,10 @@ class Experiment:
             message=outcome.message,
             meta=meta,
         )
+        with Store(settings.store_path) as store:  # what each variant scored, for wb.runs()
+            fingerprints = {v.name: v.fingerprint for v in self.variants}
+            store.add_to_summary(run_id, variants=headline(res, fingerprints))
+        return res
 
     def _frame(
         self,

@@ -7,6 +7,8 @@ completed call is committed before anyone is told about it, so a crash never los
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -71,6 +73,19 @@ def _dump(response: Response) -> str:
 
 def _load(text: str) -> Response:
     return Response(**json.loads(text))
+
+
+def _gone(owner: dict[str, Any] | None) -> bool:
+    """True when the process that started a run ran on this machine and no longer exists."""
+    if not owner or owner.get("host") != socket.gethostname() or not owner.get("pid"):
+        return False
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):
+        return False
+    return False
 
 
 class Store:
@@ -248,11 +263,12 @@ class Store:
 
     # -- runs -----------------------------------------------------------------------------
     def start_run(self, run_id: str, experiment: str, spec: dict[str, Any]) -> None:
-        """Record that a run began."""
+        """Record that a run began, and which process runs it (to tell a killed run later)."""
+        owner = {"pid": os.getpid(), "host": socket.gethostname()}
         with self._write():
             self._db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?, NULL)",
-                (run_id, experiment, time.time(), json.dumps(spec, default=str)),
+                "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?, ?)",
+                (run_id, experiment, time.time(), json.dumps(spec, default=str), json.dumps(owner)),
             )
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
@@ -263,17 +279,32 @@ class Store:
                 (time.time(), status, json.dumps(summary, default=str), run_id),
             )
 
+    def add_to_summary(self, run_id: str, **values: Any) -> None:
+        """Merge ``values`` into a finished run's summary (e.g. its per-variant scores)."""
+        with self._write():
+            row = self._db.execute("SELECT summary FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            summary = json.loads(row[0]) if row and row[0] else {}
+            summary.update(values)
+            self._db.execute(
+                "UPDATE runs SET summary=? WHERE run_id=?",
+                (json.dumps(summary, default=str), run_id),
+            )
+
     def runs(self, experiment: str | None = None) -> list[dict[str, Any]]:
-        """Past runs, newest first."""
-        sql = "SELECT run_id, experiment, started, finished, status, summary FROM runs"
+        """Past runs, newest first, with their spec. A run still marked ``running`` whose
+        process on this machine has gone is reported as ``killed`` (what it finished is saved)."""
+        sql = "SELECT run_id, experiment, started, finished, status, spec, summary FROM runs"
         args: tuple[str, ...] = ()
         if experiment:
             sql, args = sql + " WHERE experiment=?", (experiment,)
         rows = self._db.execute(sql + " ORDER BY started DESC", args).fetchall()
-        keys = ("run_id", "experiment", "started", "finished", "status", "summary")
+        keys = ("run_id", "experiment", "started", "finished", "status", "spec", "summary")
         out = [dict(zip(keys, r, strict=True)) for r in rows]
         for r in out:
+            r["spec"] = json.loads(r["spec"]) if r["spec"] else None
             r["summary"] = json.loads(r["summary"]) if r["summary"] else None
+            if r["status"] == "running" and _gone(r["summary"]):
+                r["status"] = "killed"
         return out
 
     @staticmethod
