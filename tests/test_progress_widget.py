@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench.engine.progress import Tally
+from workbench.engine.progress import Finished, Tally
 from workbench.providers import fake
 
 pytest.importorskip("ipywidgets")
@@ -32,6 +32,24 @@ def test_counts_spend_and_rate_update() -> None:
         assert part in p.text.value
     p.finish(Tally(total=10, done=10), "complete", "")
     assert p.bar.bar_style == "success" and p.stop_button.disabled
+
+
+def test_latest_outputs_show_newest_first_with_errors_marked() -> None:
+    p = ProgressWidget("exp", display=False, interval=0.0)
+    tally = Tally(total=10)
+    p.start(tally, budget=None)
+    assert p.latest.value == ""  # nothing finished yet
+    tally.recent.append(Finished("terse", "fr", 0, "Paris\n is <b>the</b> answer", None))
+    tally.recent.append(Finished("friendly", "jp", 1, None, "HTTP 500: boom"))
+    tally.done = 2
+    p.update(tally)
+    html = p.latest.value
+    assert html.index("friendly") < html.index("terse")  # newest first
+    assert "Paris is &lt;b&gt;the&lt;/b&gt; answer" in html  # escaped, whitespace folded
+    assert "error: HTTP 500: boom" in html and "#d62728" in html
+    tally.recent.append(Finished("terse", "it", 0, "x" * 500, None))
+    p.update(tally)
+    assert "x" * 160 + "…" in p.latest.value and "x" * 161 not in p.latest.value
 
 
 def test_stop_before_bind_still_stops() -> None:
@@ -58,5 +76,6 @@ def test_stop_button_ends_the_run_and_keeps_what_finished() -> None:
     assert 0 < finished < 40
     assert f"{finished}/40 done" in p.text.value and "Interrupted" in p.text.value
     assert p.bar.bar_style == "danger"
+    assert "<td>v</td>" in p.latest.value and "ok" in p.latest.value  # outputs seen while running
     again = exp.run(progress=ProgressWidget("stop", display=False))  # resumes from the store
     assert again.complete and int(again.df["cached"].sum()) == finished

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
-__all__ = ["NullProgress", "Progress", "Tally", "TextProgress", "auto_progress"]
+__all__ = ["Finished", "NullProgress", "Progress", "Tally", "TextProgress", "auto_progress"]
+
+RECENT = 5
+"""How many just-finished calls a tally keeps for a live view."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A call that just finished: which cell, and its output or error."""
+
+    variant: str
+    row_id: str
+    repeat: int
+    output: str | None
+    error: str | None
 
 
 @dataclass
@@ -21,6 +36,8 @@ class Tally:
     spent: float = 0.0
     rate: float = 0.0
     """Calls per second (not counting cached cells)."""
+    recent: deque[Finished] = field(default_factory=lambda: deque(maxlen=RECENT))
+    """The last calls that finished, oldest first."""
 
     def line(self, budget: float | None = None) -> str:
         """One-line summary."""

@@ -13,7 +13,7 @@ from typing import Any
 from workbench.config import Limits, Settings
 from workbench.engine.limits import ProviderGate, RetryPolicy, Stopped, call_with_retries
 from workbench.engine.plan import Cell, Plan
-from workbench.engine.progress import Progress, Tally
+from workbench.engine.progress import Finished, Progress, Tally
 from workbench.engine.store import Store
 from workbench.errors import ProviderError
 from workbench.providers.base import Provider, Response
@@ -155,6 +155,9 @@ async def execute(
             outcomes[cell.index] = CellOutcome(response, False, cost if i == 0 else 0.0)
         tally.done += len(cells)
         tally.failed += 0 if response.ok else len(cells)
+        tally.recent.append(
+            Finished(first.variant, first.row_id, first.repeat, response.text, response.error)
+        )
         tally.spent = budget.spent
         tally.rate = (tally.done - tally.cached) / max(time.monotonic() - started, 1e-9)
         progress.update(tally)

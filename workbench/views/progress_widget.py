@@ -1,4 +1,5 @@
-"""Run progress as an ipywidget: a bar, the counts, spend vs budget, and a Stop button.
+"""Run progress as an ipywidget: a bar, the counts, spend vs budget, the latest outputs as they
+arrive, and a Stop button.
 
 Implements the :class:`~workbench.engine.progress.Progress` protocol. ``Experiment.run`` calls
 :meth:`ProgressWidget.bind` with a thread-safe function that asks the run to stop; Stop calls it,
@@ -8,13 +9,14 @@ and the run ends cleanly keeping what finished.
 from __future__ import annotations
 
 import contextlib
+import html
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import ipywidgets as w
 
-from workbench.engine.progress import Tally
+from workbench.engine.progress import Finished, Tally
 
 __all__ = ["ProgressWidget"]
 
@@ -28,9 +30,11 @@ class ProgressWidget:
         self.budget: float | None = None
         self.bar = w.IntProgress(value=0, min=0, max=1, description="", bar_style="info")
         self.text = w.HTML(value=f"<b>{label}</b>: starting")
+        self.latest = w.HTML(value="")
+        """The calls that finished last, newest first: variant, row, repeat, output or error."""
         self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop")
         self.stop_button.on_click(lambda _: self.request_stop())
-        self.box = w.VBox([w.HBox([self.bar, self.stop_button]), self.text])
+        self.box = w.VBox([w.HBox([self.bar, self.stop_button]), self.text, self.latest])
         self.stop_requested = False
         self._stop: Callable[[], None] | None = None
         self._last = 0.0
@@ -67,6 +71,7 @@ class ProgressWidget:
             f"{tally.failed} failed · {left} remaining · {spend} · {tally.rate:.1f} calls/s"
             + (f"<br>{note}" if note else "")
         )
+        self.latest.value = _latest_table(tally.recent)
 
     def start(self, tally: Tally, budget: float | None) -> None:
         self.budget = budget
@@ -86,6 +91,25 @@ class ProgressWidget:
         if self._unroute is not None:
             self._unroute()
             self._unroute = None
+
+
+def _latest_table(recent: Iterable[Finished], width: int = 160) -> str:
+    """An HTML table of just-finished calls, newest first (empty when there are none)."""
+    rows = []
+    for f in reversed(list(recent)):
+        if f.error is not None:
+            shown = f'<span style="color:#d62728">error: {html.escape(f.error[:width])}</span>'
+        else:
+            text = " ".join((f.output or "").split())
+            shown = html.escape(text[:width] + ("…" if len(text) > width else ""))
+        rows.append(
+            f"<tr><td>{html.escape(f.variant)}</td><td>{html.escape(f.row_id)}</td>"
+            f"<td>{f.repeat}</td><td style='text-align:left'>{shown}</td></tr>"
+        )
+    if not rows:
+        return ""
+    head = "<tr><th>variant</th><th>row</th><th>repeat</th><th>latest outputs</th></tr>"
+    return f"<table style='font-size:90%'>{head}{''.join(rows)}</table>"
 
 
 def _own_thread_for(widget: w.Widget) -> Callable[[], None] | None:
