@@ -21,18 +21,9 @@ from typing import Any
 
 import nbformat
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
 from workbench.engine.store import Store
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs /usr/bin/chromium (.ci/install-browser installs it)"
-    ),
-]
 
 CELLS = [
     """import pandas as pd
@@ -146,15 +137,7 @@ def notebook(url: str, name: str, profile: Path) -> Iterator[Any]:
             str(profile),
             executable_path=str(CHROMIUM),
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 1300},
         )
         try:
