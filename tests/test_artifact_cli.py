@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -205,3 +207,63 @@ def test_check_errors(project: Path, capsys: Capture) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["check", "prompts/x", "--no-regression", "--min-pass-rate", "0.5"])
     assert exc.value.code == 2
+
+
+# -- custom scorers in YAML, export and check (--import) -------------------------------------
+
+CHECKS = """\
+def ends_with_city(output, row):
+    return output.strip().endswith(row["expected"])
+"""
+STRICT = """\
+def ends_with_city(output, row):
+    return output.strip() == row["expected"] + "!"
+"""
+
+
+@pytest.fixture
+def user_module(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A user's scorer module, capital_checks.py, beside the experiment; forgotten afterwards."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.delitem(sys.modules, "capital_checks", raising=False)
+    path = project / "capital_checks.py"
+    path.write_text(CHECKS, encoding="utf-8")
+    yaml = YAML + "  - custom: {function: capital_checks.ends_with_city, name: ends_right}\n"
+    (project / "exp.yaml").write_text(yaml, encoding="utf-8")
+    yield path
+    sys.modules.pop("capital_checks", None)
+
+
+def test_custom_scorer_is_exported_and_checked_with_import(
+    user_module: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["run", "exp.yaml", "--import", "capital_checks", "--out", "o"]) == 0
+    assert "ends_right" in capsys.readouterr().out
+    export(capsys, "--variant", "friendly", "--import", "capital_checks")
+    spec = load_prompt("prompts/capital-answerer").eval["scorers"][1]
+    assert spec == {
+        "name": "custom",
+        "args": {"function": "capital_checks.ends_with_city", "name": "ends_right"},
+    }
+    assert main(["check", "prompts/capital-answerer", "--import", "capital_checks"]) == 0
+    out = capsys.readouterr().out
+    assert "ends_right: pass rate 100%" in out and "skipped" not in out
+
+    # Without the module the scorer is skipped, and the report says how to include it.
+    monkeypatch.delitem(sys.modules, "capital_checks")
+    assert main(["check", "prompts/capital-answerer"]) == 0
+    out = capsys.readouterr().out
+    assert "scorer 'custom' skipped" in out and "--import capital_checks" in out
+
+    # A stricter scorer (the team changed its definition of right) makes the gate fail.
+    user_module.write_text(STRICT, encoding="utf-8")
+    assert main(["check", "prompts/capital-answerer", "--import", "capital_checks"]) == (
+        EXIT_REGRESSED
+    )
+    assert "ends_right pass rate fell from 100% to 0%" in capsys.readouterr().out
+
+
+def test_import_of_a_missing_module_is_one_clear_error(project: Path, capsys: Capture) -> None:
+    assert main(["run", "exp.yaml", "--import", "no_such_scorers"]) == EXIT_ERROR
+    assert "--import no_such_scorers: No module named 'no_such_scorers'" in error_line(capsys)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -375,9 +376,43 @@ def test_custom_async_bool() -> None:
     assert judge(custom(ok), "x") == Score(1.0, True, "")
 
 
-def test_custom_not_rebuildable_by_name() -> None:
-    with pytest.raises(ScorerError, match="Unknown scorer 'custom'"):
-        build_scorer(custom(is_short).spec)
+def test_custom_rebuilds_from_an_imported_module_with_its_name() -> None:
+    s = custom(is_short, name="brief")
+    assert s.spec == {
+        "name": "custom",
+        "args": {"function": f"{__name__}.is_short", "name": "brief"},
+    }
+    rebuilt = build_scorer(s.spec)
+    assert rebuilt.name == "brief" and rebuilt.spec == s.spec
+    assert judge(rebuilt, "abc").passed is True and judge(rebuilt, "abcdef").passed is False
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        ("no_such_module_xyz.fn", r"import its module first \(`import no_such_module_xyz`"),
+        ("__main__.my_check", "defined in a notebook or script: move it into a module"),
+        ("pkg.make.<locals>.inner", "a lambda or a function defined inside another"),
+        (f"{__name__}.<lambda>", "a lambda or a function defined inside another"),
+        (f"{__name__}.not_defined_here", "not found"),
+        ("nodots", "must be 'module.name'"),
+    ],
+)
+def test_custom_that_cannot_be_rebuilt_says_why(function: str, message: str) -> None:
+    with pytest.raises(ScorerError, match=message):
+        build_scorer({"name": "custom", "args": {"function": function}})
+
+
+def test_custom_spec_with_unknown_argument() -> None:
+    with pytest.raises(ScorerError, match=r"Scorer 'custom': .*unexpected keyword"):
+        build_scorer({"custom": {"function": f"{__name__}.is_short", "limit": 3}})
+
+
+def test_custom_never_imports_a_module_named_by_a_spec() -> None:
+    assert "json.tool" not in sys.modules
+    with pytest.raises(ScorerError, match="import its module first"):
+        build_scorer({"custom": {"function": "json.tool.main"}})
+    assert "json.tool" not in sys.modules
 
 
 # -- failures become unscored results ------------------------------------------------------

@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     _output_args(run, default_out="workbench-results")
     run.add_argument("--budget", type=float, metavar="USD", help="stop scheduling at this spend")
     run.add_argument("--estimate", action="store_true", help="only print the estimate; no calls")
+    _import_arg(run)
 
     demo = sub.add_parser("demo", help="run the bundled demo on the embedded model (offline)")
     _output_args(demo, default_out="workbench-demo")
@@ -59,6 +60,7 @@ def _artifact_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.add_argument("--name", required=True, help="prompt name, e.g. capital-answerer")
     export.add_argument("--to", type=Path, default=Path("prompts"), help="folder of prompts")
     export.add_argument("--label", help="point this label (e.g. production) at the new version")
+    _import_arg(export)
 
     listing = sub.add_parser("list", help="exported prompts: versions, labels, headline metric")
     listing.add_argument("root", nargs="?", type=Path, default=Path("prompts"))
@@ -90,6 +92,7 @@ def _artifact_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=0.0,
         help="allowed drop for --no-regression (0.05 = 5 points)",
     )
+    _import_arg(check)
 
     notebook = sub.add_parser("notebook", help="starter notebooks and run provenance")
     nb_sub = notebook.add_subparsers(dest="nb_command", required=True)
@@ -101,6 +104,35 @@ def _artifact_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     prov.add_argument("--write", action="store_true", help="also store them in its metadata")
 
 
+def _import_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this module first (its @scorer scorers and custom scorer functions); "
+        "repeatable; the working folder is on the import path",
+    )
+
+
+def _import_modules(names: Sequence[str]) -> None:
+    """Import the user's modules named by ``--import`` (scorers they define become rebuildable)."""
+    import importlib
+
+    from workbench.errors import ConfigError
+
+    if names and "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(
+                f"--import {name}: {exc} (run from the folder that holds it)."
+            ) from exc
+
+
 def _output_args(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--out", type=Path, default=Path(default_out), help="folder for results")
     p.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv")
@@ -110,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workbench`` command; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
+        _import_modules(getattr(args, "imports", []))
         if args.command == "run":
             return _run(args)
         if args.command == "demo":

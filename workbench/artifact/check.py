@@ -91,8 +91,8 @@ def _scorers(record: Mapping[str, Any]) -> tuple[list[Scorer], list[str]]:
     notes: list[str] = []
     for spec in record.get("scorers") or []:
         name = spec.get("name") if isinstance(spec, Mapping) else spec
-        if name in ("pairwise", "custom"):
-            notes.append(f"scorer {name!r} skipped (it needs another variant or Python code)")
+        if name == "pairwise":
+            notes.append("scorer 'pairwise' skipped (it compares two variants; check runs one)")
             continue
         try:
             out.append(build_scorer(spec))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -208,6 +209,13 @@ def build_scorer(spec: str | Mapping[str, Any]) -> Scorer:
             f"Cannot read scorer spec {spec!r}: use a name ('contains'), "
             f"{{'contains': '{{{{ expected }}}}'}} or {{'name': 'regex', 'args': {{...}}}}."
         )
+    if name == "custom":
+        try:
+            return _rebuild_custom(*args, **kwargs)
+        except TypeError as exc:
+            raise ScorerError(
+                f"Scorer 'custom': {exc}. Spec: {{'custom': {{'function': 'module.name'}}}}."
+            ) from exc
     if name not in _REGISTRY:
         raise ScorerError(
             f"Unknown scorer '{name}'. Known scorers: {', '.join(registered_scorers())}."
@@ -219,7 +227,9 @@ def custom(fn: Callable[..., Any], name: str | None = None) -> Scorer:
     """Any function (sync or async) of ``(output, row)`` — or ``(output, row, ctx)`` — as a scorer.
 
     It may return a Score, a bool (pass/fail), a number (a value), or (value, passed, reason).
-    Custom scorers cannot be rebuilt from a spec by name unless registered with :func:`scorer`.
+    Its spec names the function (``module.qualname``), so a module-level function rebuilds once
+    its module is imported (``workbench check --import MODULE``); a lambda or a function defined
+    inside another cannot be rebuilt.
     """
     params = len(inspect.signature(fn).parameters)
     column = str(name or getattr(fn, "__name__", "custom"))
@@ -229,5 +239,40 @@ def custom(fn: Callable[..., Any], name: str | None = None) -> Scorer:
     def call(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Any:
         return fn(output, row, ctx) if params >= 3 else fn(output, row)
 
-    spec = {"name": "custom", "args": {"function": f"{fn.__module__}.{fn.__qualname__}"}}
-    return Scorer(column, spec, call)
+    args = {"function": f"{fn.__module__}.{fn.__qualname__}"}
+    if name is not None:
+        args["name"] = column
+    return Scorer(column, {"name": "custom", "args": args}, call)
+
+
+def _rebuild_custom(function: str, name: str | None = None) -> Scorer:
+    """A custom scorer from its spec: the function is looked up in modules already imported
+    (never imported because a spec names it)."""
+    if not isinstance(function, str) or "." not in function:
+        raise ScorerError(f"custom scorer: 'function' must be 'module.name', got {function!r}.")
+    if "<lambda>" in function or "<locals>" in function:
+        raise ScorerError(
+            f"custom scorer {function}: a lambda or a function defined inside another cannot be "
+            f"rebuilt; define it at module level and import that module."
+        )
+    parts = function.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if module is None:
+            continue
+        target: Any = module
+        for attr in parts[cut:]:
+            target = getattr(target, attr, None)
+        if callable(target):
+            return custom(target, name=name)
+        break
+    where = ".".join(parts[:-1])
+    if where == "__main__":
+        raise ScorerError(
+            f"custom scorer {function} was defined in a notebook or script: move it into a module "
+            f"(e.g. my_scorers.py) and import it there, then `workbench check --import my_scorers`."
+        )
+    raise ScorerError(
+        f"custom scorer {function}: not found; import its module first (`import {where}`, or "
+        f"`workbench check/run --import {where}`)."
+    )
