@@ -148,6 +148,12 @@ def test_dataset_budget_finds_overflowing_rows() -> None:
     assert "1 row(s) overflow" in str(db) and "<table" in db._repr_html_()
     rows = dataset_budget(v, [{"text": "x"}, {"text": "y"}])
     assert list(rows.df["row_id"]) == ["0", "1"] and rows.overflowing.empty
+    # As in an experiment, an `id` column names the rows, whether rows come as dicts or a frame.
+    named = [{"id": "q1", "text": "x"}, {"id": "q2", "text": "word " * 60}]
+    assert list(dataset_budget(v, named).overflowing["row_id"]) == ["q2"]
+    assert list(dataset_budget(v, pd.DataFrame(named)).df["row_id"]) == ["q1", "q2"]
+    with pytest.raises(wb.WorkbenchError, match="list of row dicts"):
+        dataset_budget(v, ["not a row"])
 
 
 @needs_local_vocab

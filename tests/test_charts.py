@@ -70,12 +70,33 @@ def test_token_budget_stacked_bar_with_limit() -> None:
         charts.token_budget(pd.DataFrame({"tokens": [1]}))
 
 
+def test_prompt_sizes_histogram_with_usable_window() -> None:
+    sizes = pd.DataFrame(
+        {
+            "row_id": ["a", "b", "c"],
+            "prompt_tokens": [10, 20, 300],
+            "overflow": [False, False, True],
+        }
+    )
+    chart = charts.prompt_sizes(sizes, limit=100)
+    assert {"prompt_tokens", "fit", "limit"} <= _fields(chart)
+    bars, rule = chart.layer
+    assert list(bars.data["fit"]) == ["fits", "fits", "overflows"]
+    assert list(rule.data["limit"]) == [100]
+    plain = charts.prompt_sizes(sizes[["prompt_tokens"]])  # no overflow column, no limit
+    assert plain.to_dict()["mark"]["type"] == "bar" and set(plain.data["fit"]) == {"fits"}
+    with pytest.raises(ValueError, match="prompt_tokens"):
+        charts.prompt_sizes(pd.DataFrame({"tokens": [1]}))
+
+
 def test_missing_scorer_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="pass_rate"):
         charts.pass_rate(SUMMARY[["variant", "cost_usd"]])
 
 
-@pytest.mark.parametrize("name", ["pass_rate", "cost_quality", "latency", "token_budget"])
+@pytest.mark.parametrize(
+    "name", ["pass_rate", "cost_quality", "latency", "token_budget", "prompt_sizes"]
+)
 def test_renders_svg_offline(name: str) -> None:
     frames = {
         "pass_rate": lambda: charts.pass_rate(SUMMARY),
@@ -83,6 +104,9 @@ def test_renders_svg_offline(name: str) -> None:
         "latency": lambda: charts.latency(pd.DataFrame({"variant": ["a"], "latency_ms": [5.0]})),
         "token_budget": lambda: charts.token_budget(
             pd.DataFrame({"segment": ["s"], "tokens": [3], "kind": ["k"]})
+        ),
+        "prompt_sizes": lambda: charts.prompt_sizes(
+            pd.DataFrame({"prompt_tokens": [3, 9], "overflow": [False, True]}), limit=5
         ),
     }
     svg = charts.to_svg(frames[name]())

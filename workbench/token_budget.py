@@ -487,14 +487,21 @@ class DatasetBudget:
 
 
 def _rows(dataset: Any) -> tuple[list[str], list[Mapping[str, Any]]]:
+    """Row ids and rows as an experiment sees them: a DataFrame or a list of row dicts goes
+    through :class:`Dataset`, so an ``id`` column names the rows."""
+    from workbench.data.dataset import Dataset
+
     if hasattr(dataset, "row_ids") and hasattr(dataset, "rows"):
         return list(dataset.row_ids), list(dataset.rows)
-    if isinstance(dataset, pd.DataFrame):
-        return [str(i) for i in dataset.index], [
-            {str(k): v for k, v in r.items()} for r in dataset.to_dict("records")
-        ]
-    rows = list(dataset) if isinstance(dataset, Iterable) else []
-    return [str(i) for i in range(len(rows))], rows
+    if not isinstance(dataset, pd.DataFrame):
+        rows = list(dataset) if isinstance(dataset, Iterable) else []
+        if not all(isinstance(r, Mapping) for r in rows):
+            raise ConfigError("A dataset is a wb.Dataset, a DataFrame or a list of row dicts.")
+        dataset = pd.DataFrame(rows)
+    if dataset.empty:
+        return [], []
+    ds = Dataset(dataset)
+    return list(ds.row_ids), list(ds.rows)
 
 
 def dataset_budget(

@@ -43,6 +43,21 @@ res = exp.run()""",
     "charts.pass_rate(res.summary())",
 ]
 
+BUDGET_CELLS = [
+    """import workbench as wb
+from workbench.views import BudgetExplorer, charts
+charts.enable_offline()
+variant = wb.Variant("support", model="local/smollm2",
+                     system="You are a support assistant. Answer from the document only.",
+                     user="Document:\\n{{ document }}\\n\\nQuestion: {{ question }}",
+                     params={"max_tokens": 512})
+policy = "Returns are accepted within 30 days with a receipt. "
+rows = [{"id": "short", "document": policy, "question": "Can I return shoes?"},
+        {"id": "long", "document": policy * 300, "question": "Can I return a jacket?"},
+        {"id": "huge", "document": policy * 900, "question": "And a hat?"}]
+BudgetExplorer(variant, rows, row="long")""",
+]
+
 STOP_CELLS = [
     """import pandas as pd
 import workbench as wb
@@ -68,7 +83,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     pytest.importorskip("jupyterlab")
     root = tmp_path / "root"
     root.mkdir()
-    for name, cells in (("grid", CELLS), ("stop", STOP_CELLS)):
+    for name, cells in (("grid", CELLS), ("stop", STOP_CELLS), ("budget", BUDGET_CELLS)):
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)"}
@@ -195,6 +210,27 @@ def test_grid_filter_grade_and_chart_in_jupyterlab(lab: tuple[str, Path], tmp_pa
         outputs.last.screenshot(path=str(SHOTS / "chart.png"))
 
 
+def test_budget_explorer_in_jupyterlab(lab: tuple[str, Path], tmp_path: Path) -> None:
+    pytest.importorskip("xllamacpp")  # the embedded model's tokenizer counts exactly
+    from playwright.sync_api import expect
+
+    url, _ = lab
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with notebook(url, "budget", tmp_path / "chromium") as page:
+        out = page.locator(".jp-OutputArea-output").first
+        expect(out).to_contain_text("field: document", timeout=90_000)
+        expect(out).to_contain_text("row long (2 of 3)")
+        assert "Error" not in out.inner_text()
+        out.screenshot(path=str(SHOTS / "budget-explorer.png"))
+        page.locator(".lm-TabBar-tab", has_text="Dataset").first.click()
+        expect(out).to_contain_text("1 row(s) overflow", timeout=30_000)
+        expect(out.locator("svg.marks, canvas").first).to_be_attached(timeout=30_000)
+        page.locator("button", has_text="Next overflow").first.click()
+        expect(out).to_contain_text("row huge (3 of 3)", timeout=30_000)
+        page.locator(".lm-TabBar-tab", has_text="Budget").first.click()
+        expect(out).to_contain_text("OVERFLOW", timeout=30_000)
+
+
 def test_stop_button_stops_a_blocking_run(lab: tuple[str, Path], tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
@@ -206,6 +242,8 @@ def test_stop_button_stops_a_blocking_run(lab: tuple[str, Path], tmp_path: Path)
             "remaining", timeout=30_000
         )
         page.wait_for_timeout(1500)  # a few calls finish
+        latest = page.locator(".jp-OutputArea-output", has_text="latest outputs")
+        expect(latest.first).to_contain_text("ok", timeout=10_000)  # outputs seen while running
         stop.first.click()
         out = page.locator(".jp-OutputArea-output", has_text="status ")
         expect(out.first).to_contain_text("status interrupted", timeout=30_000)

@@ -1,7 +1,9 @@
-"""Notebook views: the comparison grid, charts and the run-progress widget.
+"""Notebook views: the comparison grid, charts, the run-progress widget and the token-budget
+explorer.
 
 Needs the ``notebook`` extra (``pip install 'prompt-workbench[notebook]'``). ``grid_model`` and
-``charts`` are plain Python; ``Compare`` and ``ProgressWidget`` load anywidget / ipywidgets on use.
+``charts`` are plain Python; ``Compare``, ``ProgressWidget`` and ``BudgetExplorer`` load anywidget /
+ipywidgets on use.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Compare", "ProgressWidget", "charts"]
+__all__ = ["BudgetExplorer", "Compare", "ProgressWidget", "charts"]
 
 _LAZY = {
+    "BudgetExplorer": ("workbench.views.budget_widget", "BudgetExplorer"),
     "Compare": ("workbench.views.grid", "Compare"),
     "ProgressWidget": ("workbench.views.progress_widget", "ProgressWidget"),
     "charts": ("workbench.views.charts", None),
@@ -19,6 +22,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     import workbench.views.charts as charts
+    from workbench.views.budget_widget import BudgetExplorer
     from workbench.views.grid import Compare
     from workbench.views.progress_widget import ProgressWidget
 

@@ -16,6 +16,7 @@ __all__ = [
     "enable_offline",
     "latency",
     "pass_rate",
+    "prompt_sizes",
     "to_svg",
     "token_budget",
 ]
@@ -154,6 +155,47 @@ def token_budget(segments: pd.DataFrame, limit: int | None = None) -> alt.Chart:
         )
         chart = bars + rule
     return chart.properties(width=400)  # type: ignore[no-any-return]
+
+
+def prompt_sizes(sizes: pd.DataFrame, limit: int | None = None, bins: int = 30) -> alt.Chart:
+    """Histogram of prompt tokens per row (column ``prompt_tokens``; an ``overflow`` column
+    colours the rows that overflow), as in ``dataset_budget(...).df``, with the usable window
+    ``limit`` (context window less reserved output) as a red rule."""
+    _need(sizes, ["prompt_tokens"], "prompt_sizes")
+    overflow = sizes["overflow"] if "overflow" in sizes.columns else False
+    data = pd.DataFrame(
+        {
+            "prompt_tokens": sizes["prompt_tokens"],
+            "fit": pd.Series(overflow, index=sizes.index).map({True: "overflows", False: "fits"}),
+        }
+    )
+    title = "prompt tokens"
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("prompt_tokens:Q", bin=alt.Bin(maxbins=bins), title=title),
+            y=alt.Y("count():Q", title="rows"),
+            color=alt.Color(
+                "fit:N",
+                title=None,
+                scale=alt.Scale(domain=["fits", "overflows"], range=["#4c78a8", "#d62728"]),
+            ),
+            tooltip=[alt.Tooltip("prompt_tokens:Q", bin=True, title=title), "count():Q"],
+        )
+    )
+    chart: Any = bars
+    if limit is not None:
+        rule = (
+            alt.Chart(pd.DataFrame({"limit": [limit]}))
+            .mark_rule(color="red")
+            .encode(
+                x=alt.X("limit:Q", title=title),
+                tooltip=[alt.Tooltip("limit:Q", title="usable window")],
+            )
+        )
+        chart = bars + rule
+    return chart.properties(width=400, height=160)  # type: ignore[no-any-return]
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:
