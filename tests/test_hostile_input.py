@@ -215,7 +215,41 @@ BOMBS = [  # each would hang, exhaust memory or crash from deep inside jinja2 wi
     "{{ q | xmlattr }}",
     "{{ q | wordwrap(0) }}",
     "{{ q[::0] }}",
+    # Widths and precisions that pad to gigabytes, in every way a template can format text.
+    "{{ '%999999999s' | format(q) }}",
+    "{{ '%.999999999f' | format(1.5) }}",
+    "{{ '%999999999s' % q }}",
+    "{{ '%*s' % (999999999, q) }}",
+    "{{ '%(a)999999999s' % {'a': q} }}",
+    "{{ '{:>999999999}'.format(q) }}",
+    "{{ '{:>{w}}'.format(q, w=999999999) }}",
+    "{{ '{0:{1}}'.format(q, 999999999) }}",
+    "{{ '{x:>999999999}'.format_map({'x': q}) }}",
+    "{{ q.center(999999999) }}",
+    "{{ q.ljust(999999999) }}",
+    "{{ q.rjust(999999999) }}",
+    "{{ q.zfill(999999999) }}",
+    "{{ ('a\tb' * 100).expandtabs(999999) }}",
 ]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ '%5s|' | format(q) }}", "   hi|"),
+        ("{{ 'Order %d, ref 123456789' % 123456789 }}", "Order 123456789, ref 123456789"),
+        ("{{ '%*s|' % (4, q) }}", "  hi|"),
+        ("{{ '{:>6}'.format(q) }}", "    hi"),
+        ("{{ 'ref 123456789: {}'.format(q) }}", "ref 123456789: hi"),
+        ("{{ '{:{w}}|'.format(q, w=4) }}", "hi  |"),
+        ("{{ '{x}!'.format_map({'x': q}) }}", "hi!"),
+        ("{{ q.center(6, '*') }}", "**hi**"),
+        ("{{ 17 % 5 }}", "2"),
+        ("{{ 'a\tb'.expandtabs(4) }}", "a   b"),
+    ],
+)
+def test_ordinary_formatting_still_works(source: str, expected: str) -> None:
+    assert render(source, {"q": "hi"}) == [{"role": "user", "content": expected}]
 
 
 @pytest.mark.parametrize("source", BOMBS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, TypedDict
 
@@ -37,13 +37,66 @@ _MAX_SIZE = 10_000_000
 """Largest text or list a template may build by repetition (``'a' * n``)."""
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, plus caps on ``*`` and ``**``: ``{{ 9 ** 9 ** 9 }}`` or ``{{ 'a' * 10 ** 10 }}``
-    would otherwise hang or exhaust memory (intercepted operators are also not constant-folded)."""
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_BRACE_SPEC = re.compile(r"\{[^{}]*?:((?:[^{}]|\{[^{}]*\})*)\}")
+_PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 
-    intercepted_binops = frozenset({"*", "**"})
+
+def _check_format(fmt: Any, args: Any = ()) -> None:
+    """Refuse a printf- or format-style string whose widths or precisions would build a huge
+    text (``'%999999999s' | format(q)``), including widths taken from the arguments."""
+    if not isinstance(fmt, str) or ("%" not in fmt and "{" not in fmt):
+        return
+    values = list(args.values()) if isinstance(args, Mapping) else list(args)
+    big_arg = any(_is_int(v) and v > _MAX_SIZE for v in values)
+    for match in _PERCENT_SPEC.finditer(fmt):
+        for part in match.groups():
+            if (part == "*" and big_arg) or (part and part.isdigit() and int(part) > _MAX_SIZE):
+                raise SecurityError("a format width or precision is too large")
+    for match in _BRACE_SPEC.finditer(fmt):
+        spec = match.group(1)
+        if any(int(n) > _MAX_SIZE for n in re.findall(r"\d+", spec)) or ("{" in spec and big_arg):
+            raise SecurityError("a format width or precision is too large")
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, plus caps where one operation could build a huge value: ``{{ 9 ** 9 ** 9 }}``,
+    ``{{ 'a' * 10 ** 10 }}``, ``{{ '%999999999s' % q }}``, ``{{ q.ljust(10 ** 10) }}`` would
+    otherwise hang or exhaust memory (intercepted operators are also not constant-folded)."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            name = getattr(__obj, "__name__", "")
+            if name in _PADDING_METHODS and any(_is_int(a) and a > _MAX_SIZE for a in args):
+                raise SecurityError(f"{name}({args[0]}) would make the text too large")
+            tabs = owner.count("\t") if name == "expandtabs" else 0
+            if tabs and args and _is_int(args[0]) and args[0] * tabs > _MAX_SIZE:
+                raise SecurityError("expandtabs would make the text too large")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format`` / ``format_map`` as the sandbox wraps them, with the widths checked."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt, sandboxed = value.__self__, wrapped
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            if value.__name__ == "format_map":
+                _check_format(fmt, args[0] if args else {})
+            else:
+                _check_format(fmt, [*args, *kwargs.values()])
+            return sandboxed(*args, **kwargs)
+
+        return checked
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%":
+            _check_format(left, right if isinstance(right, (tuple, Mapping)) else (right,))
+            return super().call_binop(context, operator, left, right)
         ints = _is_int(left) and _is_int(right)
         if operator == "**" and ints and abs(left) > 1 and left.bit_length() * right > _MAX_BITS:
             raise SecurityError(f"the power {left}**{right} is too large")
@@ -88,6 +141,15 @@ def _capped(name: str) -> None:
 
 for _name in ("center", "indent"):  # widths that pad: {{ q | center(10 ** 10) }}
     _capped(_name)
+
+
+def _format_filter(value: Any, *args: Any, **kwargs: Any) -> Any:
+    _check_format(value, [*args, *kwargs.values()])
+    return _plain_format(value, *args, **kwargs)
+
+
+_plain_format = _ENV.filters["format"]
+_ENV.filters["format"] = _format_filter
 # Only globals that help templates; lipsum, cycler and joiner would print Python objects.
 # Keep the sandbox's own range (it caps the length) and dict, namespace.
 _ENV.globals = {k: _ENV.globals[k] for k in ("range", "dict", "namespace")}
