@@ -230,6 +230,7 @@ BOMBS = [  # each would hang, exhaust memory or crash from deep inside jinja2 wi
     "{{ q.rjust(999999999) }}",
     "{{ q.zfill(999999999) }}",
     "{{ ('a\tb' * 100).expandtabs(999999) }}",
+    "{% for i in range(100000) %}{% for j in range(100000) %}{{ q * 1000 }}{% endfor %}{% endfor %}",
 ]
 
 

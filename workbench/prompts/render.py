@@ -184,12 +184,28 @@ def template_variables(source: str, where: str = "") -> frozenset[str]:
         ) from None
 
 
+def _render(template: jinja2.Template, row: Mapping[str, Any]) -> str:
+    """Render, refusing output beyond ``_MAX_SIZE`` characters (a loop printing a long value
+    100,000 times) before it fills memory; no model's context window holds that much."""
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(dict(row)):
+        size += len(chunk)
+        if size > _MAX_SIZE:
+            raise SecurityError(
+                f"the rendered text passed {_MAX_SIZE:,} characters, more than any model's "
+                f"context window holds"
+            )
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def render_template(source: str, row: Mapping[str, Any], where: str = "") -> str:
     """Render one template with a row's values in the sandbox."""
     try:
         # Plain text renders as itself: skip Jinja's per-render context (a cached-rerun cost).
         plain = "{" not in source and "\r" not in source
-        text = source if plain else _compile(source).render(dict(row))
+        text = source if plain else _render(_compile(source), row)
         if not text.isascii():
             text.encode("utf-8")  # lone surrogates cannot be sent, hashed or stored
         return text
