@@ -76,6 +76,7 @@ def test_export_writes_prompt_record_evidence_and_manifest(tmp_path: Path) -> No
         "MANIFEST.json",
         "eval.json",
         "evidence.jsonl",
+        "prompt.prompt",
         "prompt.prompty",
     ]
     manifest = json.loads((p.path / "MANIFEST.json").read_text())

@@ -366,8 +366,14 @@ def test_not_of_a_custom_scorer() -> None:
     assert judge(s, "abc").passed is False
     assert judge(s, "abcdefgh") == Score(1.0, True, "not ()")
     assert s.spec["args"]["scorer"]["name"] == "custom"
-    with pytest.raises(ScorerError, match="Unknown scorer 'custom'"):
-        build_scorer(s.spec)  # custom scorers are not rebuildable, nested or not
+    with pytest.raises(ScorerError, match="defined inside another cannot be rebuilt"):
+        build_scorer(s.spec)  # a local function has no importable home, nested or not
+    rebuilt = build_scorer(not_(custom(is_long)).spec)  # a module-level one rebuilds
+    assert rebuilt.name == "not_is_long" and judge(rebuilt, "abc").passed is True
+
+
+def is_long(output: str, row: Mapping[str, Any]) -> bool:
+    return len(output) > 5
 
 
 def test_not_value_is_one_minus_value() -> None:

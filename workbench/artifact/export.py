@@ -5,6 +5,10 @@ Files of a version: ``prompt.prompty`` (the prompt), ``eval.json`` (the evaluati
 (sha256 of each). Nothing in them depends on when or where they were written, so exporting a
 loaded version again (``load_prompt(...).export(to)``) gives byte-identical files.
 
+``prompt.prompt`` (the same prompt in Google's Dotprompt format) is added when the templates
+translate exactly; otherwise ``eval.json`` says why under ``"dotprompt"`` (e.g. ``"skipped: the
+system message uses the filter 'upper'"``), a key absent when the file is there.
+
 Before anything is written every file is scanned for secrets — API-key shapes, Authorization
 headers, URLs with credentials, and the values of secret-looking environment variables — and the
 export is refused, naming the file, if one is found.
@@ -20,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.artifact.dotprompt import DOTPROMPT_FILE, SKIP_KEY, Untranslatable, write_dotprompt
 from workbench.artifact.loader import LoadedPrompt, load_prompt
 from workbench.artifact.prompty import PromptFile, write_prompty
 from workbench.artifact.store import (
@@ -73,11 +78,14 @@ def _check_name(name: str) -> str:
 def _files(
     prompt: PromptFile, record: Mapping[str, Any], evidence: Sequence[Any]
 ) -> dict[str, bytes]:
-    files = {
-        PROMPT_FILE: write_prompty(prompt).encode(),
-        EVAL_FILE: canonical_json(record).encode(),
-        EVIDENCE_FILE: "".join(canonical_json(r, indent=None) + "\n" for r in evidence).encode(),
-    }
+    files = {PROMPT_FILE: write_prompty(prompt).encode()}
+    record = {k: v for k, v in record.items() if k != SKIP_KEY}  # decided again on every export
+    try:
+        files[DOTPROMPT_FILE] = write_dotprompt(prompt).encode()
+    except Untranslatable as exc:
+        record[SKIP_KEY] = f"skipped: {exc}"
+    files[EVAL_FILE] = canonical_json(record).encode()
+    files[EVIDENCE_FILE] = "".join(canonical_json(r, indent=None) + "\n" for r in evidence).encode()
     for file, data in files.items():
         kind = find_secret(data.decode("utf-8"))
         if kind:

@@ -5,7 +5,7 @@ what ``workbench check`` needs to run the evaluation again: dataset path and fin
 repeats, scorer specs, per-variant metrics with 95% intervals, the comparison with the runner-up,
 cost, latency, model and params, an estimated token budget, and provenance. Its timestamp is when
 the run finished, not when it was exported, so exporting the same results twice gives the same
-bytes.
+bytes. The export adds ``dotprompt`` (why there is no ``prompt.prompt``) when it wrote none.
 """
 
 from __future__ import annotations

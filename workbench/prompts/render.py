@@ -14,7 +14,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from workbench.errors import TemplateError
 
-__all__ = ["Message", "render_template", "template_variables"]
+__all__ = ["Message", "parse_template", "render_template", "template_variables"]
 
 
 class Message(TypedDict):
@@ -169,10 +169,15 @@ def _clause(text: object) -> str:
     return str(text).rstrip(".")
 
 
+def parse_template(source: str) -> jinja2.nodes.Template:
+    """The syntax tree of a template, parsed exactly as it renders (raises TemplateSyntaxError)."""
+    return _ENV.parse(source)
+
+
 def template_variables(source: str, where: str = "") -> frozenset[str]:
     """Top-level names a template reads from its row (``{{ question }}`` -> ``question``)."""
     try:
-        return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
+        return frozenset(meta.find_undeclared_variables(parse_template(source)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             f"Template syntax error{_where(where)}, line {exc.lineno}: {_clause(exc.message)}. "

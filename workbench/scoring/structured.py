@@ -397,7 +397,7 @@ def not_(
 
     The value becomes ``1 - value`` and unscored results stay unscored. ``scorer`` is a Scorer or
     a spec; the spec nests the inner one, ``{"name": "not_", "args": {"scorer": <inner spec>}}``,
-    so :func:`build_scorer` rebuilds both (custom inner scorers cannot be rebuilt, as always).
+    so :func:`build_scorer` rebuilds both (a custom inner scorer when its module is imported).
     YAML may also say ``not_: {contains: "sorry"}``. The column is ``not_<inner name>``."""
     if scorer is None and len(short) == 1:
         scorer, short = dict(short), {}
