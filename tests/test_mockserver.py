@@ -224,7 +224,7 @@ def test_hang_times_out_and_stop_is_quick() -> None:
         start = time.monotonic()
         srv.stop()
         elapsed = time.monotonic() - start
-    assert elapsed < 1.0
+    assert elapsed < 5.0  # ~ms here; a hung request would hold it for an hour
     hung.settimeout(2)
     assert hung.recv(100) == b""  # closed by the server, never answered
     hung.close()
@@ -433,8 +433,8 @@ def test_cli_subprocess() -> None:
         assert reply.usage is None  # --bad-usage starts the cycle with "missing"
         start = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=5) == 0
-        assert time.monotonic() - start < 1.0
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - start < 5.0  # a hung request would hold it for an hour
         hung.close()
     finally:
         if proc.poll() is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -67,10 +68,17 @@ def test_stop_button_ends_the_run_and_keeps_what_finished() -> None:
         "stop", ds, [wb.Variant("v", model="fake/slow", user="{{ q }}")], concurrency=1
     )
     p = ProgressWidget("stop", display=False, interval=0.0)
-    timer = threading.Timer(0.3, p.stop_button.click)  # clicked while the run works
-    timer.start()
+
+    def click_once_some_finished() -> None:  # clicked while the run works, however slow the box
+        deadline = time.monotonic() + 30
+        while fake.calls["slow"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        p.stop_button.click()
+
+    clicker = threading.Thread(target=click_once_some_finished)
+    clicker.start()
     res = exp.run(progress=p)
-    timer.join()
+    clicker.join()
     assert res.status == "interrupted"
     finished = int(res.df["output"].notna().sum())
     assert 0 < finished < 40
