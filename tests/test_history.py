@@ -59,6 +59,7 @@ def test_runs_record_each_variants_prompt_and_score_newest_first() -> None:
     assert str(new.loc["echo", "prompt"]) != str(old.loc["echo", "prompt"])
     assert old.loc["echo", "prompt"] == experiment().variants[0].fingerprint
     assert new.loc["echo", "cached"] == 0 and old.loc["echo", "cells"] == 8
+    assert set(history["dataset"]) == {experiment().dataset.fingerprint[:12]}
     assert wb.runs("other").empty
 
 
@@ -103,6 +104,7 @@ def test_cli_runs_prints_history(capsys: Capture) -> None:
     assert main(["runs"]) == 0
     out = capsys.readouterr().out
     assert f"{res.run_id}  capitals  " in out and "complete  (8 cells, 0 cached, $0.0000)" in out
+    assert f"dataset {experiment().dataset.fingerprint[:12]}" in out
     fingerprint = experiment().variants[0].fingerprint
     assert f"echo             {fingerprint}  fake/echo" in out
     assert "contains 0.75 [" in out and "contains 0.50 [" in out

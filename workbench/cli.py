@@ -295,9 +295,10 @@ def _runs(args: argparse.Namespace) -> int:
         cached = "" if _missing(head["cached"]) else f", {int(head['cached'])} cached"
         cells = "" if _missing(head["cells"]) else f"{int(head['cells'])} cells{cached}, "
         spent = 0.0 if _missing(head["spent_usd"]) else float(head["spent_usd"])
+        data = "" if _missing(head["dataset"]) else f"  dataset {head['dataset']}"
         print(
             f"{run_id}  {head['experiment']}  {head['started']:%Y-%m-%d %H:%M} UTC  "
-            f"{head['status']}  ({cells}${spent:.4f})"
+            f"{head['status']}  ({cells}${spent:.4f}){data}"
         )
         for v in rows.itertuples():
             if _missing(v.variant):

@@ -279,7 +279,11 @@ class Experiment:
         )
         with Store(settings.store_path) as store:  # what each variant scored, for wb.runs()
             fingerprints = {v.name: v.fingerprint for v in self.variants}
-            store.add_to_summary(run_id, variants=headline(res, fingerprints))
+            store.add_to_summary(
+                run_id,
+                variants=headline(res, fingerprints),
+                dataset=self.dataset.fingerprint[:12],
+            )
         return res
 
     def _frame(

@@ -6,7 +6,8 @@
     wb.runs("capitals")    # one experiment's runs
 
 ``prompt`` is the variant's fingerprint (a hash of its templates, model and parameters, not its
-name), so a reworded prompt shows as a new fingerprint even when its name stayed the same.
+name), so a reworded prompt shows as a new fingerprint even when its name stayed the same;
+``dataset`` is the dataset's fingerprint: compare pass rates only where it is the same.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ COLUMNS = [
     "experiment",
     "started",
     "status",
+    "dataset",
     "variant",
     "prompt",
     "model",
@@ -98,6 +100,7 @@ def runs(experiment: str | None = None, *, store: str | Path | None = None) -> p
             "experiment": run["experiment"],
             "started": pd.Timestamp(run["started"], unit="s", tz="UTC"),
             "status": run["status"],
+            "dataset": summary.get("dataset"),
             "cells": summary.get("cells"),
             "cached": summary.get("cached"),
             "spent_usd": summary.get("spent_usd"),
