@@ -231,6 +231,17 @@ BOMBS = [  # each would hang, exhaust memory or crash from deep inside jinja2 wi
     "{{ q.zfill(999999999) }}",
     "{{ ('a\tb' * 100).expandtabs(999999) }}",
     "{% for i in range(100000) %}{% for j in range(100000) %}{{ q * 1000 }}{% endfor %}{% endfor %}",
+    # A value grown step by step in a loop: quadratic work that no single-operation cap sees.
+    "{% set ns = namespace(s='') %}{% for i in range(100000) %}{% set ns.s = ns.s ~ q * 500 %}"
+    "{% endfor %}{{ ns.s | length }}",
+    "{% set ns = namespace(s='') %}{% for i in range(100000) %}{% set ns.s = ns.s + q * 500 %}"
+    "{% endfor %}{{ ns.s | length }}",
+    "{% set ns = namespace(s=[]) %}{% for i in range(100000) %}{% set ns.s = ns.s + [q] * 500 %}"
+    "{% endfor %}{{ ns.s | length }}",
+    "{% set ns = namespace(s='') %}{% for i in range(100000) %}"
+    "{% set ns.s = (ns.s, q * 500) | join %}{% endfor %}{{ ns.s | length }}",
+    "{% set ns = namespace(s='') %}{% for i in range(100000) %}"
+    "{% set ns.s = '%s%s' % (ns.s, q * 500) %}{% endfor %}{{ ns.s | length }}",
 ]
 
 

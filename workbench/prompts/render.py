@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, TypedDict
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -35,6 +38,34 @@ _MAX_BITS = 100_000
 """Largest integer result (in bits) of ``*`` or ``**`` in a template."""
 _MAX_SIZE = 10_000_000
 """Largest text or list a template may build by repetition (``'a' * n``)."""
+
+
+_WORK_LIMIT = 100_000_000
+"""Characters (or items) one render may build in all: bounds loops that grow a value step by step
+(``{% set ns.s = ns.s ~ q %}`` 100,000 times), which no single-operation cap catches."""
+_work: ContextVar[list[int] | None] = ContextVar("workbench_template_work", default=None)
+
+
+def _spend(value: Any) -> Any:
+    """Count a value a template built against this render's work budget; return it."""
+    if isinstance(value, (str, list, tuple)):
+        left = _work.get()
+        if left is not None:
+            left[0] -= len(value)
+            if left[0] < 0:
+                raise SecurityError(
+                    f"the template builds more than {_WORK_LIMIT:,} characters of text in all"
+                )
+    return value
+
+
+class _Codegen(CodeGenerator):
+    """Jinja's code generator, with ``a ~ b`` counted against the work budget."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.spend(")
+        super().visit_Concat(node, frame)
+        self.write(")")
 
 
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -64,7 +95,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     ``{{ 'a' * 10 ** 10 }}``, ``{{ '%999999999s' % q }}``, ``{{ q.ljust(10 ** 10) }}`` would
     otherwise hang or exhaust memory (intercepted operators are also not constant-folded)."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _Codegen
+    spend = staticmethod(_spend)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         owner = getattr(__obj, "__self__", None)
@@ -75,7 +108,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             tabs = owner.count("\t") if name == "expandtabs" else 0
             if tabs and args and _is_int(args[0]) and args[0] * tabs > _MAX_SIZE:
                 raise SecurityError("expandtabs would make the text too large")
-        return super().call(__context, __obj, *args, **kwargs)
+        return _spend(super().call(__context, __obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         """``str.format`` / ``format_map`` as the sandbox wraps them, with the widths checked."""
@@ -96,7 +129,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "%":
             _check_format(left, right if isinstance(right, (tuple, Mapping)) else (right,))
-            return super().call_binop(context, operator, left, right)
+        if operator in ("%", "+"):
+            return _spend(super().call_binop(context, operator, left, right))
         ints = _is_int(left) and _is_int(right)
         if operator == "**" and ints and abs(left) > 1 and left.bit_length() * right > _MAX_BITS:
             raise SecurityError(f"the power {left}**{right} is too large")
@@ -110,7 +144,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                     and len(seq) * times > _MAX_SIZE
                 ):
                     raise SecurityError(f"repeating a value {times} times makes it too large")
-        return super().call_binop(context, operator, left, right)
+        return _spend(super().call_binop(context, operator, left, right))
 
 
 def _is_int(value: Any) -> bool:
@@ -150,6 +184,17 @@ def _format_filter(value: Any, *args: Any, **kwargs: Any) -> Any:
 
 _plain_format = _ENV.filters["format"]
 _ENV.filters["format"] = _format_filter
+
+
+def _counted(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)  # keeps jinja's pass_context / pass_eval_ctx markers
+    def filter_(*args: Any, **kwargs: Any) -> Any:
+        return _spend(original(*args, **kwargs))
+
+    return filter_
+
+
+_ENV.filters = {name: _counted(f) for name, f in _ENV.filters.items()}  # |replace, |join, ...
 # Only globals that help templates; lipsum, cycler and joiner would print Python objects.
 # Keep the sandbox's own range (it caps the length) and dict, namespace.
 _ENV.globals = {k: _ENV.globals[k] for k in ("range", "dict", "namespace")}
@@ -194,14 +239,18 @@ def _render(template: jinja2.Template, row: Mapping[str, Any]) -> str:
     100,000 times) before it fills memory; no model's context window holds that much."""
     parts: list[str] = []
     size = 0
-    for chunk in template.generate(dict(row)):
-        size += len(chunk)
-        if size > _MAX_SIZE:
-            raise SecurityError(
-                f"the rendered text passed {_MAX_SIZE:,} characters, more than any model's "
-                f"context window holds"
-            )
-        parts.append(chunk)
+    token = _work.set([_WORK_LIMIT])
+    try:
+        for chunk in template.generate(dict(row)):
+            size += len(chunk)
+            if size > _MAX_SIZE:
+                raise SecurityError(
+                    f"the rendered text passed {_MAX_SIZE:,} characters, more than any model's "
+                    f"context window holds"
+                )
+            parts.append(chunk)
+    finally:
+        _work.reset(token)
     return "".join(parts)
 
 
