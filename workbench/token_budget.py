@@ -26,7 +26,7 @@ from workbench.errors import ConfigError
 from workbench.models.catalog import model_info
 from workbench.models.ids import ModelId, default_model, parse_model_id
 from workbench.models.tokenizers import TokenCount, count_tokens
-from workbench.prompts.render import template_variables
+from workbench.prompts.render import Message, template_variables
 from workbench.prompts.variant import Variant
 
 __all__ = [
@@ -67,7 +67,8 @@ class Segment:
     kind: str
     """system | inserted | example | turn | user | field | overhead."""
     label: str
-    """E.g. ``system``, ``example 1 (user)``, ``turn 2 (assistant)``, ``field: document``."""
+    """E.g. ``system``, ``example 1 (user)``, ``turn 2 (assistant)``, ``history 3 (user)`` (a turn
+    of the row's conversation), ``field: document``."""
     tokens: int
     message: int | None = None
     """Index of the rendered message it belongs to (None: overhead, inserted text)."""
@@ -191,16 +192,18 @@ def reserved_output(variant: Variant, model: ModelId, settings: Settings | None 
     return min(max_output, OUTPUT_RESERVE_CAP) if max_output else ANTHROPIC_DEFAULT_MAX_TOKENS
 
 
-def _labels(variant: Variant) -> list[tuple[str, str]]:
+def _labels(variant: Variant, history: Sequence[Message] = ()) -> list[tuple[str, str]]:
     """(kind, label) per rendered message. Middle messages go in units (a user turn with the reply
-    after it): a unit of fixed text is a few-shot example, one that reads the row a turn."""
+    after it): a unit of fixed text is a few-shot example, one that reads the row a turn. The
+    row's conversation (``history``) follows as turns ``history 1 (user)``, ..."""
     middle: list[tuple[str, str]] = []
     numbers = {"example": 0, "turn": 0}
-    for unit in _drop_units(variant):
+    for unit in _units(variant.messages):
         turns = [variant.messages[i] for i in unit]
         kind = "turn" if any(template_variables(t["content"]) for t in turns) else "example"
         numbers[kind] += 1
         middle.extend((kind, f"{kind} {numbers[kind]} ({t['role']})") for t in turns)
+    middle.extend(("turn", f"history {n} ({t['role']})") for n, t in enumerate(history, start=1))
     head = [("system", "system")] if variant.system is not None else []
     tail = [("user", "user")] if variant.user is not None else []
     return head + middle + tail
@@ -232,6 +235,7 @@ def budget(
     settings = settings or get_settings()
     model = _model(variant, settings)
     messages = variant.render(row)
+    labels = _labels(variant, variant.history_turns(row))
     count = count_tokens(model, messages, settings=settings, remote=remote)
     segments: list[Segment] = []
     if count.inserted:
@@ -243,7 +247,7 @@ def budget(
                 preview=count.inserted_text[:80],
             )
         )
-    for i, ((kind, label), message) in enumerate(zip(_labels(variant), messages, strict=True)):
+    for i, ((kind, label), message) in enumerate(zip(labels, messages, strict=True)):
         subs = _fields(row, message["content"], count, i)
         own = count.per_message[i] - sum(s.tokens for s in subs)
         segments.append(Segment(kind, label, own, i, preview=message["content"][:80]))
@@ -274,7 +278,8 @@ class Truncation:
     cut: tuple[str, ...]
     """What was removed or trimmed, one line each."""
     row: dict[str, Any] = field(repr=False, default_factory=dict)
-    """The row after trimming (``trim_longest_field``)."""
+    """The row after trimming (``trim_longest_field``), or with the oldest turns of its
+    conversation dropped (``drop_oldest_turns`` on a variant with ``history``)."""
     variant: Variant | None = field(repr=False, default=None)
     """The variant after dropping turns (``drop_oldest_turns``)."""
 
@@ -311,15 +316,11 @@ class Truncation:
         return f"<p>{html.escape(repr(self)[1:-1])}</p>" + self.table().to_html(index=False)
 
 
-def _drop_units(variant: Variant) -> list[list[int]]:
-    """Middle messages grouped oldest first: a user turn with the assistant turn after it."""
+def _units(turns: Sequence[Mapping[str, object]]) -> list[list[int]]:
+    """Turns grouped oldest first: a user turn with the assistant turn after it."""
     units: list[list[int]] = []
-    for i, turn in enumerate(variant.messages):
-        if (
-            units
-            and turn["role"] == "assistant"
-            and variant.messages[units[-1][-1]]["role"] == "user"
-        ):
+    for i, turn in enumerate(turns):
+        if units and turn["role"] == "assistant" and turns[units[-1][-1]]["role"] == "user":
             units[-1].append(i)
         else:
             units.append([i])
@@ -337,9 +338,10 @@ def truncate(
     """Preview a truncation: apply ``strategy`` until the prompt is within ``target_tokens``
     (default: the context window less the reserved output). Nothing is changed.
 
-    ``drop_oldest_turns`` removes the messages between system and user input, oldest first (a
-    user turn with its reply); ``trim_longest_field`` shortens the row value with the most tokens,
-    keeping its start.
+    ``drop_oldest_turns`` removes turns oldest first, a user turn with its reply: first those of
+    the row's conversation (``history``; without a ``user`` template its last user turn stays),
+    then the messages between system and user input (``messages``). ``trim_longest_field``
+    shortens the row value with the most tokens, keeping its start.
     """
     settings = settings or get_settings()
     before = budget(variant, row, settings=settings)
@@ -360,29 +362,37 @@ def truncate(
 def _drop_oldest(
     variant: Variant, row: Mapping[str, Any], target: int, before: Budget, settings: Settings
 ) -> Truncation:
-    labels = _labels(variant)
-    offset = 1 if variant.system is not None else 0
+    history = variant.history_turns(row)
+    labels = _labels(variant, history)
+    head = 1 if variant.system is not None else 0
+    at = head + len(variant.messages)  # where the conversation's turns start
     tokens: dict[int, int] = {}
     for s in before.segments:
         if s.message is not None:
             tokens[s.message] = tokens.get(s.message, 0) + s.tokens
+    # Oldest first: the conversation (keeping the user turn the model replies to), then messages.
+    old_turns = _units(history)[: None if variant.user is not None else -1]
+    units = [(at, u) for u in old_turns] + [(head, u) for u in _units(variant.messages)]
     current, cut, dropped = before, list[str](), set[int]()
-    for unit in _drop_units(variant):
+
+    def shortened() -> tuple[Variant, dict[str, Any]]:
+        kept = [m for i, m in enumerate(variant.messages) if head + i not in dropped]
+        out = dict(row)
+        if variant.history is not None:
+            out[variant.history] = [dict(t) for i, t in enumerate(history) if at + i not in dropped]
+        return variant.replace(messages=kept), out
+
+    for start, unit in units:
         if current.prompt_tokens <= target:
             break
-        dropped |= set(unit)
-        shorter = variant.replace(
-            messages=[m for i, m in enumerate(variant.messages) if i not in dropped]
-        )
-        cut.extend(f"dropped {labels[i + offset][1]} ({tokens[i + offset]:,} tokens)" for i in unit)
-        current = budget(shorter, row, settings=settings)
-    kept = [i for i in range(len(variant.messages)) if i not in dropped]
-    total = len(before.messages)
-    index = [*range(offset), *(i + offset for i in kept)]
-    index += list(range(offset + len(variant.messages), total))  # the user message
+        dropped |= {start + i for i in unit}
+        cut.extend(f"dropped {labels[start + i][1]} ({tokens[start + i]:,} tokens)" for i in unit)
+        current = budget(*shortened(), settings=settings)
+    index = [i for i in range(len(before.messages)) if i not in dropped]
+    shorter, new_row = shortened()
     return Truncation(
         "drop_oldest_turns", target, before, _relabel(current, before, index), tuple(cut),
-        dict(row), variant.replace(messages=[variant.messages[i] for i in kept]),
+        new_row, shorter,
     )  # fmt: skip
 
 
@@ -518,7 +528,8 @@ def dataset_budget(
     window = model_info(model, settings).context_window
     reserved = reserved_output(variant, model, settings)
     counts = [
-        count_tokens(model, variant.render(r), settings=settings, remote=remote) for r in rows
+        count_tokens(model, variant.render(r, row_id=i), settings=settings, remote=remote)
+        for i, r in zip(ids, rows, strict=True)
     ]
     totals = [c.total for c in counts]
     free: Sequence[int | None] = [None if window is None else window - reserved - t for t in totals]

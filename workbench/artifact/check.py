@@ -51,8 +51,21 @@ class CheckReport:
 def variant_of(prompt: LoadedPrompt, model: str | None = None) -> Variant:
     """The artifact's prompt as a Variant (optionally on another model)."""
     turns = list(prompt.prompt.messages)
+    history = prompt.prompt.history
+    after: list[tuple[str, str]] = []
+    if history is not None:  # the conversation's turns go after messages, before user
+        turns, after = turns[: prompt.prompt.history_at], turns[prompt.prompt.history_at :]
+        if len(after) > 1 or any(role != "user" for role, _ in after):
+            raise ArtifactError(
+                f"{prompt.path}: only a user message may follow the conversation "
+                f"'{history}' for workbench to rebuild the variant; found "
+                f"{[role for role, _ in after]}."
+            )
     system = turns.pop(0)[1] if turns and turns[0][0] == "system" else None
-    user = turns.pop()[1] if turns and turns[-1][0] == "user" else None
+    if history is None:
+        user = turns.pop()[1] if turns and turns[-1][0] == "user" else None
+    else:
+        user = after[0][1] if after else None
     return Variant(
         name=str(prompt.eval.get("variant") or prompt.name),
         model=model or prompt.model,
@@ -60,6 +73,7 @@ def variant_of(prompt: LoadedPrompt, model: str | None = None) -> Variant:
         user=user,
         messages=[{"role": r, "content": c} for r, c in turns],
         params=prompt.params,
+        history=history,
     )
 
 

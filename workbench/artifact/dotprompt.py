@@ -29,6 +29,13 @@ naming it; the export then writes no ``.prompt`` file.
 
 Values render alike when they are text or integers: Handlebars writes ``true`` for ``True``, lists
 joined by commas, and takes an empty mapping as true.
+
+A conversation column (``Variant(history="conversation")``) becomes Dotprompt's ``{{history}}``
+marker where its turns go; Dotprompt takes those turns from the render's ``messages`` (not from
+an input), with ``model`` for an assistant turn::
+
+    await Dotprompt().render(source, DataArgument(input={...}, messages=[
+        Message(role="user", content=[TextPart(text="Hi")]), ...]))
 """
 
 from __future__ import annotations
@@ -281,7 +288,7 @@ def write_dotprompt(prompt: PromptFile) -> str:
             raise Untranslatable(f"{where} ends with whitespace, which Dotprompt trims")
         messages.append((_ROLES[role], message, text))
 
-    names = sorted(set().union(*(m.names for _, m, _ in messages)))
+    names = sorted(set().union(*(m.names for _, m, _ in messages)) - {prompt.history})
     dotted = set().union(*(m.dotted for _, m, _ in messages))
     front: dict[str, Any] = {"name": prompt.name}
     if prompt.description:
@@ -296,9 +303,16 @@ def write_dotprompt(prompt: PromptFile) -> str:
         front, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
     )
     # `~` trims the newlines around a marker, unless the message's own text starts or ends there.
+    # The conversation's marker stands between messages like a role marker, trimmed alike.
     parts: list[str] = []
     glue = False
-    for role, message, text in messages:
+    for i in range(len(messages) + 1):
+        if prompt.history is not None and i == prompt.history_at:
+            parts.append("\n\n{{~history}}" if glue else "{{history}}")
+            glue = True
+        if i == len(messages):
+            break
+        role, message, text = messages[i]
         starts_blank, ends_blank = message.edges()
         left, right = ("~" if glue else ""), ("" if starts_blank else "~")
         parts.append(("\n\n" if glue else "") + f'{{{{{left}role "{role}"{right}}}}}')

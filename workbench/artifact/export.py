@@ -36,6 +36,7 @@ from workbench.artifact.store import (
     write_version,
 )
 from workbench.errors import ArtifactError, WorkbenchWarning
+from workbench.prompts.conversation import parse_conversation
 
 if TYPE_CHECKING:
     from workbench.results.table import Results
@@ -152,15 +153,21 @@ def export_results(
             )
         messages.append((role, trimmed))
     first = evidence[0]["inputs"] if evidence else {}
-    variables = _variables(messages)
+    examples = {v: first.get(v) for v in sorted(_variables(messages))}
+    history = spec.get("history")
+    if history is not None:  # the first row's conversation, as plain turns
+        turns = parse_conversation(first.get(history), f"Variant '{variant}', first row")
+        examples[history] = [dict(t) for t in turns]
     prompt = PromptFile(
         name=name,
         model=str(spec["model"]),
         messages=tuple(messages),
         params=dict(spec.get("params") or {}),
         description=str(spec.get("description") or f"{variant} from experiment {res.experiment}"),
-        examples={v: first.get(v) for v in sorted(variables)},
+        examples=examples,
         metadata={"experiment": res.experiment, "variant": variant},
+        history=history,
+        history_at=len(messages) - (1 if spec.get("user") is not None else 0),
     )
     return _write(to, name, prompt, record, evidence, label)
 

@@ -6,6 +6,7 @@
     p = load_prompt("prompts/capital-answerer")            # latest; or "...@2", "...@production"
     client.chat.completions.create(**p.render(question="What is the capital of France?"))
     p.eval["variants"]["friendly"]["scores"]               # the evaluation it shipped with
+    p.render(conversation=[{"role": "user", "content": "Hi"}])   # a prompt with a history input
 
 Imports no pandas, widgets, charts or provider SDKs: only PyYAML and Jinja2.
 """
@@ -27,7 +28,8 @@ from workbench.artifact.store import (
     read_manifest,
     resolve,
 )
-from workbench.errors import ArtifactError
+from workbench.errors import ArtifactError, DatasetError, TemplateError
+from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import render_template, template_variables
 
 __all__ = ["LoadedPrompt", "load_prompt"]
@@ -61,19 +63,45 @@ class LoadedPrompt:
         return dict(self.prompt.params)
 
     @property
+    def history(self) -> str | None:
+        """The input taking the conversation so far (exported from ``Variant(history=...)``)."""
+        return self.prompt.history
+
+    @property
     def variables(self) -> frozenset[str]:
-        """Inputs the templates read."""
+        """Inputs the prompt reads: its templates' and the conversation (:attr:`history`)."""
         names: set[str] = set()
         for role, source in self.prompt.messages:
             names |= template_variables(source, f"{self.name} {role} message")
-        return frozenset(names)
+        return frozenset(names | ({self.history} if self.history else set()))
 
     def messages(self, **inputs: Any) -> list[dict[str, str]]:
-        """The chat messages for these inputs (sandboxed Jinja2; a missing input is an error)."""
-        return [
+        """The chat messages for these inputs (sandboxed Jinja2; a missing input is an error).
+
+        With a :attr:`history` input, pass the conversation so far as that input: a list of
+        ``{"role": "user" | "assistant", "content": str}`` turns or JSON text of one (``[]`` or
+        None for none). Its turns are checked as in the evaluation and sent verbatim.
+        """
+        out = [
             {"role": role, "content": render_template(source, inputs, f"{self.name} {role}")}
             for role, source in self.prompt.messages
         ]
+        name, at = self.history, self.prompt.history_at
+        if name is None:
+            return out
+        if name not in inputs:
+            raise TemplateError(
+                f"{self.name} needs the conversation so far: pass {name}=[{{'role': 'user', "
+                f"'content': ...}}, ...] (or {name}=[] for none)."
+            )
+        try:
+            turns = parse_conversation(
+                inputs[name], f"{self.name}, input '{name}'", ends_with_user=at == len(out)
+            )
+        except DatasetError as exc:
+            raise TemplateError(str(exc)) from None
+        history = [{"role": t["role"], "content": t["content"]} for t in turns]
+        return out[:at] + history + out[at:]
 
     def render(self, **inputs: Any) -> dict[str, Any]:
         """An OpenAI-style chat request: ``{"model": ..., "messages": [...], **params}``.

@@ -35,6 +35,30 @@ Microsoft's ``prompty`` package (v2) loads::
 Reading needs only PyYAML: the production loader uses it without pandas. Each message template
 is kept apart and rendered on its own in workbench's sandbox, so a value can never inject a role
 marker. Like ``prompty``, leading and trailing newlines of a message are not kept.
+
+A variant with a conversation column (``Variant(history="conversation")``) gets a ``kind: thread``
+input, prompty's input for the conversation so far (its example: the first evidence row's), and a
+section holding only ``{{ conversation }}`` where the turns go::
+
+    inputs:
+      conversation:
+        kind: thread
+        description: The conversation so far (user and assistant turns).
+        example:
+        - role: user
+          content: Hi
+    ...
+    system:
+    You are a helpful assistant.
+
+    user:
+    {{ conversation }}
+
+    user:
+    {{ question }}
+
+``prompty.prepare`` replaces that section with the turns, as structured messages (their text is
+never rendered nor split on role markers); the section's own role marker is not used.
 """
 
 from __future__ import annotations
@@ -46,7 +70,8 @@ from typing import Any
 
 import yaml
 
-from workbench.errors import ArtifactError
+from workbench.errors import ArtifactError, TemplateError
+from workbench.prompts.render import template_variables
 
 __all__ = [
     "PromptFile",
@@ -61,6 +86,8 @@ __all__ = [
 # optional '#', optional [attrs]); a template line matching it would split a message in two.
 _ROLE_LINE = re.compile(r"(?i)^\s*#?\s*(system|user|assistant|developer)(\[[^\]]*\])?\s*:\s*$")
 _WRITTEN_ROLE = re.compile(r"^(system|user|assistant|developer):$")
+_THREAD = "thread"
+_THREAD_DESCRIPTION = "The conversation so far (user and assistant turns)."
 
 # workbench params <-> prompty ModelOptions fields; anything else goes in additionalProperties.
 _OPTIONS = {
@@ -91,6 +118,10 @@ class PromptFile:
     """Input name -> example value (None when there is no example)."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """``metadata.workbench`` of the front matter."""
+    history: str | None = None
+    """The input holding the conversation so far (a ``kind: thread`` input), or None."""
+    history_at: int = 0
+    """How many of ``messages`` come before the conversation's turns."""
 
 
 def params_to_options(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,9 +180,11 @@ def write_prompty(prompt: PromptFile) -> str:
         front["description"] = prompt.description
     front["model"] = model
     inputs: dict[str, Any] = {}
-    for key in sorted(prompt.examples):
-        example = prompt.examples[key]
+    for key in sorted({*prompt.examples, *([prompt.history] if prompt.history else [])}):
+        example = prompt.examples.get(key)
         entry: dict[str, Any] = {"kind": _kind(example)}
+        if key == prompt.history:
+            entry = {"kind": _THREAD, "description": _THREAD_DESCRIPTION}
         if example is not None:
             entry["example"] = example
         inputs[key] = entry
@@ -172,6 +205,8 @@ def write_prompty(prompt: PromptFile) -> str:
                 f"{bad[0]!r}. Reword that line (e.g. add text after the colon) before exporting."
             )
         parts.append(f"{role}:\n{template.strip(chr(10))}")
+    if prompt.history is not None:
+        parts.insert(prompt.history_at, f"user:\n{{{{ {prompt.history} }}}}")
     return f"---\n{head}---\n" + "\n\n".join(parts) + "\n"
 
 
@@ -193,15 +228,54 @@ def parse_prompty(text: str, where: str = "prompt.prompty") -> PromptFile:
     inputs = front.get("inputs") or {}
     examples = {str(k): (v.get("example") if isinstance(v, dict) else v) for k, v in inputs.items()}
     meta = (front.get("metadata") or {}).get("workbench") or {}
+    messages = _sections(text[end + 5 :], where)
+    threads = sorted(
+        str(k) for k, v in inputs.items() if isinstance(v, dict) and v.get("kind") == _THREAD
+    )
+    if len(threads) > 1:
+        raise ArtifactError(
+            f"{where}: more than one thread input ({threads}); workbench reads one."
+        )
+    history: str | None = None
+    history_at = 0
+    if threads:
+        history, history_at = _history(threads[0], messages, where)
+        del messages[history_at]
+        if not messages:
+            raise ArtifactError(f"{where}: no messages besides the conversation '{history}'.")
     return PromptFile(
         name=str(front.get("name", "")),
         model=f"{provider}/{model_name}" if provider else model_name,
-        messages=tuple(_sections(text[end + 5 :], where)),
+        messages=tuple(messages),
         params=options_to_params(model.get("options") or {}),
         description=str(front.get("description") or ""),
         examples=examples,
         metadata=dict(meta),
+        history=history,
+        history_at=history_at,
     )
+
+
+def _history(name: str, messages: list[tuple[str, str]], where: str) -> tuple[str, int]:
+    """The thread input and the index of the section holding only ``{{ name }}``."""
+    slot = re.compile(r"^\{\{\s*" + re.escape(name) + r"\s*\}\}$")
+    found = [i for i, (_, template) in enumerate(messages) if slot.match(template)]
+    if len(found) != 1:
+        raise ArtifactError(
+            f"{where}: the thread input '{name}' needs exactly one section holding only "
+            f"{{{{ {name} }}}} (where its turns go); found {len(found)}."
+        )
+    for i, (role, template) in enumerate(messages):
+        try:
+            reads = i != found[0] and name in template_variables(template)
+        except TemplateError:
+            reads = False  # a syntax error surfaces when the template renders
+        if reads:
+            raise ArtifactError(
+                f"{where}: the {role} template reads {{{{ {name} }}}}, the conversation input; "
+                f"only its own section may."
+            )
+    return name, found[0]
 
 
 def _sections(body: str, where: str) -> list[tuple[str, str]]:

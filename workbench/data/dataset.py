@@ -121,6 +121,8 @@ class Dataset:
 def _plain(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
+    if getattr(value, "ndim", 0) >= 1 and hasattr(value, "tolist"):
+        return [_plain(v) for v in value.tolist()]  # a Parquet list cell, even of one item
     if hasattr(value, "item") and not isinstance(value, (list, dict, str, bytes)):
         try:
             return value.item()

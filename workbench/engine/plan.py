@@ -110,7 +110,7 @@ def make_plan(
     cells: list[Cell] = []
     for row_index, (row_id, row) in enumerate(zip(dataset.row_ids, dataset.rows, strict=True)):
         for variant, model, info, max_out in resolved:
-            messages = tuple(variant.render(row))
+            messages = tuple(variant.render(row, row_id=row_id))
             estimate = count_tokens(model, messages, settings=settings, with_offsets=False).total
             for repeat in range(repeats):
                 request = ChatRequest(model, messages, _frozen(variant.params), repeat)

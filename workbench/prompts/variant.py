@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import TemplateError
+from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import Message, render_template, template_variables
 
 __all__ = ["Variant"]
@@ -26,6 +27,11 @@ class Variant:
 
         Variant("terse", model="local/smollm2", system="Answer in one word.",
                 user="{{ question }}", params={"temperature": 0, "max_tokens": 32})
+
+    ``history`` names a dataset column holding each row's conversation so far; its turns go
+    after ``messages`` and before ``user`` (which may then be left out)::
+
+        Variant("copilot", system="You are a helpful assistant.", history="conversation")
     """
 
     name: str
@@ -38,6 +44,11 @@ class Variant:
     params: Mapping[str, Any] = field(default_factory=dict)
     """Generation parameters: temperature, max_tokens, top_p, stop, seed, ..."""
     description: str = ""
+    history: str | None = None
+    """Dataset column holding the conversation so far: a list of ``{"role": "user" | "assistant",
+    "content": str}`` turns, or JSON text of one. Its turns are sent verbatim (never rendered)
+    after ``messages`` and before ``user``; without ``user`` the conversation must end with a user
+    turn. A missing value is an empty conversation."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -53,11 +64,32 @@ class Variant:
                 raise TemplateError(f"Variant '{self.name}': messages[{i}].content must be text.")
         object.__setattr__(self, "messages", turns)
         object.__setattr__(self, "params", dict(self.params or {}))
-        if not self.templates():
+        if not self.templates() and self.history is None:
             raise TemplateError(
                 f"Variant '{self.name}' has no messages: give user=..., system=... or messages=[...]."
             )
-        self.variables  # noqa: B018 - parse every template now, so syntax errors surface early
+        read = self._template_variables()  # parse every template now: syntax errors surface early
+        if self.history is not None:
+            self._check_history(read)
+
+    def _check_history(self, read: frozenset[str]) -> None:
+        name = self.history
+        ok = isinstance(name, str) and name.isidentifier()
+        try:
+            ok = ok and template_variables(f"{{{{ {name} }}}}") == {name}
+        except TemplateError:
+            ok = False
+        if not ok:
+            raise TemplateError(
+                f"Variant '{self.name}': history={name!r} must name a dataset column with a "
+                f"plain identifier (letters, digits, _), e.g. history='conversation'; rename the "
+                f"column if needed."
+            )
+        if name in read:
+            raise TemplateError(
+                f"Variant '{self.name}': a template reads {{{{ {name} }}}}, the history column; "
+                f"its turns are added as messages on their own, so templates may not read it."
+            )
 
     def templates(self) -> list[tuple[str, str, str]]:
         """(where, role, template) for every message, in order."""
@@ -70,22 +102,48 @@ class Variant:
             out.append(("user", "user", self.user))
         return out
 
-    @property
-    def variables(self) -> frozenset[str]:
-        """Names of the row values this variant's templates read."""
+    def _template_variables(self) -> frozenset[str]:
         names: set[str] = set()
         for where, _, source in self.templates():
             names |= template_variables(source, f"variant '{self.name}' {where}")
         return frozenset(names)
 
-    def render(self, row: Mapping[str, Any]) -> list[Message]:
-        """The chat messages for one row."""
-        return [
+    @property
+    def variables(self) -> frozenset[str]:
+        """Names of the row values this variant reads: its templates' and the history column."""
+        names = self._template_variables()
+        return names | {self.history} if self.history is not None else names
+
+    def history_turns(self, row: Mapping[str, Any], *, row_id: str | None = None) -> list[Message]:
+        """The row's conversation so far, checked (``[]`` without ``history``); raises
+        :class:`~workbench.errors.DatasetError` naming the variant, row and problem."""
+        if self.history is None:
+            return []
+        where = f"Variant '{self.name}'" + (f", row {row_id!r}" if row_id is not None else "")
+        if self.history not in row:
+            raise TemplateError(
+                f"{where}: the row has no column '{self.history}' (the history column). "
+                f"Row columns: {', '.join(map(str, row))}."
+            )
+        return parse_conversation(
+            row[self.history],
+            f"{where}, column '{self.history}'",
+            ends_with_user=self.user is None,
+        )
+
+    def render(self, row: Mapping[str, Any], *, row_id: str | None = None) -> list[Message]:
+        """The chat messages for one row: system, ``messages``, the history turns, user.
+        ``row_id`` only names the row in error messages."""
+        out = [
             Message(
                 role=role, content=render_template(source, row, f"variant '{self.name}' {where}")
             )
             for where, role, source in self.templates()
         ]
+        if self.history is None:
+            return out
+        turns = self.history_turns(row, row_id=row_id)
+        return out[:-1] + turns + out[-1:] if self.user is not None else out + turns
 
     def replace(self, **changes: Any) -> Variant:
         """A copy with some fields changed: ``a.replace(name="friendly", system="...")``."""
@@ -98,6 +156,8 @@ class Variant:
             out["system"] = self.system
         if self.messages:
             out["messages"] = [dict(m) for m in self.messages]
+        if self.history is not None:
+            out["history"] = self.history
         if self.user is not None:
             out["user"] = self.user
         out["params"] = dict(self.params)

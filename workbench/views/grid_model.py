@@ -88,7 +88,7 @@ def word_diff(base: str, other: str) -> str:
 
 
 def _text(value: Any, limit: int | None = _TRUNCATE) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):  # a list: not missing
         return ""
     text = str(value)
     return text if limit is None or len(text) <= limit else text[:limit] + "…"
