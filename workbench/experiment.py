@@ -232,7 +232,12 @@ class Experiment:
                     stop=stop,
                 )
                 scores = await score_cells(
-                    plan, outcome.outcomes, self.scorers, self.dataset.rows, caller
+                    plan,
+                    outcome.outcomes,
+                    self.scorers,
+                    self.dataset.rows,
+                    caller,
+                    {v.name: v for v in self.variants},
                 )
             finally:
                 await caller.aclose()

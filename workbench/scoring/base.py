@@ -54,6 +54,9 @@ class ScoreContext:
     repeat: int = 0
     response: Any = None
     messages: tuple[Any, ...] = ()
+    conversation: tuple[Any, ...] = ()
+    """When the variant reads a history column: the conversation the output replies to (the
+    row's turns and the final user message); empty otherwise."""
     call: Callable[..., Awaitable[Any]] | None = None
     peer: Callable[[str], str | None] | None = None
 

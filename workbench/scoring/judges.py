@@ -65,7 +65,6 @@ REASON: <one sentence>"""
 _JUDGE_USER = """RUBRIC:
 {rubric}
 
-INPUT (what the model was asked):
 {input}
 
 RESPONSE:
@@ -92,9 +91,14 @@ def parse_grade(reply: str, scale: Scale) -> tuple[str, str] | None:
     return None
 
 
-def _input_text(messages: Sequence[Any]) -> str:
-    users = [m["content"] for m in messages if m.get("role") == "user"]
-    return users[-1] if users else ""
+def _input_text(ctx: ScoreContext) -> str:
+    """What the model was asked: the last user message, or the whole conversation it replies to
+    when the variant reads a history column (``ScoreContext.conversation``)."""
+    if len(ctx.conversation) > 1:
+        turns = "\n\n".join(f"{m['role']}: {m['content']}" for m in ctx.conversation)
+        return f"CONVERSATION (the response replies to its last turn):\n{turns}"
+    users = [m["content"] for m in ctx.messages if m.get("role") == "user"]
+    return "INPUT (what the model was asked):\n" + (users[-1] if users else "")
 
 
 def _short(text: str, limit: int = 120) -> str:
@@ -133,7 +137,7 @@ def judge(
                 role="user",
                 content=_JUDGE_USER.format(
                     rubric=render_template(rubric, row, "judge rubric"),
-                    input=_input_text(ctx.messages),
+                    input=_input_text(ctx),
                     output=output,
                 ),
             ),
@@ -169,7 +173,6 @@ REASON: <one sentence>"""
 _PAIR_USER = """RUBRIC:
 {rubric}
 
-INPUT:
 {input}
 
 RESPONSE 1:
@@ -203,7 +206,7 @@ def pairwise(rubric: str, baseline: str, model: str = "local/smollm2") -> ScoreF
         if other is None:
             return Score(None, None, f"baseline '{baseline}' has no output for this row")
         text = render_template(rubric, row, "pairwise rubric")
-        question = _input_text(ctx.messages)
+        question = _input_text(ctx)
         verdicts, cost = [], 0.0
         for first, second, mine in ((output, other, "1"), (other, output, "2")):
             messages = [

@@ -9,6 +9,7 @@ from typing import Any
 from workbench.engine.caller import ModelCaller
 from workbench.engine.plan import Cell, Plan
 from workbench.engine.runner import CellOutcome
+from workbench.prompts.variant import Variant
 from workbench.scoring.base import Score, ScoreContext, Scorer
 
 __all__ = ["score_cells"]
@@ -20,9 +21,11 @@ async def score_cells(
     scorers: Sequence[Scorer],
     rows: Sequence[Mapping[str, Any]],
     caller: ModelCaller | None,
+    variants: Mapping[str, Variant] | None = None,
 ) -> list[list[Score]]:
     """Scores per cell, in scorer order. A failed call fails every check (passed False, no
-    value); a cell that never ran is unscored (passed None)."""
+    value); a cell that never ran is unscored (passed None). ``variants`` (by name) tell which
+    cells reply to a conversation from a history column (``ScoreContext.conversation``)."""
     outputs: dict[tuple[int, int, str], str] = {}
     for cell in plan.cells:
         done = outcomes[cell.index]
@@ -40,6 +43,7 @@ async def score_cells(
             repeat=cell.repeat,
             response=done.response,
             messages=cell.request.messages,
+            conversation=_conversation(cell, (variants or {}).get(cell.variant), rows),
             call=caller,
             peer=lambda variant: outputs.get((cell.row_index, cell.repeat, variant)),
         )
@@ -47,3 +51,13 @@ async def score_cells(
         return [await s.score(text, rows[cell.row_index], ctx) for s in scorers]
 
     return list(await asyncio.gather(*(one(c) for c in plan.cells)))
+
+
+def _conversation(
+    cell: Cell, variant: Variant | None, rows: Sequence[Mapping[str, Any]]
+) -> tuple[Any, ...]:
+    """The tail of the sent messages that is the row's conversation (plus the user message)."""
+    if variant is None or variant.history is None:
+        return ()
+    turns = len(variant.history_turns(rows[cell.row_index])) + (variant.user is not None)
+    return tuple(cell.request.messages[len(cell.request.messages) - turns :]) if turns else ()
