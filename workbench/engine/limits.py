@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from workbench.config import Limits
 from workbench.errors import ProviderError
 
-__all__ = ["ProviderGate", "RetryPolicy", "Stopped", "TokenBucket", "call_with_retries"]
+__all__ = [
+    "ProviderGate",
+    "RetryPolicy",
+    "Slots",
+    "Stopped",
+    "TokenBucket",
+    "call_with_retries",
+]
 
 
 class Stopped(Exception):
@@ -49,12 +57,48 @@ class TokenBucket:
                 await asyncio.sleep((need - self.level) / self.rate)
 
 
+class Slots:
+    """A FIFO semaphore for the concurrency cap. ``asyncio.Semaphore`` scans all its waiters on
+    every acquire (``locked()``) and release: with hundreds of workers queued for a provider's
+    slots that scan was a hot spot. Here a release hands the slot straight to the oldest live
+    waiter, so ``free > 0`` means nobody waits and an acquire is O(1)."""
+
+    def __init__(self, value: int) -> None:
+        self.free = value
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def __aenter__(self) -> None:
+        if self.free > 0:
+            self.free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot, then cancelled: pass it on
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give a slot back: to the oldest waiter still waiting, else to the pool."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # cancelled waiters are done: skipped
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+
 class ProviderGate:
     """Concurrency and rate limits of one provider, plus a shared pause after a 429."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.slots = asyncio.Semaphore(limits.concurrency)
+        self.slots = Slots(limits.concurrency)
         self.requests = TokenBucket(limits.rpm) if limits.rpm else None
         self.tokens = TokenBucket(limits.tpm) if limits.tpm else None
         self.resume_at = 0.0
@@ -99,11 +143,13 @@ async def call_with_retries(
     tokens: int,
     rng: random.Random,
     stopped: Callable[[], bool] = lambda: False,
+    settle: Callable[[object], Awaitable[None]] | None = None,
 ) -> object:
     """Run ``call`` inside the gate; retry retryable ProviderErrors; raise the last one.
 
     Once ``stopped()`` is true no new attempt starts (:class:`Stopped` instead); a request
-    already sent is left to finish, so what was paid for is kept."""
+    already sent is left to finish, so what was paid for is kept. ``settle(reply)`` (e.g. saving
+    it) is awaited before the slot is given back, still counted in flight, outside the timeout."""
     attempt = 0
     while True:
         async with gate.slots:
@@ -112,13 +158,19 @@ async def call_with_retries(
                 raise Stopped
             gate.in_flight += 1
             try:
-                return await asyncio.wait_for(call(), policy.timeout + 5.0)
-            except TimeoutError:
-                error = ProviderError(
-                    f"no reply within {policy.timeout:g} s", kind="timeout", retryable=True
-                )
-            except ProviderError as exc:
-                error = exc
+                try:
+                    async with asyncio.timeout(policy.timeout + 5.0):  # no task, as wait_for
+                        reply = await call()
+                except TimeoutError:
+                    error = ProviderError(
+                        f"no reply within {policy.timeout:g} s", kind="timeout", retryable=True
+                    )
+                except ProviderError as exc:
+                    error = exc
+                else:
+                    if settle is not None:
+                        await settle(reply)
+                    return reply
             finally:
                 gate.in_flight -= 1
         attempt += 1

@@ -196,17 +196,34 @@ class Store:
         self, key: str, model: str, response: Response, journal: Iterable[tuple[str, int]] = ()
     ) -> None:
         """Commit a completed call (successes are cached; failures only journaled) at once."""
+        self.put_many([(key, model, response, journal)])
+
+    def put_many(
+        self, calls: Sequence[tuple[str, str, Response, Iterable[tuple[str, int]]]]
+    ) -> None:
+        """Commit completed calls ``(key, model, response, journal)`` in one write transaction
+        (a group commit: one transaction per call costs more than the call at high call rates)."""
+        if not calls:
+            return
+        now = time.time()
+        responses = [
+            (key, model, _dump(response), now) for key, model, response, _ in calls if response.ok
+        ]
+        cells = [
+            (run_id, cell, key, response.error)
+            for key, _, response, journal in calls
+            for run_id, cell in journal
+        ]
         try:
             with self._write():
-                if response.ok:
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-                        (key, model, _dump(response), time.time()),
+                if responses:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", responses
                     )
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO run_cells VALUES (?, ?, ?, 0, ?)",
-                    [(run_id, cell, key, response.error) for run_id, cell in journal],
-                )
+                if cells:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO run_cells VALUES (?, ?, ?, 0, ?)", cells
+                    )
         except sqlite3.DatabaseError as exc:
             self._fail(exc)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 __all__ = ["POOL_SIZE", "sdk_http_client"]
 
-POOL_SIZE = 16
+POOL_SIZE = 4
 """Requests waiting per pool before another pool is opened."""
-MAX_POOLS = 32
+MAX_POOLS = 64
 
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
