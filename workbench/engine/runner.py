@@ -182,33 +182,6 @@ async def execute(
     seed: int = 0,
 ) -> RunOutcome:
     """Run every cell of ``plan``; never raises for a failed call. ``stop`` ends it early."""
-    with _FrozenHeap():
-        return await _execute(
-            plan,
-            store,
-            settings,
-            run_id=run_id,
-            progress=progress,
-            budget_usd=budget_usd,
-            concurrency=concurrency,
-            stop=stop,
-            seed=seed,
-        )
-
-
-async def _execute(
-    plan: Plan,
-    store: Store,
-    settings: Settings,
-    *,
-    run_id: str,
-    progress: Progress,
-    budget_usd: float | None = None,
-    concurrency: int | None = None,
-    stop: asyncio.Event | None = None,
-    seed: int = 0,
-) -> RunOutcome:
-    """Run every cell of ``plan``; never raises for a failed call. ``stop`` ends it early."""
     outcomes: list[CellOutcome | None] = [None] * len(plan.cells)
     result = RunOutcome(outcomes)
     tally = result.tally
@@ -304,49 +277,50 @@ async def _execute(
 
     tasks: list[asyncio.Task[None]] = []
     gates: list[ProviderGate] = []
-    try:
-        for name, keys in by_provider.items():
-            model = groups[keys[0]][0].request.model
-            providers[name] = provider = create_provider(model, settings)
-            limits = settings.limits_for(name)
-            if concurrency:
-                limits = Limits(concurrency, limits.rpm, limits.tpm)
-            gate = ProviderGate(limits)
-            gates.append(gate)
-            queue = list(reversed(keys))  # pop() from the end keeps plan order
-            # Twice as many workers as slots: one backing off does not idle a slot.
-            for _ in range(min(len(keys), 2 * limits.concurrency)):
-                tasks.append(asyncio.create_task(worker(provider, gate, queue)))
-        everything: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))
-        # Workers cancelled by a stop fail the gather: retrieve it so asyncio logs no traceback.
-        everything.add_done_callback(lambda f: None if f.cancelled() else f.exception())
-        watchers: list[asyncio.Future[Any]] = [everything]
-        if stop is not None:
-            watchers.append(asyncio.ensure_future(stop.wait()))
-        await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
-        for watcher in watchers[1:]:
-            watcher.cancel()
-        if stop is not None and stop.is_set():
-            # Let requests already sent finish and be saved (bounded), so none is paid twice.
-            deadline = time.monotonic() + settings.timeout + 5.0
-            while any(g.in_flight for g in gates) and time.monotonic() < deadline:
-                await asyncio.wait([everything], timeout=0.05)
-        if everything.done():
-            everything.result()  # a bug in a worker surfaces here instead of vanishing
-    except asyncio.CancelledError:
-        result.status = "interrupted"
-        raise
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        commits.flush()  # calls answered but not yet committed: commit (and count) them now
-        for provider in providers.values():
-            await provider.aclose()
-        if result.status == "complete" and any(o is None for o in outcomes):
-            result.status = "budget" if budget.exhausted else "interrupted"
-        result.message = _message(result, tally, budget_usd)
-        progress.finish(tally, result.status, result.message)
+    with _FrozenHeap():  # the collector skips what existed before the run
+        try:
+            for name, keys in by_provider.items():
+                model = groups[keys[0]][0].request.model
+                providers[name] = provider = create_provider(model, settings)
+                limits = settings.limits_for(name)
+                if concurrency:
+                    limits = Limits(concurrency, limits.rpm, limits.tpm)
+                gate = ProviderGate(limits)
+                gates.append(gate)
+                queue = list(reversed(keys))  # pop() from the end keeps plan order
+                # Twice as many workers as slots: one backing off does not idle a slot.
+                for _ in range(min(len(keys), 2 * limits.concurrency)):
+                    tasks.append(asyncio.create_task(worker(provider, gate, queue)))
+            everything: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))
+            # Workers cancelled by a stop fail the gather: retrieve it so asyncio logs no traceback.
+            everything.add_done_callback(lambda f: None if f.cancelled() else f.exception())
+            watchers: list[asyncio.Future[Any]] = [everything]
+            if stop is not None:
+                watchers.append(asyncio.ensure_future(stop.wait()))
+            await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
+            for watcher in watchers[1:]:
+                watcher.cancel()
+            if stop is not None and stop.is_set():
+                # Let requests already sent finish and be saved (bounded), so none is paid twice.
+                deadline = time.monotonic() + settings.timeout + 5.0
+                while any(g.in_flight for g in gates) and time.monotonic() < deadline:
+                    await asyncio.wait([everything], timeout=0.05)
+            if everything.done():
+                everything.result()  # a bug in a worker surfaces here instead of vanishing
+        except asyncio.CancelledError:
+            result.status = "interrupted"
+            raise
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            commits.flush()  # calls answered but not yet committed: commit (and count) them now
+            for provider in providers.values():
+                await provider.aclose()
+            if result.status == "complete" and any(o is None for o in outcomes):
+                result.status = "budget" if budget.exhausted else "interrupted"
+            result.message = _message(result, tally, budget_usd)
+            progress.finish(tally, result.status, result.message)
     if commits.error is not None:
         raise commits.error
     return result
