@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+from budget_cases import chat_variant
 
 import workbench as wb
 from workbench.errors import ConfigError
@@ -22,27 +23,11 @@ needs_local_vocab = pytest.mark.skipif(
 )
 
 
-def _chat(model: str = "fake/echo", **params: object) -> wb.Variant:
-    return wb.Variant(
-        "chat",
-        model=model,
-        system="You answer questions about a document.",
-        messages=[
-            {"role": "user", "content": "Capital of Spain?"},
-            {"role": "assistant", "content": "Madrid."},
-            {"role": "user", "content": "{{ earlier }}"},
-            {"role": "assistant", "content": "{{ earlier_reply }}"},
-        ],
-        user="Document:\n{{ doc }}\n\nQuestion: {{ question }}",
-        params=params,
-    )
-
-
 ROW = {"doc": DOC, "question": "What jumps?", "earlier": "Hi", "earlier_reply": "Hello!"}
 
 
 def test_segments_cover_the_whole_prompt() -> None:
-    b = budget(_chat(max_tokens=64), ROW)
+    b = budget(chat_variant(max_tokens=64), ROW)
     labels = [s.label for s in b.segments]
     assert labels == [
         "system",
@@ -96,7 +81,7 @@ def test_reserved_output_defaults() -> None:
 
 
 def test_truncate_drop_oldest_turns() -> None:
-    v = _chat()
+    v = chat_variant()
     before = budget(v, ROW)
     one_unit = budget(v.replace(messages=v.messages[2:]), ROW).prompt_tokens
     t = truncate(v, ROW, one_unit, "drop_oldest_turns")
@@ -114,7 +99,7 @@ def test_truncate_drop_oldest_turns() -> None:
 
 
 def test_truncate_trim_longest_field() -> None:
-    v = _chat()
+    v = chat_variant()
     before = budget(v, ROW)
     t = truncate(v, ROW, before.prompt_tokens - 100, "trim_longest_field")
     assert t.fits and before.prompt_tokens - 110 <= t.after.prompt_tokens <= t.target_tokens

@@ -6,6 +6,7 @@ import html
 
 import pandas as pd
 import pytest
+from budget_cases import chat_variant
 
 import workbench as wb
 from workbench.errors import ConfigError, TemplateError
@@ -16,21 +17,6 @@ pytest.importorskip("ipywidgets")
 from workbench.views.budget_widget import DATASET, TRUNCATION, BudgetExplorer
 
 DOC = "The quick brown fox jumps over the lazy dog. " * 40  # a `field: doc` segment
-
-
-def _chat() -> wb.Variant:
-    return wb.Variant(
-        "chat",
-        model="fake/echo",
-        system="You answer questions about a document.",
-        messages=[
-            {"role": "user", "content": "Capital of Spain?"},
-            {"role": "assistant", "content": "Madrid."},
-            {"role": "user", "content": "{{ earlier }}"},
-            {"role": "assistant", "content": "{{ earlier_reply }}"},
-        ],
-        user="Document:\n{{ doc }}\n\nQuestion: {{ question }}",
-    )
 
 
 CHAT_ROWS = [
@@ -52,7 +38,7 @@ def _sizes() -> wb.Dataset:
 
 
 def test_budget_view_follows_the_picked_variant_and_row() -> None:
-    chat, bare = _chat(), wb.Variant("bare", model="fake/echo", user="{{ question }}")
+    chat, bare = chat_variant(), wb.Variant("bare", model="fake/echo", user="{{ question }}")
     ex = BudgetExplorer([chat, bare], CHAT_ROWS)
     shown = ex.budget_html.value
     for label in ("system", "example 1 (user)", "turn 1 (assistant)", "field: doc", "free"):
@@ -96,7 +82,7 @@ def test_truncation_preview_reports_the_cut_and_that_it_fits() -> None:
     assert "field: text trimmed from " in shown and "fits within 40" in shown
     assert "still over" not in shown and ex.truncation().fits
 
-    chat = _chat()
+    chat = chat_variant()
     one_unit = budget(chat.replace(messages=chat.messages[2:]), CHAT_ROWS[0]).prompt_tokens
     ex = BudgetExplorer(chat, CHAT_ROWS)
     ex.tabs.selected_index = TRUNCATION
