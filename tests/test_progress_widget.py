@@ -87,3 +87,13 @@ def test_stop_button_ends_the_run_and_keeps_what_finished() -> None:
     assert "<td>v</td>" in p.latest.value and "ok" in p.latest.value  # outputs seen while running
     again = exp.run(progress=ProgressWidget("stop", display=False))  # resumes from the store
     assert again.complete and int(again.df["cached"].sum()) == finished
+
+
+def test_notes_show_under_the_counts_and_clear() -> None:
+    from workbench.engine.progress import Tally
+
+    tally = Tally(total=4)
+    tally.note("limit", "in flight limited to 5 of 20: the provider answered 429")
+    assert tally.line().endswith("· in flight limited to 5 of 20: the provider answered 429")
+    tally.note("limit", "")
+    assert "limited" not in tally.line() and not tally.notes

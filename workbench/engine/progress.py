@@ -38,13 +38,24 @@ class Tally:
     """Calls per second (not counting cached cells)."""
     recent: deque[Finished] = field(default_factory=lambda: deque(maxlen=RECENT))
     """The last calls that finished, oldest first."""
+    notes: dict[str, str] = field(default_factory=dict)
+    """Why the run goes slower than it could, by topic (e.g. ``"limit"``, ``"local"``): shown
+    under the counts while set; a topic set to ``""`` is cleared."""
+
+    def note(self, topic: str, text: str) -> None:
+        """Set (or, with ``""``, clear) the note on ``topic``."""
+        if text:
+            self.notes[topic] = text
+        else:
+            self.notes.pop(topic, None)
 
     def line(self, budget: float | None = None) -> str:
         """One-line summary."""
         spend = f"${self.spent:.4f}" + (f" of ${budget:.2f}" if budget is not None else "")
+        notes = "".join(f" · {text}" for text in self.notes.values())
         return (
             f"{self.done}/{self.total} done · {self.cached} cached · {self.failed} failed · "
-            f"{self.total - self.done} left · {spend} · {self.rate:.1f} calls/s"
+            f"{self.total - self.done} left · {spend} · {self.rate:.1f} calls/s{notes}"
         )
 
 

@@ -69,6 +69,7 @@ class ProgressWidget:
         self.text.value = (
             f"<b>{self.label}</b>: {tally.done}/{tally.total} done · {tally.cached} cached · "
             f"{tally.failed} failed · {left} remaining · {spend} · {tally.rate:.1f} calls/s"
+            + "".join(f"<br><i>{html.escape(text)}</i>" for text in tally.notes.values())
             + (f"<br>{note}" if note else "")
         )
         self.latest.value = _latest_table(tally.recent)
