@@ -6,29 +6,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes import current_fake
 
 import workbench.config
-import workbench.models.catalog
-import workbench.providers.fake
+from workbench.providers.fake import FakeProvider
 
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fresh settings, fake provider, registered models; store and cwd inside tmp_path."""
+    """Fresh settings; store and cwd inside tmp_path; no WORKBENCH_* variable from outside."""
     for var in (
         "WORKBENCH_CONFIG",
         "WORKBENCH_DEFAULT_MODEL",
         "WORKBENCH_TIMEOUT",
         "WORKBENCH_MAX_RETRIES",
         "WORKBENCH_LOCAL_THREADS",
+        "WORKBENCH_LOCAL_GGUF",
+        "WORKBENCH_GC_TUNING",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / ".wb-store"))
     monkeypatch.chdir(tmp_path)
     workbench.config.reset_settings()
-    workbench.providers.fake.reset()
-    workbench.models.catalog._registered.clear()
     yield
     workbench.config.reset_settings()
-    workbench.providers.fake.reset()
-    workbench.models.catalog._registered.clear()
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    """A fake provider handed to every run of the test (``fake.script(...)``, ``fake.calls``)."""
+    return current_fake()

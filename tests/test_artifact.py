@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes import current_fake
 
 import workbench as wb
 from workbench.artifact import ArtifactError, LoadedPrompt, load_prompt
@@ -18,7 +19,7 @@ from workbench.artifact.prompty import parse_prompty, write_prompty
 from workbench.artifact.store import set_label, versions, write_version
 from workbench.engine.progress import NullProgress
 from workbench.errors import TemplateError, WorkbenchWarning
-from workbench.providers import fake
+from workbench.providers.fake import last_user_text
 from workbench.results import Results
 
 DATA = (
@@ -35,7 +36,7 @@ def answer(text: str) -> str:
 
 
 def script_good() -> None:
-    fake.script("good", lambda req: answer(fake.last_user_text(req)))
+    current_fake().script("good", lambda req: answer(last_user_text(req)))
 
 
 def run(tmp_path: Path, **changes: object) -> Results:

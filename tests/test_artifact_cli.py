@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes import current_fake
 
 from workbench.artifact import load_prompt
 from workbench.cli import EXIT_ERROR, EXIT_REGRESSED, main
-from workbench.providers import fake
+from workbench.providers.fake import FakeProvider, last_user_text
 
 Capture = pytest.CaptureFixture[str]
 
@@ -46,13 +47,13 @@ def script(name: str, wrong: frozenset[str] = frozenset()) -> None:
     """``fake/<name>`` answers every capital, except for the countries in ``wrong``."""
 
     def reply(req: object) -> str:
-        text = fake.last_user_text(req)  # type: ignore[arg-type]
+        text = last_user_text(req)  # type: ignore[arg-type]
         for country, city in ANSWERS.items():
             if country in text:
                 return "Lisbon" if country in wrong else city
         return "?"
 
-    fake.script(name, reply)
+    current_fake().script(name, reply)
 
 
 @pytest.fixture
@@ -142,7 +143,9 @@ def test_diff_shows_text_params_and_metrics(project: Path, capsys: Capture) -> N
 # -- check -----------------------------------------------------------------------------------
 
 
-def test_check_passes_on_the_same_model_from_the_cache(project: Path, capsys: Capture) -> None:
+def test_check_passes_on_the_same_model_from_the_cache(
+    project: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     export(capsys, "--variant", "friendly")
     calls = fake.calls["good"]
     assert main(["check", "prompts/capital-answerer"]) == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import current_fake
 
 import workbench as wb
 from workbench.artifact import ArtifactError, load_prompt
@@ -21,7 +22,7 @@ from workbench.artifact.dotprompt import Untranslatable, write_dotprompt
 from workbench.artifact.prompty import PromptFile
 from workbench.engine.progress import NullProgress
 from workbench.prompts.render import render_template
-from workbench.providers import fake
+from workbench.providers.fake import last_user_text
 from workbench.results import Results
 
 DATA = (
@@ -51,9 +52,9 @@ def variants(**changes: Any) -> list[wb.Variant]:
 
 
 def run(tmp_path: Path, **changes: Any) -> Results:
-    fake.script(
+    current_fake().script(
         "good",
-        lambda req: next((c for k, c in ANSWERS.items() if k in fake.last_user_text(req)), "?"),
+        lambda req: next((c for k, c in ANSWERS.items() if k in last_user_text(req)), "?"),
     )
     (tmp_path / "q.csv").write_text(DATA, encoding="utf-8")
     exp = wb.Experiment(

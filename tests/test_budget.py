@@ -12,7 +12,6 @@ from budget_cases import chat_variant
 
 import workbench as wb
 from workbench.errors import ConfigError
-from workbench.models.ids import ModelId
 from workbench.providers.local import local_models
 from workbench.token_budget import Budget, budget, dataset_budget, reserved_output, truncate
 
@@ -74,10 +73,10 @@ def test_wb_budget_is_lazy_and_stays_the_function() -> None:
 
 def test_reserved_output_defaults() -> None:
     v = wb.Variant("v", user="hi")
-    assert reserved_output(v, ModelId("local", "smollm2")) == 256
-    assert reserved_output(v, ModelId("anthropic", "claude-haiku-4-5")) == 1024
-    assert reserved_output(v, ModelId("openai", "gpt-4o-mini")) == 4096
-    assert reserved_output(v.replace(params={"max_tokens": 7}), ModelId("fake", "x")) == 7
+    assert reserved_output(v.replace(model="local/smollm2")) == 256
+    assert reserved_output(v.replace(model="anthropic/claude-haiku-4-5")) == 1024
+    assert reserved_output(v.replace(model="openai/gpt-4o-mini")) == 4096
+    assert reserved_output(v.replace(model="fake/x", params={"max_tokens": 7})) == 7
 
 
 def test_truncate_drop_oldest_turns() -> None:

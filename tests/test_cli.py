@@ -12,7 +12,7 @@ from workbench.cli import main
 from workbench.engine.store import Store
 from workbench.errors import StoreError, WorkbenchError
 from workbench.experiment_file import load_experiment
-from workbench.providers import fake
+from workbench.providers.fake import FakeProvider
 
 Capture = pytest.CaptureFixture[str]
 
@@ -100,7 +100,9 @@ def test_models_shows_registered_from_toml(tmp_path: Path, capsys: Capture) -> N
 # -- run ------------------------------------------------------------------------------------
 
 
-def test_run_writes_csv_and_prints_leaderboard(tmp_path: Path, capsys: Capture) -> None:
+def test_run_writes_csv_and_prints_leaderboard(
+    tmp_path: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     path = write(tmp_path)
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
@@ -127,7 +129,9 @@ def test_run_writes_csv_and_prints_leaderboard(tmp_path: Path, capsys: Capture) 
     assert fake.calls["upper"] == 6
 
 
-def test_run_writes_jsonl_and_second_run_is_cached(tmp_path: Path, capsys: Capture) -> None:
+def test_run_writes_jsonl_and_second_run_is_cached(
+    tmp_path: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     path = write(tmp_path)
     out_dir = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out_dir), "--format", "jsonl"]) == 0
@@ -159,7 +163,7 @@ def test_run_default_out_folder_is_in_cwd(tmp_path: Path, capsys: Capture) -> No
     assert len(list((tmp_path / "workbench-results").glob("capitals-*.csv"))) == 1
 
 
-def test_estimate_makes_no_calls(tmp_path: Path, capsys: Capture) -> None:
+def test_estimate_makes_no_calls(tmp_path: Path, capsys: Capture, fake: FakeProvider) -> None:
     path = write(tmp_path)
     assert main(["run", str(path), "--estimate", "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
@@ -244,7 +248,9 @@ def test_extends_must_be_defined_above(tmp_path: Path, capsys: Capture) -> None:
         ("name: x\n\tdataset: q.csv\n", 2),
     ],
 )
-def test_malformed_yaml(tmp_path: Path, capsys: Capture, text: str, line: int) -> None:
+def test_malformed_yaml(
+    tmp_path: Path, capsys: Capture, text: str, line: int, fake: FakeProvider
+) -> None:
     path = write(tmp_path, text)
     assert main(["run", str(path)]) == 1
     err = error_line(capsys)
@@ -351,7 +357,9 @@ def test_store_info_counts(tmp_path: Path, capsys: Capture) -> None:
     assert "complete" in out
 
 
-def test_corrupted_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> None:
+def test_corrupted_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture, fake: FakeProvider
+) -> None:
     monkeypatch.delenv("WORKBENCH_STORE")
     store = tmp_path / ".workbench" / "store.sqlite"
     store.parent.mkdir()

@@ -13,7 +13,6 @@ import workbench as wb
 from workbench.config import Endpoint, Limits, configure, get_settings, reset_settings
 from workbench.errors import ConfigError
 from workbench.models import (
-    BUILTIN_PROVIDERS,
     ModelId,
     all_models,
     catalog_checked,
@@ -22,7 +21,8 @@ from workbench.models import (
     parse_model_id,
     register,
 )
-from workbench.models.tokens import MESSAGE_OVERHEAD, estimate_text_tokens, estimate_tokens
+from workbench.providers.registry import limits_for, provider_names
+from workbench.tokens.estimate import MESSAGE_OVERHEAD, estimate_text_tokens, estimate_tokens
 
 
 def toml(text: str, name: str = "workbench.toml") -> Path:
@@ -169,13 +169,16 @@ def test_endpoint_without_base_url() -> None:
 
 
 def test_limits_from_toml() -> None:
-    toml("[limits.openai]\nrpm = 500\n[limits.fake]\nconcurrency = 2\n")
+    toml(
+        "[limits.openai]\nrpm = 500\n[limits.fake]\nconcurrency = 2\n"
+        '[endpoints.someendpoint]\nbase_url = "http://127.0.0.1:1/v1"\n'
+    )
     s = get_settings()
-    assert s.limits_for("openai") == Limits(concurrency=8, rpm=500, tpm=None)
-    assert s.limits_for("fake") == Limits(concurrency=2)
-    assert s.limits_for("anthropic") == Limits(concurrency=4)
-    assert s.limits_for("local").concurrency == 1
-    assert s.limits_for("someendpoint").concurrency == 4
+    assert limits_for("openai", s) == Limits(concurrency=8, rpm=500, tpm=None)
+    assert limits_for("fake", s) == Limits(concurrency=2)
+    assert limits_for("anthropic", s) == Limits(concurrency=4)
+    assert limits_for("local", s).concurrency == 1
+    assert limits_for("someendpoint", s).concurrency == 4
 
 
 def test_limits_bad_key_and_bad_concurrency() -> None:
@@ -239,7 +242,7 @@ def test_unknown_provider_lists_known() -> None:
 
 
 def test_builtin_providers() -> None:
-    assert BUILTIN_PROVIDERS == ("local", "fake", "openai", "anthropic")
+    assert provider_names(get_settings()) == ["local", "fake", "openai", "anthropic"]
 
 
 def test_default_model_is_local_without_configuration(monkeypatch: pytest.MonkeyPatch) -> None:

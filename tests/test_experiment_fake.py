@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from fakes import current_fake
 
 import workbench as wb
 from workbench.engine.progress import NullProgress
@@ -22,8 +23,8 @@ from workbench.errors import (
     ProviderError,
     TemplateError,
 )
-from workbench.providers import ChatRequest, fake
-from workbench.providers.fake import last_user_text
+from workbench.providers import ChatRequest
+from workbench.providers.fake import FakeProvider, last_user_text
 from workbench.results.columns import COLUMNS
 
 QUIET = NullProgress()
@@ -63,7 +64,7 @@ def counting(name: str, reply: Callable[[ChatRequest], str] | None = None) -> li
         seen.append(request)
         return reply(request) if reply else last_user_text(request)
 
-    fake.script(name, responder)
+    current_fake().script(name, responder)
     return seen
 
 
@@ -146,7 +147,7 @@ def test_cell_values() -> None:
     assert res.message == ""
 
 
-def test_max_tokens_truncates_and_reports_length() -> None:
+def test_max_tokens_truncates_and_reports_length(fake: FakeProvider) -> None:
     fake.script("long", "one two three four five")
     res = run(
         experiment(
@@ -194,7 +195,7 @@ def test_store_argument_wins(tmp_path: Path) -> None:
     assert not (tmp_path / ".wb-store").exists()
 
 
-def test_second_run_is_all_cached_and_makes_no_calls() -> None:
+def test_second_run_is_all_cached_and_makes_no_calls(fake: FakeProvider) -> None:
     exp = experiment([echo("a"), echo("b", system="Be brief.")], repeats=2)
     first = run(exp)
     assert fake.calls["echo"] == 12
@@ -217,14 +218,14 @@ def test_second_run_is_all_cached_and_makes_no_calls() -> None:
     assert list(second.summary()["cached"]) == [6, 6]
 
 
-def test_a_new_experiment_object_reuses_the_store() -> None:
+def test_a_new_experiment_object_reuses_the_store(fake: FakeProvider) -> None:
     run(experiment(repeats=2))
     res = run(experiment(repeats=2))
     assert fake.calls["echo"] == 6
     assert res.df["cached"].all()
 
 
-def test_changing_one_variant_recalls_only_that_variant() -> None:
+def test_changing_one_variant_recalls_only_that_variant(fake: FakeProvider) -> None:
     a, b = echo("a"), echo("b", system="Be brief.")
     run(experiment([a, b]))
     assert fake.calls["echo"] == 6
@@ -233,7 +234,7 @@ def test_changing_one_variant_recalls_only_that_variant() -> None:
     assert list(res.df.groupby("variant")["cached"].sum()) == [3, 0]
 
 
-def test_changing_params_or_model_is_a_new_request() -> None:
+def test_changing_params_or_model_is_a_new_request(fake: FakeProvider) -> None:
     run(experiment([echo(params={"temperature": 0})]))
     run(experiment([echo(params={"temperature": 0.5})]))
     assert fake.calls["echo"] == 6
@@ -242,7 +243,7 @@ def test_changing_params_or_model_is_a_new_request() -> None:
     assert fake.calls["upper"] == 3
 
 
-def test_renaming_a_variant_is_cached() -> None:
+def test_renaming_a_variant_is_cached(fake: FakeProvider) -> None:
     run(experiment([echo("old")]))
     res = run(experiment([echo("new")]))
     assert fake.calls["echo"] == 3
@@ -338,7 +339,7 @@ def test_non_retryable_error_is_not_retried() -> None:
     assert len(seen) == 1
 
 
-def test_retryable_error_is_retried_and_succeeds() -> None:
+def test_retryable_error_is_retried_and_succeeds(fake: FakeProvider) -> None:
     wb.configure(backoff_base=0.001)
     attempts: dict[str, int] = {}
 
@@ -357,7 +358,7 @@ def test_retryable_error_is_retried_and_succeeds() -> None:
     assert res.df["contains_pass"].all()
 
 
-def test_retries_give_up_after_max_retries() -> None:
+def test_retries_give_up_after_max_retries(fake: FakeProvider) -> None:
     wb.configure(backoff_base=0.001, max_retries=2)
     attempts: list[int] = []
 
@@ -372,7 +373,7 @@ def test_retries_give_up_after_max_retries() -> None:
     assert res.status == "complete"
 
 
-def test_scripted_response_object_with_error() -> None:
+def test_scripted_response_object_with_error(fake: FakeProvider) -> None:
     from workbench.providers import Response
 
     fake.script(
@@ -403,7 +404,7 @@ def priced(**params: Any) -> wb.Variant:
     )
 
 
-def test_budget_stops_scheduling() -> None:
+def test_budget_stops_scheduling(fake: FakeProvider) -> None:
     exp = experiment([priced()], ds=dataset(5), budget_usd=0.03, concurrency=1)
     full = exp.estimate()
     assert full.cost_usd is not None
@@ -428,7 +429,7 @@ def test_budget_stops_scheduling() -> None:
     assert res.meta["spent_usd"] <= 0.03
 
 
-def test_budget_run_resumes_paying_only_for_the_rest() -> None:
+def test_budget_run_resumes_paying_only_for_the_rest(fake: FakeProvider) -> None:
     exp = experiment([priced()], ds=dataset(5), concurrency=1)
     first = run(exp, budget_usd=0.03)
     done = int(first.df["error"].isna().sum())
@@ -451,14 +452,14 @@ def test_cost_of_priced_fake() -> None:
     assert res.summary().iloc[0]["cost_usd"] == pytest.approx(0.011)
 
 
-def test_zero_budget_runs_nothing_but_cached() -> None:
+def test_zero_budget_runs_nothing_but_cached(fake: FakeProvider) -> None:
     res = run(experiment([priced()], budget_usd=0))
     assert fake.calls["priced"] == 0
     assert res.status == "budget"
     assert res.df["error"].eq("not run: stopped at the budget").all()
 
 
-def test_budget_needs_prices() -> None:
+def test_budget_needs_prices(fake: FakeProvider) -> None:
     wb.models.register("fake/noprice", input_per_1m=None, output_per_1m=None)
     exp = experiment([wb.Variant("v", model="fake/noprice", user="{{ question }}")], budget_usd=1.0)
     with pytest.raises(BudgetError, match=r"\['fake/noprice'\] have none: wb\.models\.register"):
@@ -476,7 +477,7 @@ def test_bad_budget(bad: Any) -> None:
 # -- estimate ------------------------------------------------------------------------------
 
 
-def test_estimate_before_and_after_a_run() -> None:
+def test_estimate_before_and_after_a_run(fake: FakeProvider) -> None:
     exp = experiment([priced(), echo()], repeats=2)
     before = exp.estimate()
     assert before.cells == 12
@@ -522,7 +523,7 @@ def test_estimate_needs_no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.asyncio
-async def test_arun_in_async_test() -> None:
+async def test_arun_in_async_test(fake: FakeProvider) -> None:
     res = await experiment(repeats=2).arun(progress=QUIET)
     assert len(res.df) == 6
     assert res.df["contains_pass"].all()
@@ -556,7 +557,7 @@ def test_default_progress_reports_on_stderr(capsys: pytest.CaptureFixture[str]) 
 
 
 def scored_results() -> wb.Results:
-    fake.script("half", {"paris": "Paris!", "tokyo": "Kyoto"})  # rome echoes: a pass
+    current_fake().script("half", {"paris": "Paris!", "tokyo": "Kyoto"})  # rome echoes: a pass
     exp = experiment(
         [
             wb.Variant("good", model="fake/upper", user="{{ question }}"),
@@ -592,7 +593,7 @@ def test_leaderboard_ranks_by_first_scorer() -> None:
     assert list(board["variant"]) == ["good", "half"]
 
 
-def test_leaderboard_without_scorers_ranks_by_errors() -> None:
+def test_leaderboard_without_scorers_ranks_by_errors(fake: FakeProvider) -> None:
     fake.script("broken", lambda r: (_ for _ in ()).throw(ProviderError("no", kind="auth")))
     res = run(experiment([wb.Variant("bad", model="fake/broken", user="x"), echo()], scorers=[]))
     assert list(res.leaderboard()["variant"]) == ["echo", "bad"]
@@ -624,7 +625,7 @@ def test_save_jsonl_and_read_back(tmp_path: Path) -> None:
     assert records[0]["error"] is None
 
 
-def test_save_jsonl_with_errors_and_missing_values(tmp_path: Path) -> None:
+def test_save_jsonl_with_errors_and_missing_values(tmp_path: Path, fake: FakeProvider) -> None:
     fake.script("picky", bad_for_tokyo)
     res = run(experiment([wb.Variant("v", model="fake/picky", user="{{ question }}")]))
     records = [json.loads(line) for line in res.save(tmp_path / "r.jsonl").read_text().splitlines()]
@@ -652,7 +653,9 @@ def test_save_unknown_format(tmp_path: Path) -> None:
 # -- checks before any call ------------------------------------------------------------------
 
 
-def test_missing_key_raised_before_any_call(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_key_raised_before_any_call(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeProvider
+) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     exp = experiment([echo(), wb.Variant("gpt", model="openai/gpt-6.2-sol", user="{{ question }}")])
     with pytest.raises(MissingKeyError) as info:
@@ -679,7 +682,7 @@ def test_missing_anthropic_key(monkeypatch: pytest.MonkeyPatch) -> None:
         run(exp)
 
 
-def test_unknown_param_lists_accepted() -> None:
+def test_unknown_param_lists_accepted(fake: FakeProvider) -> None:
     exp = experiment([echo(params={"temprature": 0})])
     with pytest.raises(ParamError) as info:
         run(exp)
@@ -716,7 +719,7 @@ def test_openai_rejects_provider_specific_param() -> None:
         ({"stop": 3}, "stop must be a string or a list of strings"),
     ],
 )
-def test_param_values_checked(params: dict[str, Any], pattern: str) -> None:
+def test_param_values_checked(params: dict[str, Any], pattern: str, fake: FakeProvider) -> None:
     with pytest.raises(ParamError, match=pattern):
         run(experiment([echo(params=params)]))
     assert fake.calls.total() == 0

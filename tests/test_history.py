@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fakes import current_fake
 
 import workbench as wb
 from workbench.cli import main
 from workbench.config import get_settings
 from workbench.engine.progress import NullProgress
 from workbench.engine.store import Store
-from workbench.providers import fake
 
 Capture = pytest.CaptureFixture[str]
 
@@ -28,7 +28,7 @@ def experiment(system: str = "Answer.") -> wb.Experiment:
             | {"expected": ["paris", "tokyo", "milan", "oslo"]}
         )
     )
-    fake.script("wrong", {"tokyo": "kyoto"})
+    current_fake().script("wrong", {"tokyo": "kyoto"})
     variants = [
         wb.Variant("echo", model="fake/echo", system=system, user="{{ q }}"),
         wb.Variant("wrong", model="fake/wrong", system=system, user="{{ q }}"),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from fakes import current_fake
 
 import workbench as wb
 from workbench.artifact import load_prompt
@@ -23,7 +24,7 @@ from workbench.engine.progress import NullProgress
 from workbench.errors import ArtifactError, DatasetError, TemplateError
 from workbench.experiment_file import load_experiment
 from workbench.prompts.conversation import parse_conversation
-from workbench.providers import fake
+from workbench.providers.fake import FakeProvider, last_user_text
 from workbench.token_budget import budget, truncate
 from workbench.views.grid_model import GridModel
 
@@ -77,10 +78,10 @@ def chat(name: str = "chat", **kw: Any) -> wb.Variant:
 
 def script_tutor() -> None:
     def reply(req: Any) -> str:
-        text = fake.last_user_text(req)
+        text = last_user_text(req)
         return next((city for key, city in ANSWERS.items() if key in text), "?")
 
-    fake.script("tutor", reply)
+    current_fake().script("tutor", reply)
 
 
 def run(data: Any, variants: Sequence[wb.Variant] | None = None, **kw: Any) -> wb.Results:
@@ -102,11 +103,11 @@ def sent(res: wb.Results, variant: str = "chat") -> dict[str, list[dict[str, str
 # -- judges see the conversation --------------------------------------------------------------
 
 
-def test_a_judge_grades_the_reply_against_the_whole_conversation() -> None:
+def test_a_judge_grades_the_reply_against_the_whole_conversation(fake: FakeProvider) -> None:
     prompts: list[str] = []
 
     def grade(req: Any) -> str:
-        prompts.append(fake.last_user_text(req))
+        prompts.append(last_user_text(req))
         return "GRADE: PASS\nREASON: fine"
 
     fake.script("judge", grade)
@@ -218,7 +219,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("value", "message"), BAD)
-def test_every_bad_conversation_is_refused_before_any_call(value: Any, message: str) -> None:
+def test_every_bad_conversation_is_refused_before_any_call(
+    value: Any, message: str, fake: FakeProvider
+) -> None:
     df = pd.DataFrame({"id": ["r0", "r1"], "conversation": [CONVERSATIONS[1], value]})
     exp = wb.Experiment("bad", df, [chat()], scorers=[])
     with pytest.raises(DatasetError, match=message) as info:

@@ -10,15 +10,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from fakes import current_fake
 
 import workbench as wb
 from workbench.engine.progress import NullProgress
 from workbench.errors import MissingKeyError, ProviderError, ScorerError, TemplateError
 from workbench.models.catalog import model_info
-from workbench.models.tokens import estimate_text_tokens, estimate_tokens
-from workbench.providers import ChatRequest, fake
-from workbench.providers.fake import last_user_text
+from workbench.providers import ChatRequest
+from workbench.providers.fake import FakeProvider, last_user_text
 from workbench.scoring.base import Scorer
+from workbench.tokens.estimate import estimate_text_tokens, estimate_tokens
 
 QUIET = NullProgress()
 CITIES = ["Paris", "Tokyo", "Rome", "Berlin", "Madrid"]
@@ -62,7 +63,7 @@ def script_judge(
         seen.append(request)
         return reply(request) if callable(reply) else reply
 
-    fake.script(name, responder)
+    current_fake().script(name, responder)
     return seen
 
 
@@ -119,7 +120,9 @@ def cell(res: wb.Results, name: str = "judge", i: int = 0) -> tuple[Any, Any, st
         ("RIGHT", ["wrong", "partial", "right"], (1.0, True, "right")),
     ],
 )
-def test_reply_formats_and_scales(reply: str, scale: Any, expected: tuple[Any, ...]) -> None:
+def test_reply_formats_and_scales(
+    reply: str, scale: Any, expected: tuple[Any, ...], fake: FakeProvider
+) -> None:
     script_judge(reply)
     res = run(judge(scale=scale), ds=dataset(1))
     assert cell(res) == expected
@@ -218,7 +221,7 @@ def test_judge_call_failure_is_unscored_and_retried_next_run() -> None:
     assert len(seen) == 4  # failures are not cached
 
 
-def test_failed_main_call_fails_the_row_without_calling_the_judge() -> None:
+def test_failed_main_call_fails_the_row_without_calling_the_judge(fake: FakeProvider) -> None:
     def broken(request: ChatRequest) -> str:
         raise ProviderError("upstream 400", kind="bad_request")
 
@@ -259,7 +262,7 @@ def test_one_bad_judge_repeat_leaves_the_row_unscored() -> None:
     )
 
 
-def test_judge_calls_are_cached_across_runs() -> None:
+def test_judge_calls_are_cached_across_runs(fake: FakeProvider) -> None:
     script_judge(lambda request: "GRADE: PASS\nREASON: ok")
     exp = wb.Experiment("judged", dataset(3), [echo()], [judge()], repeats=2)
     first = exp.run(progress=QUIET)
@@ -273,7 +276,7 @@ def test_judge_calls_are_cached_across_runs() -> None:
     pd.testing.assert_frame_equal(first.df[cols], second.df[cols])
 
 
-def test_identical_judge_prompts_collapse_into_one_call() -> None:
+def test_identical_judge_prompts_collapse_into_one_call(fake: FakeProvider) -> None:
     ds = wb.Dataset(pd.DataFrame({"id": ["a", "b", "c"], "question": ["paris", "paris", "paris"]}))
     seen = script_judge("GRADE: PASS")
     res = run(judge("Is it a city?"), ds=ds, repeats=2)
@@ -334,6 +337,7 @@ def test_rubric_variable_missing_from_dataset_fails_before_the_run() -> None:
 
 def test_judge_on_a_model_without_key_fails_before_any_call(
     monkeypatch: pytest.MonkeyPatch,
+    fake: FakeProvider,
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     exp = wb.Experiment("judged", dataset(), [echo()], [judge(model="openai/gpt-6.2-sol")])
@@ -363,8 +367,8 @@ def pair_of(request: ChatRequest) -> tuple[str, str]:
 def pairwise_run(
     judge_reply: str | Callable[[ChatRequest], str], repeats: int = 1, n: int = 2
 ) -> tuple[wb.Results, list[ChatRequest]]:
-    fake.script("base", lambda r: f"base says {last_user_text(r)} #{r.repeat}")
-    fake.script("new", lambda r: f"new says {last_user_text(r)} #{r.repeat}")
+    current_fake().script("base", lambda r: f"base says {last_user_text(r)} #{r.repeat}")
+    current_fake().script("new", lambda r: f"new says {last_user_text(r)} #{r.repeat}")
     seen = script_judge(judge_reply)
     scorer = wb.scorers.pairwise("Which is better?", baseline="base", model="fake/judge")
     res = run(
@@ -458,7 +462,7 @@ def test_pairwise_pairs_repeats_by_index() -> None:
     assert res.df[res.df["variant"] == "new"]["pairwise_pass"].all()
 
 
-def test_pairwise_without_a_baseline_output_is_unscored() -> None:
+def test_pairwise_without_a_baseline_output_is_unscored(fake: FakeProvider) -> None:
     def base(request: ChatRequest) -> str:
         if last_user_text(request) == "tokyo":
             raise ProviderError("no", kind="bad_request")

@@ -9,7 +9,7 @@ import pytest
 
 import workbench as wb
 from workbench.cli import main
-from workbench.models.ids import ModelId, default_model
+from workbench.models import ModelId, default_model
 from workbench.providers.base import ChatRequest
 from workbench.providers.local import LocalProvider
 

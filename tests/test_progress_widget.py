@@ -10,10 +10,10 @@ import pytest
 
 import workbench as wb
 from workbench.engine.progress import Finished, Tally
-from workbench.providers import fake
 
 pytest.importorskip("ipywidgets")
 
+from workbench.providers.fake import FakeProvider
 from workbench.views.progress_widget import ProgressWidget
 
 
@@ -61,7 +61,7 @@ def test_stop_before_bind_still_stops() -> None:
     assert called == [True] and p.stop_requested and p.stop_button.disabled
 
 
-def test_stop_button_ends_the_run_and_keeps_what_finished() -> None:
+def test_stop_button_ends_the_run_and_keeps_what_finished(fake: FakeProvider) -> None:
     fake.script("slow", lambda request: "ok", latency=0.05)
     ds = wb.Dataset(pd.DataFrame({"q": [f"q{i}" for i in range(40)]}))
     exp = wb.Experiment(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from fakes import current_fake
 
 import workbench as wb
 from workbench.analysis import (
@@ -29,8 +30,8 @@ from workbench.analysis import (
 from workbench.cli import main
 from workbench.engine.progress import NullProgress
 from workbench.errors import ProviderError, ScorerError, WorkbenchError
-from workbench.providers import ChatRequest, Response, fake
-from workbench.providers.fake import last_user_text
+from workbench.providers import ChatRequest, Response
+from workbench.providers.fake import FakeProvider, last_user_text
 from workbench.scoring.base import Score, ScoreContext, Scorer
 from workbench.scoring.reducers import DEFAULT_REDUCER, Reducer, get_reducer
 
@@ -46,7 +47,9 @@ def rows(n: int, **extra: Sequence[Any]) -> wb.Dataset:
 
 def scripted(name: str, passing: Callable[[int, int], bool]) -> wb.Variant:
     """fake/<name> answers 'yes' for row i, repeat r when passing(i, r), else 'no'."""
-    fake.script(name, lambda r: "yes" if passing(int(last_user_text(r)[1:]), r.repeat) else "no")
+    current_fake().script(
+        name, lambda r: "yes" if passing(int(last_user_text(r)[1:]), r.repeat) else "no"
+    )
     return wb.Variant(name, model=f"fake/{name}", user="{{ q }}")
 
 
@@ -175,7 +178,7 @@ def mixed_variant() -> wb.Variant:
             text = "yes"  # identical outputs across repeats: a stable row
         return Response(text, 3, 1, "stop", latency_ms=10.0 * (1 + i * 3 + request.repeat))
 
-    fake.script("mixed", reply)
+    current_fake().script("mixed", reply)
     return wb.Variant("mixed", model="fake/mixed", user="{{ q }}")
 
 
@@ -339,7 +342,7 @@ def values_scorer() -> Scorer:
     return wb.scorers.custom(lambda o, r: float(o.split("v")[1]), name="quality")
 
 
-def test_continuous_scorer_uses_wilcoxon() -> None:
+def test_continuous_scorer_uses_wilcoxon(fake: FakeProvider) -> None:
     lo = [0.1, 0.3, 0.2, 0.5, 0.4, 0.2, 0.6, 0.3, 0.1, 0.2, 0.4, 0.3]
     hi = [0.5, 0.4, 0.9, 0.6, 0.8, 0.7, 0.65, 0.85, 0.3, 0.55, 0.45, 0.95]
     fake.script("lo", lambda r: f"v{lo[int(last_user_text(r)[1:])]}")
@@ -359,7 +362,7 @@ def test_continuous_scorer_uses_wilcoxon() -> None:
     assert res.leaderboard()["variant"].tolist() == ["hi", "lo"]
 
 
-def test_judge_scale_with_mean_reducer_uses_wilcoxon() -> None:
+def test_judge_scale_with_mean_reducer_uses_wilcoxon(fake: FakeProvider) -> None:
     fake.script("judge", lambda r: "GRADE: 5" if said(r, "good") else "GRADE: 2")
     fake.script("meh", lambda r: "meh")
     fake.script("good", lambda r: "good" if r.repeat or int(last_user_text(r)[1:]) % 2 else "meh")
@@ -448,8 +451,10 @@ def test_three_tied_variants_crown_nobody() -> None:
 
 
 def labelled(human: list[Any], judge_pass: list[bool]) -> wb.Results:
-    fake.script("judge", lambda r: "PASS" if said(r, "yes") else "FAIL")
-    fake.script("ans", lambda r: "yes" if judge_pass[int(last_user_text(r)[1:])] else "no")
+    current_fake().script("judge", lambda r: "PASS" if said(r, "yes") else "FAIL")
+    current_fake().script(
+        "ans", lambda r: "yes" if judge_pass[int(last_user_text(r)[1:])] else "no"
+    )
     judge = wb.scorers.judge("Says yes?", model="fake/judge")
     variant = wb.Variant("v", model="fake/ans", user="{{ q }}")
     return run([variant], rows(len(human), human=human), scorers=[judge])
@@ -471,7 +476,7 @@ def test_agreement_on_pass() -> None:
     assert got.confusion.loc[False, True] == 1  # human no, judge pass
 
 
-def test_agreement_on_value() -> None:
+def test_agreement_on_value(fake: FakeProvider) -> None:
     fake.script("judge", lambda r: "GRADE: " + last_user_text(r).split("RESPONSE:\n")[1])
     fake.script("ans", lambda r: "5" if int(last_user_text(r)[1:]) < 3 else "1")
     human = [1.0, 1.0, 0.0, 0.0, 1.0]
@@ -500,7 +505,9 @@ def test_agreement_errors() -> None:
 
 
 def test_cli_run_with_a_judge_prints_verdict_and_leaderboard(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeProvider,
 ) -> None:
     (tmp_path / "qs.csv").write_text(
         "id,question,expected\n" + "".join(f"r{i},q{i},Paris\n" for i in range(4)),

@@ -18,7 +18,8 @@ from workbench.engine.limits import Slots
 from workbench.engine.progress import NullProgress, Tally
 from workbench.engine.store import Store
 from workbench.errors import ProviderError
-from workbench.providers import ChatRequest, Response, fake
+from workbench.providers import ChatRequest, Response
+from workbench.providers.fake import FakeProvider
 
 
 def experiment(n: int = 40, concurrency: int = 8) -> wb.Experiment:
@@ -42,7 +43,7 @@ class Auditor(NullProgress):
         self.checks += 1
 
 
-def test_every_counted_call_is_already_committed() -> None:
+def test_every_counted_call_is_already_committed(fake: FakeProvider) -> None:
     def reply(request: ChatRequest) -> str:
         if request.messages[-1]["content"].endswith("7"):
             raise ProviderError("boom", kind="server", retryable=False)
@@ -57,7 +58,7 @@ def test_every_counted_call_is_already_committed() -> None:
         assert store.count_responses() == 36
 
 
-def test_gc_settings_are_restored_after_a_run_even_a_failing_one() -> None:
+def test_gc_settings_are_restored_after_a_run_even_a_failing_one(fake: FakeProvider) -> None:
     before = (gc.get_threshold(), gc.get_freeze_count())
     fake.script("slow", "ok")
     experiment(n=4).run(progress=NullProgress())

@@ -19,7 +19,7 @@ from workbench.config import get_settings
 from workbench.engine.progress import NullProgress
 from workbench.engine.store import SCHEMA_VERSION, Store
 from workbench.errors import StoreError
-from workbench.providers import fake
+from workbench.providers.fake import FakeProvider
 
 Capture = pytest.CaptureFixture[str]
 ROWS = 300
@@ -93,7 +93,6 @@ BREAKERS: dict[str, Callable[[Path], None]] = {
 def break_store(kind: str) -> Path:
     path = store_path()
     BREAKERS[kind](path)
-    fake.reset()
     return path
 
 
@@ -107,7 +106,9 @@ def use_store(path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", list(BREAKERS))
-def test_broken_store_is_a_clear_error_and_nothing_is_changed(kind: str) -> None:
+def test_broken_store_is_a_clear_error_and_nothing_is_changed(
+    kind: str, fake: FakeProvider
+) -> None:
     path = break_store(kind)
     before = path.read_bytes()
     with pytest.raises(StoreError) as info:
@@ -121,7 +122,7 @@ def test_broken_store_is_a_clear_error_and_nothing_is_changed(kind: str) -> None
 
 
 @pytest.mark.parametrize("kind", list(BREAKERS))
-def test_run_on_a_broken_store_fails_before_any_call(kind: str) -> None:
+def test_run_on_a_broken_store_fails_before_any_call(kind: str, fake: FakeProvider) -> None:
     path = break_store(kind)
     before = path.read_bytes()
     with pytest.raises(StoreError, match="workbench store move-aside"):

@@ -11,16 +11,14 @@ from typing import Any
 
 import pytest
 
-from workbench.models import tokenizers
-from workbench.models.ids import ModelId
-from workbench.models.tokenizers import (
-    TokenCount,
-    TokenizerUnavailable,
-    count_text,
-    count_tokens,
-    openai_encoding_name,
-)
+import workbench.models.resolve
+import workbench.providers.anthropic_messages
+from workbench.models import ModelId, count_text, count_tokens
 from workbench.providers.local import local_models
+from workbench.tokens import gguf
+from workbench.tokens import tiktoken_offline as tokenizers
+from workbench.tokens.count import TokenCount, TokenizerUnavailable
+from workbench.tokens.tiktoken_offline import openai_encoding_name
 
 TEXTS = [
     "hello world",
@@ -43,9 +41,9 @@ needs_local_vocab = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _fresh_counts() -> Iterator[None]:
-    tokenizers._count_cached.cache_clear()
+    workbench.models.resolve._COUNTS.clear()
     yield
-    tokenizers._count_cached.cache_clear()
+    workbench.models.resolve._COUNTS.clear()
 
 
 @needs_tiktoken
@@ -134,12 +132,12 @@ def test_anthropic_is_a_labelled_estimate_offline(monkeypatch: pytest.MonkeyPatc
 def test_anthropic_uses_count_tokens_api_when_keyed(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[ModelId] = []
 
-    def fake_api(model: ModelId, messages: list[dict[str, str]]) -> TokenCount:
+    def fake_api(model: ModelId, messages: list[dict[str, str]], base_url: object) -> TokenCount:
         seen.append(model)
         return TokenCount(str(model), 12, (5,), 7, True, "anthropic count_tokens API")
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
-    monkeypatch.setattr(tokenizers, "_count_anthropic", fake_api)
+    monkeypatch.setattr(workbench.providers.anthropic_messages, "_count_remote", fake_api)
     count = count_tokens("anthropic/claude-haiku-4-5", [{"role": "user", "content": "hello"}])
     assert count.exact and count.total == 12 and seen == [ModelId("anthropic", "claude-haiku-4-5")]
     offline = count_tokens(
@@ -171,7 +169,7 @@ def test_local_default_system_prompt_is_counted_as_inserted() -> None:
 @needs_local_vocab
 def test_gguf_metadata_reader() -> None:
     assert GGUF is not None
-    meta = tokenizers.read_gguf_metadata(GGUF)
+    meta = gguf.read_gguf_metadata(GGUF)
     assert meta["tokenizer.ggml.pre"] == "smollm"
     assert len(meta["tokenizer.ggml.tokens"]) == 49152
     assert "<|im_start|>" in meta["tokenizer.chat_template"]

@@ -11,19 +11,20 @@ import pytest
 import workbench as wb
 from workbench.engine.progress import NullProgress
 from workbench.engine.store import Store
-from workbench.providers import ChatRequest, fake
+from workbench.providers import ChatRequest
+from workbench.providers.fake import FakeProvider, last_user_text
 from workbench.views.grid_model import Filters, GridModel, Sort, word_diff
 
 
 def _flaky(request: ChatRequest) -> str:
-    text = fake.last_user_text(request)
+    text = last_user_text(request)
     if text == "rome":  # repeats disagree: one right, one wrong
         return "Rome" if request.repeat == 0 else "Milan"
     return {"paris": "It is Paris", "tokyo": "Kyoto"}.get(text, text)
 
 
 @pytest.fixture
-def res() -> wb.Results:
+def res(fake: FakeProvider) -> wb.Results:
     fake.script("flaky", _flaky)
     ds = wb.Dataset(
         pd.DataFrame(

@@ -35,8 +35,6 @@ from workbench.errors import ConfigError
 
 __all__ = ["Endpoint", "Limits", "Settings", "configure", "get_settings", "reset_settings"]
 
-_DEFAULT_CONCURRENCY = {"local": 1, "fake": 16, "openai": 8, "anthropic": 4}
-
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -52,8 +50,8 @@ class Endpoint:
 class Limits:
     """How hard workbench may push one provider or endpoint."""
 
-    concurrency: int = 4
-    """Calls in flight at once."""
+    concurrency: int | None = None
+    """Calls in flight at once; None: the provider's default (see ``Provider.default_concurrency``)."""
     rpm: float | None = None
     """Requests per minute; None means unlimited."""
     tpm: float | None = None
@@ -67,7 +65,7 @@ class Settings:
     store: Path = Path(".workbench")
     """Folder holding ``store.sqlite`` (response cache, run journal)."""
     default_model: str | None = None
-    """Model used when a Variant names none; None picks by the keys present (see models.ids)."""
+    """Model used when a Variant names none; None uses the embedded local model."""
     timeout: float = 60.0
     """Seconds allowed for one provider call before it counts as a timeout."""
     max_retries: int = 5
@@ -84,12 +82,14 @@ class Settings:
     """Catalog overrides: model id -> {context_window, max_output, input_per_1m, output_per_1m}."""
     local_threads: int = 0
     """CPU threads for the embedded model; 0 = min(4, cores)."""
-
-    def limits_for(self, provider: str) -> Limits:
-        """Limits for a provider or endpoint name, defaults filled in."""
-        if provider in self.limits:
-            return self.limits[provider]
-        return Limits(concurrency=_DEFAULT_CONCURRENCY.get(provider, 4))
+    local_gguf: Path | None = None
+    """Another GGUF model file, served as ``local/<file stem>``."""
+    gc_tuning: bool = True
+    """While a run goes, freeze the heap out of the garbage collector's passes and collect the
+    young generation less often (restored after): less CPU per call at high concurrency."""
+    providers: dict[str, Any] = field(default_factory=dict)
+    """Provider instances to use before any other, by provider name (``configure(providers=
+    [FakeProvider()])``): a run can be handed its providers instead of creating them."""
 
     @property
     def store_path(self) -> Path:
@@ -112,6 +112,13 @@ def configure(**overrides: Any) -> Settings:
         )
     _session.update({k: v for k, v in overrides.items() if v is not None})
     return get_settings()
+
+
+def add_model_facts(model: str, facts: dict[str, Any]) -> None:
+    """Merge catalog facts for one model into this session's settings (``wb.models.register``)."""
+    models = dict(_session.get("models") or {})
+    models[model] = {**models.get(model, {}), **facts}
+    _session["models"] = models
 
 
 def reset_settings() -> None:
@@ -176,6 +183,8 @@ def _from_env() -> dict[str, Any]:
         ("WORKBENCH_TIMEOUT", "timeout"),
         ("WORKBENCH_MAX_RETRIES", "max_retries"),
         ("WORKBENCH_LOCAL_THREADS", "local_threads"),
+        ("WORKBENCH_LOCAL_GGUF", "local_gguf"),
+        ("WORKBENCH_GC_TUNING", "gc_tuning"),
     ):
         if env.get(key):
             out[name] = env[key]
@@ -201,6 +210,9 @@ def _build(values: dict[str, Any]) -> Settings:
             provider_urls=dict(values.get("provider_urls", {})),
             models=dict(values.get("models", {})),
             local_threads=int(values.get("local_threads", 0)),
+            local_gguf=Path(values["local_gguf"]) if values.get("local_gguf") else None,
+            gc_tuning=_flag(values.get("gc_tuning", True)),
+            providers=_providers(values.get("providers", {})),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"Bad setting value: {exc}") from exc
@@ -232,13 +244,29 @@ def _limits(raw: dict[str, Any]) -> dict[str, Limits]:
         if isinstance(spec, Limits):
             out[name] = spec
             continue
-        base = Limits(concurrency=_DEFAULT_CONCURRENCY.get(name, 4))
         try:
-            out[name] = replace(base, **spec)
+            out[name] = replace(Limits(), **spec)
         except TypeError as exc:
             raise ConfigError(
                 f"limits.{name}: {exc}; allowed keys are concurrency, rpm, tpm"
             ) from exc
-        if out[name].concurrency < 1:
-            raise ConfigError(f"limits.{name}.concurrency must be at least 1.")
+        concurrency = out[name].concurrency
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise ConfigError(f"limits.{name}.concurrency must be a whole number >= 1.")
     return out
+
+
+def _flag(value: Any) -> bool:
+    """A boolean setting from Python, TOML or an environment variable ("0", "false", "no")."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    return bool(value)
+
+
+def _providers(raw: Any) -> dict[str, Any]:
+    """Provider instances by name, from a mapping or a list (each named by its ``name``)."""
+    if isinstance(raw, dict):
+        return dict(raw)
+    if isinstance(raw, (list, tuple)):
+        return {str(getattr(p, "name", "")): p for p in raw}
+    raise ConfigError("providers must be a list of Provider instances (or a mapping by name).")

@@ -7,7 +7,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +15,18 @@ import pandas as pd
 
 from workbench.config import Settings, get_settings
 from workbench.data.dataset import Dataset
-from workbench.engine.caller import ModelCaller
+from workbench.engine.dispatcher import Dispatcher
 from workbench.engine.plan import Plan, check_variables, make_plan
 from workbench.engine.progress import Progress, auto_progress, in_notebook
 from workbench.engine.runner import RunOutcome, execute
 from workbench.engine.store import Store
 from workbench.engine.sync import run_blocking
 from workbench.errors import BudgetError, ConfigError, ScorerError, WorkbenchError
-from workbench.estimate import Estimate
+from workbench.estimate import Estimate, estimate_run
 from workbench.history import headline
-from workbench.models.ids import parse_model_id
+from workbench.models.catalog import price_hint
 from workbench.prompts.variant import Variant
-from workbench.providers.registry import check_provider
+from workbench.providers.registry import check_provider, parse_model_id
 from workbench.results.columns import RESERVED, scorer_columns
 from workbench.results.table import Results
 from workbench.scoring.base import Score, Scorer, build_scorer
@@ -127,52 +127,20 @@ class Experiment:
         }
 
     def estimate(self) -> Estimate:
-        """Calls, input tokens and the most it could cost — before any call."""
+        """Calls, input tokens and the most it could cost — grid and judge calls — before any
+        call. Never creates the store."""
         settings = self._settings()
-        plan = make_plan(self.dataset, self.variants, self.repeats, settings)
-        with Store(settings.store_path) as store:
-            cached = set(store.get_many([c.key for c in plan.cells]))
-        seen: set[str] = set()
-        per: dict[str, dict[str, Any]] = {}
-        for cell in plan.cells:
-            entry = per.setdefault(
-                cell.variant,
-                {
-                    "variant": cell.variant,
-                    "model": str(cell.request.model),
-                    "cells": 0,
-                    "cached": 0,
-                    "calls": 0,
-                    "input_tokens": 0,
-                    "max_output_tokens": 0,
-                    "cost_usd": 0.0,
-                },
-            )
-            entry["cells"] += 1
-            if cell.key in cached:
-                entry["cached"] += 1
-                continue
-            if cell.key in seen:
-                continue
-            seen.add(cell.key)
-            entry["calls"] += 1
-            entry["input_tokens"] += cell.est_input_tokens
-            entry["max_output_tokens"] += cell.max_output_tokens
-            cost = cell.max_cost()
-            entry["cost_usd"] = (
-                None if cost is None or entry["cost_usd"] is None else entry["cost_usd"] + cost
-            )
-        table = pd.DataFrame(list(per.values()))
-        costs = list(table["cost_usd"])
-        return Estimate(
-            cells=len(plan.cells),
-            cached=int(table["cached"].sum()),
-            calls=int(table["calls"].sum()),
-            input_tokens=int(table["input_tokens"].sum()),
-            max_output_tokens=int(table["max_output_tokens"].sum()),
-            cost_usd=None if any(c is None or c != c for c in costs) else float(sum(costs)),
-            by_variant=table,
+        return self._estimate(
+            make_plan(self.dataset, self.variants, self.repeats, settings), settings
         )
+
+    def _estimate(self, plan: Plan, settings: Settings) -> Estimate:
+        variants = {v.name: v for v in self.variants}
+        rows = self.dataset.rows
+        if not settings.store_path.exists():
+            return estimate_run(plan, self.scorers, rows, variants, None)
+        with Store(settings.store_path) as store:
+            return estimate_run(plan, self.scorers, rows, variants, store)
 
     # -- running -------------------------------------------------------------------------
     def run(self, *, budget_usd: float | None = None, progress: Progress | None = None) -> Results:
@@ -203,12 +171,13 @@ class Experiment:
         ):  # keys, SDKs, weights: before any call
             check_provider(model, settings)
         budget = self.budget_usd if budget_usd is None else budget_usd
-        if budget is not None and any(c.max_cost() is None for c in plan.cells):
-            unknown = sorted({c.info.id for c in plan.cells if c.max_cost() is None})
-            raise BudgetError(
-                f"budget_usd needs prices, and {unknown} have none: "
-                f"wb.models.register(model, input_per_1m=..., output_per_1m=...)."
-            )
+        if budget is not None:
+            unpriced = self._estimate(plan, settings).unpriced
+            if unpriced:
+                raise BudgetError(
+                    f"budget_usd cannot bound the spend: {', '.join(unpriced)} would be called "
+                    f"and have no price. {price_hint(unpriced[0])}"
+                )
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         progress = progress or auto_progress(self.name)
         stop = stop or asyncio.Event()
@@ -219,28 +188,22 @@ class Experiment:
         with Store(settings.store_path) as store:
             store.start_run(run_id, self.name, self.spec())
             outcome: RunOutcome | None = None
-            caller = ModelCaller(store, settings)
+            dispatcher = Dispatcher(
+                store, settings, budget_usd=budget, concurrency=self.concurrency, stop=stop
+            )
             try:
-                outcome = await execute(
-                    plan,
-                    store,
-                    settings,
-                    run_id=run_id,
-                    progress=progress,
-                    budget_usd=budget,
-                    concurrency=self.concurrency,
-                    stop=stop,
-                )
+                outcome = await execute(plan, dispatcher, run_id=run_id, progress=progress)
                 scores = await score_cells(
                     plan,
                     outcome.outcomes,
                     self.scorers,
                     self.dataset.rows,
-                    caller,
+                    dispatcher.judge,
                     {v.name: v for v in self.variants},
                 )
             finally:
-                await caller.aclose()
+                await dispatcher.aclose()
+                ledger = dispatcher.ledger
                 tally = outcome.tally if outcome else None
                 store.finish_run(
                     run_id,
@@ -250,8 +213,8 @@ class Experiment:
                         "done": tally.done if tally else None,
                         "cached": tally.cached if tally else None,
                         "failed": tally.failed if tally else None,
-                        "spent_usd": tally.spent if tally else None,
-                        "scoring_usd": caller.spent,
+                        "spent_usd": ledger.spent.get("cell", 0.0),
+                        "scoring_usd": ledger.spent.get("judge", 0.0),
                     },
                 )
             labels = store.labels(self.name)
@@ -263,9 +226,9 @@ class Experiment:
             "store": str(settings.store_path),
             "started": started,
             "finished": time.time(),
-            "spent_usd": outcome.tally.spent,
-            "scoring_usd": caller.spent,
-            "judge_calls": caller.calls,
+            "spent_usd": ledger.spent.get("cell", 0.0),
+            "scoring_usd": ledger.spent.get("judge", 0.0),
+            "judge_calls": dispatcher.calls["judge"],
             # What an export needs to describe and later re-run this experiment.
             "spec": self.spec(),
             "dataset_columns": self.dataset.columns,
@@ -327,7 +290,7 @@ class Experiment:
                     "output_tokens": response.output_tokens if response else None,
                     "latency_ms": response.latency_ms if response else None,
                     "cost_usd": done.cost_usd if done else 0.0,
-                    "scoring_cost_usd": sum(score.cost_usd for score in cell_scores),
+                    "scoring_cost_usd": _total(score.cost_usd for score in cell_scores),
                     "cached": bool(done.cached) if done else False,
                     "request_key": cell.key,
                     "human_label": label[0] if label else None,
@@ -391,3 +354,9 @@ def _unique_scorers(scorers: list[Scorer]) -> list[Scorer]:
         taken.add(name)
         out.append(s if name == s.name else s.rename(name))
     return out
+
+
+def _total(costs: Iterable[float | None]) -> float | None:
+    """Sum of costs; None (unknown) when any is."""
+    values = list(costs)
+    return None if any(c is None for c in values) else sum(c or 0.0 for c in values)

@@ -6,7 +6,7 @@
     truncate(variant, row, 2000, "drop_oldest_turns")   # what would be cut to fit
     dataset_budget(variant, ds)       # prompt sizes over every row, and the rows that overflow
 
-Counts come from :func:`workbench.models.tokenizers.count_tokens` (exact where the model's
+Counts come from each model's provider (``Model.count_tokens``: exact where the model's
 tokenizer is available, labelled estimates otherwise). Pure: no widgets, no calls (except
 Anthropic's ``count_tokens`` API when a key is set).
 """
@@ -23,11 +23,10 @@ import pandas as pd
 
 from workbench.config import Settings, get_settings
 from workbench.errors import ConfigError
-from workbench.models.catalog import model_info
-from workbench.models.ids import ModelId, default_model, parse_model_id
-from workbench.models.tokenizers import TokenCount, count_tokens
+from workbench.models.resolve import resolve
 from workbench.prompts.render import Message, template_variables
 from workbench.prompts.variant import Variant
+from workbench.tokens.count import TokenCount
 
 __all__ = [
     "FIELD_MIN_TOKENS",
@@ -42,12 +41,6 @@ __all__ = [
 
 FIELD_MIN_TOKENS = 200
 """A row value with more tokens than this inside a message becomes its own ``field`` segment."""
-LOCAL_DEFAULT_MAX_TOKENS = 256
-"""What the local provider sends when a variant sets no max_tokens."""
-ANTHROPIC_DEFAULT_MAX_TOKENS = 1024
-"""What the Anthropic provider sends when a variant sets no max_tokens (the API requires one)."""
-OUTPUT_RESERVE_CAP = 4096
-"""Otherwise reserve the model's max_output, capped at this."""
 Strategy = Literal["drop_oldest_turns", "trim_longest_field"]
 _COLORS = {
     "system": "#4c78a8",
@@ -175,21 +168,11 @@ class Budget:
         )
 
 
-def _model(variant: Variant, settings: Settings) -> ModelId:
-    return parse_model_id(variant.model or default_model(settings), settings)
-
-
-def reserved_output(variant: Variant, model: ModelId, settings: Settings | None = None) -> int:
-    """Output tokens to reserve: ``max_tokens``, else what the provider sends, else max_output
-    capped at :data:`OUTPUT_RESERVE_CAP`."""
-    if variant.params.get("max_tokens"):
-        return int(variant.params["max_tokens"])
-    if model.kind == "local":
-        return LOCAL_DEFAULT_MAX_TOKENS
-    if model.kind == "anthropic":
-        return ANTHROPIC_DEFAULT_MAX_TOKENS
-    max_output = model_info(model, settings).max_output
-    return min(max_output, OUTPUT_RESERVE_CAP) if max_output else ANTHROPIC_DEFAULT_MAX_TOKENS
+def reserved_output(variant: Variant, settings: Settings | None = None) -> int:
+    """Output tokens reserved for ``variant``'s reply: its ``max_tokens``, else what its provider
+    sends, else the model's max_output capped (the same number estimates and requests use)."""
+    settings = settings or get_settings()
+    return resolve(variant.model, settings).reserved_output(variant.params)
 
 
 def _labels(variant: Variant, history: Sequence[Message] = ()) -> list[tuple[str, str]]:
@@ -233,10 +216,10 @@ def budget(
 ) -> Budget:
     """The token budget of ``variant`` rendered over one dataset ``row``."""
     settings = settings or get_settings()
-    model = _model(variant, settings)
+    model = resolve(variant.model, settings)
     messages = variant.render(row)
     labels = _labels(variant, variant.history_turns(row))
-    count = count_tokens(model, messages, settings=settings, remote=remote)
+    count = model.count_tokens(messages, remote=remote)
     segments: list[Segment] = []
     if count.inserted:
         segments.append(
@@ -253,14 +236,13 @@ def budget(
         segments.append(Segment(kind, label, own, i, preview=message["content"][:80]))
         segments.extend(Segment(s.kind, s.label, s.tokens, i, label, s.preview) for s in subs)
     segments.append(Segment("overhead", "template overhead", count.overhead))
-    info = model_info(model, settings)
     return Budget(
         variant=variant.name,
         model=str(model),
         segments=tuple(segments),
         prompt_tokens=count.total,
-        context_window=info.context_window,
-        reserved_output=reserved_output(variant, model, settings),
+        context_window=model.info.context_window,
+        reserved_output=model.reserved_output(variant.params),
         exact=count.exact,
         method=count.method,
         messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
@@ -411,7 +393,7 @@ def _relabel(after: Budget, before: Budget, index: list[int]) -> Budget:
 
 def _in_context(b: Budget, value: str, settings: Settings) -> int:
     """Tokens of a row value where it appears in the rendered prompt (0 if absent)."""
-    count = count_tokens(b.model, b.messages, settings=settings)
+    count = resolve(b.model, settings).count_tokens(b.messages)
     spans = [(i, m["content"].find(value)) for i, m in enumerate(b.messages)] if value else []
     return sum(count.span_tokens(i, at, at + len(value)) for i, at in spans if at >= 0)
 
@@ -523,12 +505,12 @@ def dataset_budget(
 ) -> DatasetBudget:
     """Prompt tokens of ``variant`` for every row of ``dataset`` (a Dataset, DataFrame or rows)."""
     settings = settings or get_settings()
-    model = _model(variant, settings)
+    model = resolve(variant.model, settings)
     ids, rows = _rows(dataset)
-    window = model_info(model, settings).context_window
-    reserved = reserved_output(variant, model, settings)
+    window = model.info.context_window
+    reserved = model.reserved_output(variant.params)
     counts = [
-        count_tokens(model, variant.render(r, row_id=i), settings=settings, remote=remote)
+        model.count_tokens(variant.render(r, row_id=i), remote=remote)
         for i, r in zip(ids, rows, strict=True)
     ]
     totals = [c.total for c in counts]

@@ -28,7 +28,6 @@ from workbench.engine.store import Store
 CELLS = [
     """import pandas as pd
 import workbench as wb
-from workbench.providers import fake
 from workbench.views import charts
 charts.enable_offline()
 fake.script("wrong", {"tokyo": "Kyoto"})  # one wrong answer; the rest echo
@@ -46,6 +45,7 @@ res = exp.run()""",
 BUDGET_CELLS = [
     """import workbench as wb
 from workbench.views import BudgetExplorer, charts
+from workbench.providers.fake import FakeProvider
 charts.enable_offline()
 variant = wb.Variant("support", model="local/smollm2",
                      system="You are a support assistant. Answer from the document only.",
@@ -62,7 +62,6 @@ BudgetExplorer(variant, rows, row="long")""",
 STOP_CELLS = [
     """import pandas as pd
 import workbench as wb
-from workbench.providers import fake
 fake.script("slow", lambda request: "ok", latency=0.25)
 ds = wb.Dataset(pd.DataFrame({"q": [f"q{i}" for i in range(80)]}))
 exp = wb.Experiment("stop", ds, [wb.Variant("v", model="fake/slow", user="{{ q }}")],

@@ -23,9 +23,9 @@ import pandas as pd
 
 from workbench.artifact.store import EVAL_SCHEMA, normalize
 from workbench.errors import ArtifactError
-from workbench.models.tokens import estimate_tokens
 from workbench.results.columns import RESERVED, scorer_columns
 from workbench.results.table import Results
+from workbench.tokens.estimate import estimate_tokens
 
 __all__ = ["build_evidence", "build_record", "git_commit", "label_columns", "runner_up"]
 

@@ -98,7 +98,7 @@ class ProviderGate:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.slots = Slots(limits.concurrency)
+        self.slots = Slots(limits.concurrency or 1)
         self.requests = TokenBucket(limits.rpm) if limits.rpm else None
         self.tokens = TokenBucket(limits.tpm) if limits.tpm else None
         self.resume_at = 0.0

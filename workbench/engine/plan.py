@@ -11,18 +11,14 @@ from typing import Any
 from workbench.config import Settings
 from workbench.data.dataset import Dataset
 from workbench.errors import TemplateError
-from workbench.models.catalog import ModelInfo, model_info
-from workbench.models.ids import ModelId, default_model, parse_model_id
-from workbench.models.tokenizers import count_tokens
+from workbench.models.resolve import Model, resolve
+from workbench.prompts.render import Message
 from workbench.prompts.variant import Variant
-from workbench.providers.base import ChatRequest
-from workbench.providers.registry import provider_class
+from workbench.providers.base import ChatRequest, ModelId, Response
 
-__all__ = ["CACHE_KEY_VERSION", "Cell", "Plan", "cache_key", "make_plan"]
+__all__ = ["CACHE_KEY_VERSION", "Call", "Cell", "Plan", "cache_key", "make_call", "make_plan"]
 
 CACHE_KEY_VERSION = "wb1"
-DEFAULT_OUTPUT_ALLOWANCE = 1024
-"""Output tokens assumed per call for estimates when a variant sets no max_tokens."""
 
 
 def cache_key(request: ChatRequest) -> str:
@@ -38,6 +34,52 @@ def cache_key(request: ChatRequest) -> str:
 
 
 @dataclass(frozen=True)
+class Call:
+    """One model call to make: the request, its cache key, its model and what it may cost."""
+
+    request: ChatRequest
+    key: str
+    model: Model
+    est_input_tokens: int
+    max_output_tokens: int
+    purpose: str = "cell"
+    """``cell`` (the grid) or ``judge`` (scoring): what the ledger counts it as."""
+
+    def max_cost(self) -> float | None:
+        """Cost if the reply uses every allowed output token (None: the model is unpriced)."""
+        return self.model.info.cost(self.est_input_tokens, self.max_output_tokens)
+
+    def cost(self, response: Response) -> float | None:
+        """What the call cost at catalog prices: 0 for a failure, None when unpriced."""
+        if not response.ok:
+            return 0.0
+        used = response.input_tokens
+        return self.model.info.cost(
+            used if used is not None else self.est_input_tokens, response.output_tokens or 0
+        )
+
+
+def make_call(
+    model: Model,
+    messages: Sequence[Message],
+    params: Mapping[str, Any],
+    repeat: int = 0,
+    *,
+    purpose: str = "cell",
+) -> Call:
+    """A call of ``model`` with these messages and params: its request, cache key and sizes."""
+    request = ChatRequest(model.id, tuple(messages), _frozen(params), repeat)
+    return Call(
+        request=request,
+        key=cache_key(request),
+        model=model,
+        est_input_tokens=model.count_tokens(messages, with_offsets=False).total,
+        max_output_tokens=model.reserved_output(params),
+        purpose=purpose,
+    )
+
+
+@dataclass(frozen=True)
 class Cell:
     """One call to make: a (row, variant, repeat)."""
 
@@ -50,11 +92,17 @@ class Cell:
     key: str
     est_input_tokens: int
     max_output_tokens: int
-    info: ModelInfo
+    model: Model
 
     def max_cost(self) -> float | None:
         """Cost if the reply uses every allowed output token (None: price unknown)."""
-        return self.info.cost(self.est_input_tokens, self.max_output_tokens)
+        return self.model.info.cost(self.est_input_tokens, self.max_output_tokens)
+
+    def as_call(self) -> Call:
+        """The call this cell makes."""
+        return Call(
+            self.request, self.key, self.model, self.est_input_tokens, self.max_output_tokens
+        )
 
 
 @dataclass(frozen=True)
@@ -66,11 +114,6 @@ class Plan:
 
     def __len__(self) -> int:
         return len(self.cells)
-
-
-def resolve_model(variant: Variant, settings: Settings) -> ModelId:
-    """The model id a variant runs on (its own, or the default)."""
-    return parse_model_id(variant.model or default_model(settings), settings)
 
 
 def check_variables(
@@ -94,26 +137,19 @@ def make_plan(
     settings: Settings,
 ) -> Plan:
     """Validate everything that can be checked offline and expand the grid."""
-    resolved: list[tuple[Variant, ModelId, ModelInfo, int]] = []
+    resolved: list[tuple[Variant, Model, int]] = []
     for variant in variants:
         check_variables(variant.variables, dataset, f"Variant '{variant.name}'")
-        model = resolve_model(variant, settings)
-        info = model_info(model, settings)
-        provider_class(model).check_params(
-            variant.params, info, f"Variant '{variant.name}' ({model})"
-        )
-        max_out = int(
-            variant.params.get("max_tokens")
-            or min(info.max_output or DEFAULT_OUTPUT_ALLOWANCE, DEFAULT_OUTPUT_ALLOWANCE)
-        )
-        resolved.append((variant, model, info, max_out))
+        model = resolve(variant.model, settings)
+        model.check_params(variant.params, f"Variant '{variant.name}' ({model})")
+        resolved.append((variant, model, model.reserved_output(variant.params)))
     cells: list[Cell] = []
     for row_index, (row_id, row) in enumerate(zip(dataset.row_ids, dataset.rows, strict=True)):
-        for variant, model, info, max_out in resolved:
+        for variant, model, max_out in resolved:
             messages = tuple(variant.render(row, row_id=row_id))
-            estimate = count_tokens(model, messages, settings=settings, with_offsets=False).total
+            estimate = model.count_tokens(messages, with_offsets=False).total
             for repeat in range(repeats):
-                request = ChatRequest(model, messages, _frozen(variant.params), repeat)
+                request = ChatRequest(model.id, messages, _frozen(variant.params), repeat)
                 cells.append(
                     Cell(
                         index=len(cells),
@@ -125,10 +161,10 @@ def make_plan(
                         key=cache_key(request),
                         est_input_tokens=estimate,
                         max_output_tokens=max_out,
-                        info=info,
+                        model=model,
                     )
                 )
-    models = tuple(sorted({m for _, m, _, _ in resolved}))
+    models = tuple(sorted({m.id for _, m, _ in resolved}))
     return Plan(tuple(cells), models)
 
 

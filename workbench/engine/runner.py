@@ -1,34 +1,30 @@
-"""Run a plan: cache first, then concurrent, rate-limited, retried calls; journal each result."""
+"""Run a plan's grid: cache first, then the calls through the run's dispatcher, each result
+journaled before it is counted and shown."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.config import Limits, Settings
-from workbench.engine.limits import ProviderGate, RetryPolicy, Stopped, call_with_retries
+from workbench.engine.dispatcher import CallResult, Dispatcher, NotRun
 from workbench.engine.plan import Cell, Plan
 from workbench.engine.progress import Finished, Progress, Tally
-from workbench.engine.store import Store
-from workbench.errors import ProviderError
-from workbench.providers.base import Provider, Response
-from workbench.providers.registry import create_provider
 
-__all__ = ["CellOutcome", "RunOutcome", "execute"]
+__all__ = ["CellOutcome", "RunOutcome", "execute", "missing_cells"]
 
 
 @dataclass
 class CellOutcome:
     """What one cell ended as."""
 
-    response: Response
+    response: Any
+    """The :class:`~workbench.providers.base.Response`."""
     cached: bool
     cost_usd: float | None
 
@@ -44,36 +40,6 @@ class RunOutcome:
     tally: Tally = field(default_factory=Tally)
 
 
-def _cost(cell: Cell, response: Response) -> float | None:
-    if not response.ok:
-        return 0.0
-    input_tokens = (
-        response.input_tokens if response.input_tokens is not None else cell.est_input_tokens
-    )
-    return cell.info.cost(input_tokens, response.output_tokens or 0)
-
-
-class _Budget:
-    def __init__(self, limit: float | None) -> None:
-        self.limit = limit
-        self.spent = 0.0
-        self.reserved = 0.0
-        self.exhausted = False
-
-    def reserve(self, amount: float) -> bool:
-        if self.limit is None:
-            return True
-        if self.exhausted or self.spent + self.reserved + amount > self.limit + 1e-12:
-            self.exhausted = True
-            return False
-        self.reserved += amount
-        return True
-
-    def settle(self, reserved: float, actual: float | None) -> None:
-        self.reserved -= reserved if self.limit is not None else 0.0
-        self.spent += reserved if actual is None else actual
-
-
 YOUNG_GC_THRESHOLD = 20_000
 """Allocations between young-generation collections while a run goes (Python's default: 700)."""
 
@@ -85,14 +51,19 @@ class _FrozenHeap:
     die with it, by reference counting): the collector took ~15% of the CPU per call at 200
     concurrent calls, each full pass over a notebook's heap ~0.1 s. Undone (``gc.unfreeze``, the
     thresholds as they were) when the last run ends; objects frozen by someone else (a pre-fork
-    server, say) are left alone."""
+    server, say) are left alone. Off with the ``gc_tuning`` setting."""
 
     lock = threading.Lock()  # runs in several threads (run_blocking) count as one
     runs = 0
     managed = False
     thresholds: tuple[int, int, int] = (700, 10, 10)
 
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+
     def __enter__(self) -> None:
+        if not self.enabled:
+            return
         cls = type(self)
         with cls.lock:
             if cls.runs == 0:
@@ -104,6 +75,8 @@ class _FrozenHeap:
             cls.runs += 1
 
     def __exit__(self, *exc: object) -> None:
+        if not self.enabled:
+            return
         cls = type(self)
         with cls.lock:
             cls.runs -= 1
@@ -114,87 +87,27 @@ class _FrozenHeap:
                     gc.unfreeze()
 
 
-class _GroupCommit:
-    """Completed calls committed together: one write transaction for the calls that finish in
-    the same turn of the event loop. Each call's ``shown`` callback (record, count, show) runs
-    right after the commit that holds it, in the same step, so a call is journaled before it is
-    shown even if its task is cancelled meanwhile; :meth:`add` returns the future of that commit
-    (which fails as the commit did)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.pending: list[tuple[str, str, Response, list[tuple[str, int]]]] = []
-        self.shown: list[Callable[[], None]] = []
-        self.batch: asyncio.Future[None] | None = None
-        self.error: BaseException | None = None
-
-    def add(
-        self,
-        key: str,
-        model: str,
-        response: Response,
-        journal: list[tuple[str, int]],
-        shown: Callable[[], None],
-    ) -> asyncio.Future[None]:
-        if self.batch is None:
-            loop = asyncio.get_running_loop()
-            self.batch = loop.create_future()
-            loop.call_soon(self.flush)
-        self.pending.append((key, model, response, journal))
-        self.shown.append(shown)
-        return self.batch
-
-    def flush(self) -> None:
-        """Commit what is pending now (also called directly when the run ends)."""
-        pending, shown, batch = self.pending, self.shown, self.batch
-        self.pending, self.shown, self.batch = [], [], None
-        error: BaseException | None = None
-        try:
-            self.store.put_many(pending)
-        except Exception as exc:  # nothing committed: nothing shown
-            error = exc
-        else:
-            for show in shown:
-                try:
-                    show()
-                except Exception as exc:
-                    error = error or exc
-        if error is not None:
-            self.error = self.error or error
-        if batch is not None and not batch.done():
-            if error is None:
-                batch.set_result(None)
-            else:
-                batch.set_exception(error)
-                batch.exception()  # retrieved: the run raises it (``self.error``) if no waiter does
-
-
 async def execute(
     plan: Plan,
-    store: Store,
-    settings: Settings,
+    dispatcher: Dispatcher,
     *,
     run_id: str,
     progress: Progress,
-    budget_usd: float | None = None,
-    concurrency: int | None = None,
-    stop: asyncio.Event | None = None,
-    seed: int = 0,
 ) -> RunOutcome:
-    """Run every cell of ``plan``; never raises for a failed call. ``stop`` ends it early."""
+    """Run every cell of ``plan``; never raises for a failed call. A stop (the dispatcher's
+    ``stop`` event) or the budget ends it early, keeping what finished."""
+    store = dispatcher.store
     outcomes: list[CellOutcome | None] = [None] * len(plan.cells)
     result = RunOutcome(outcomes)
     tally = result.tally
     tally.total = len(plan.cells)
 
-    cached = store.get_many([c.key for c in plan.cells])
-    charged: set[str] = set()
+    cached = dispatcher.from_cache(c.as_call() for c in plan.cells)
     for cell in plan.cells:
         if cell.key in cached:  # identical cells: the first carries the cost, as on the first run
-            response = cached[cell.key]
-            cost = 0.0 if cell.key in charged else _cost(cell, response)
-            charged.add(cell.key)
-            outcomes[cell.index] = CellOutcome(response, True, cost)
+            hit = cached[cell.key]
+            outcomes[cell.index] = CellOutcome(hit.response, True, hit.cost_usd)
+    _share_cost(plan, outcomes, cached)
     store.journal_cached(run_id, [(c.index, c.key) for c in plan.cells if c.key in cached])
     tally.cached = tally.done = sum(1 for o in outcomes if o is not None)
 
@@ -207,90 +120,51 @@ async def execute(
     for key, cells in groups.items():
         by_provider[cells[0].request.model.provider].append(key)
 
-    budget = _Budget(budget_usd)
-    tally.spent = 0.0
-    progress.start(tally, budget_usd)
-    policy = RetryPolicy(
-        max_retries=settings.max_retries,
-        timeout=settings.timeout,
-        base=settings.backoff_base,
-        cap=settings.backoff_cap,
-    )
-    rng = random.Random(seed)
-    providers: dict[str, Provider] = {}
+    progress.start(tally, dispatcher.ledger.limit)
     started = time.monotonic()
-    commits = _GroupCommit(store)
 
-    async def one(provider: Provider, gate: ProviderGate, key: str) -> None:
+    async def one(key: str) -> None:
         cells = groups[key]
         first = cells[0]
-        reserve = first.max_cost() or 0.0
-        if not budget.reserve(reserve):
-            return
-        tokens = first.est_input_tokens + first.max_output_tokens
 
-        async def finish(reply: object) -> None:
-            """Commit the call's result, then record and show it: journaled before shown."""
-            assert isinstance(reply, Response)
-            response = reply
-            cost = _cost(first, response)
-            budget.settle(reserve, cost)
-
-            def shown() -> None:  # runs right after the commit that holds this call
-                for i, cell in enumerate(cells):  # one call paid for all: the first carries it
-                    outcomes[cell.index] = CellOutcome(response, False, cost if i == 0 else 0.0)
-                tally.done += len(cells)
-                tally.failed += 0 if response.ok else len(cells)
-                tally.recent.append(
-                    Finished(
-                        first.variant, first.row_id, first.repeat, response.text, response.error
-                    )
+        def shown(done: CallResult) -> None:  # runs right after the commit that holds this call
+            response = done.response
+            for i, cell in enumerate(cells):  # one call paid for all: the first carries it
+                outcomes[cell.index] = CellOutcome(
+                    response, False, done.cost_usd if i == 0 else 0.0
                 )
-                tally.spent = budget.spent
-                tally.rate = (tally.done - tally.cached) / max(time.monotonic() - started, 1e-9)
-                progress.update(tally)
-
-            journal = [(run_id, c.index) for c in cells]
-            await commits.add(key, str(first.request.model), response, journal, shown)
-
-        try:
-            # A reply is committed before its slot goes to another call, so no more than
-            # ``concurrency`` answered calls are ever uncommitted (lost if the process dies).
-            await call_with_retries(
-                lambda: provider.generate(first.request, settings.timeout),
-                gate,
-                policy,
-                tokens,
-                rng,
-                stopped=lambda: bool(stop and stop.is_set()),
-                settle=finish,
+            tally.done += len(cells)
+            tally.failed += 0 if response.ok else len(cells)
+            tally.recent.append(
+                Finished(first.variant, first.row_id, first.repeat, response.text, response.error)
             )
-        except ProviderError as exc:
-            await finish(Response.failure(exc))
-        except Stopped:
-            budget.settle(reserve, 0.0)
+            tally.spent = dispatcher.ledger.total
+            tally.rate = (tally.done - tally.cached) / max(time.monotonic() - started, 1e-9)
+            progress.update(tally)
+
+        journal = [(run_id, c.index) for c in cells]
+        try:
+            await dispatcher.call(first.as_call(), journal=journal, on_commit=shown, cached=False)
+        except NotRun:
             return  # never sent: the cell stays "not run"
 
-    async def worker(provider: Provider, gate: ProviderGate, queue: list[str]) -> None:
-        while queue and not budget.exhausted and not (stop and stop.is_set()):
-            await one(provider, gate, queue.pop())
+    def going() -> bool:
+        return not dispatcher.ledger.exhausted and not dispatcher.stopped
+
+    async def worker(queue: list[str]) -> None:
+        while queue and going():
+            await one(queue.pop())
 
     tasks: list[asyncio.Task[None]] = []
-    gates: list[ProviderGate] = []
-    with _FrozenHeap():  # the collector skips what existed before the run
+    stop = dispatcher.stop
+    with _FrozenHeap(dispatcher.settings.gc_tuning):  # the collector skips what existed before
         try:
             for name, keys in by_provider.items():
-                model = groups[keys[0]][0].request.model
-                providers[name] = provider = create_provider(model, settings)
-                limits = settings.limits_for(name)
-                if concurrency:
-                    limits = Limits(concurrency, limits.rpm, limits.tpm)
-                gate = ProviderGate(limits)
-                gates.append(gate)
                 queue = list(reversed(keys))  # pop() from the end keeps plan order
+                concurrency = dispatcher.limits(name).concurrency or 1
                 # Twice as many workers as slots: one backing off does not idle a slot.
-                for _ in range(min(len(keys), 2 * limits.concurrency)):
-                    tasks.append(asyncio.create_task(worker(provider, gate, queue)))
+                for _ in range(min(len(keys), 2 * concurrency)):
+                    tasks.append(asyncio.create_task(worker(queue)))
             everything: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))
             # Workers cancelled by a stop fail the gather: retrieve it so asyncio logs no traceback.
             everything.add_done_callback(lambda f: None if f.cancelled() else f.exception())
@@ -302,8 +176,8 @@ async def execute(
                 watcher.cancel()
             if stop is not None and stop.is_set():
                 # Let requests already sent finish and be saved (bounded), so none is paid twice.
-                deadline = time.monotonic() + settings.timeout + 5.0
-                while any(g.in_flight for g in gates) and time.monotonic() < deadline:
+                deadline = time.monotonic() + dispatcher.settings.timeout + 5.0
+                while any(g.in_flight for g in dispatcher.gates) and time.monotonic() < deadline:
                     await asyncio.wait([everything], timeout=0.05)
             if everything.done():
                 everything.result()  # a bug in a worker surfaces here instead of vanishing
@@ -314,16 +188,29 @@ async def execute(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            commits.flush()  # calls answered but not yet committed: commit (and count) them now
-            for provider in providers.values():
-                await provider.aclose()
+            dispatcher.commits.flush()  # answered but not yet committed: commit (and count) now
             if result.status == "complete" and any(o is None for o in outcomes):
-                result.status = "budget" if budget.exhausted else "interrupted"
-            result.message = _message(result, tally, budget_usd)
+                result.status = "budget" if dispatcher.ledger.exhausted else "interrupted"
+            tally.spent = dispatcher.ledger.total
+            result.message = _message(result, tally, dispatcher.ledger.limit)
             progress.finish(tally, result.status, result.message)
-    if commits.error is not None:
-        raise commits.error
+    if dispatcher.commits.error is not None:
+        raise dispatcher.commits.error
     return result
+
+
+def _share_cost(
+    plan: Plan, outcomes: list[CellOutcome | None], cached: dict[str, CallResult]
+) -> None:
+    """Cells answered by the same cached call: the first carries its cost, the rest cost 0."""
+    seen: set[str] = set()
+    for cell in plan.cells:
+        done = outcomes[cell.index]
+        if done is None or cell.key not in cached:
+            continue
+        if cell.key in seen:
+            done.cost_usd = 0.0
+        seen.add(cell.key)
 
 
 def _message(result: RunOutcome, tally: Tally, budget_usd: float | None) -> str:

@@ -1,53 +1,29 @@
 """Catalog of models: context window, max output tokens, prices per 1M tokens.
 
 Facts for OpenAI and Anthropic models ship in ``catalog.json`` (dated, with sources). Users
-override or add entries with :func:`register`, ``configure(models=...)`` or ``[models."id"]`` in
-``workbench.toml``. Local and fake models cost nothing; OpenAI-compatible endpoints cost nothing
-unless given a price.
+override or add entries with :func:`register`, ``configure(models=...)``, ``[models."id"]`` in
+``workbench.toml`` or ``models:`` in an experiment YAML. A model the catalog does not list gets
+its provider's fallback facts (``Provider.fallback_info``): local models, fakes and your own
+OpenAI-compatible servers cost nothing; any other model runs unpriced (its cost is unknown).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from workbench.config import Settings, get_settings
+from workbench.config import Settings, add_model_facts, get_settings
 from workbench.errors import ConfigError
-from workbench.models.ids import ModelId, parse_model_id
+from workbench.providers.base import ModelId, ModelInfo
+from workbench.providers.registry import parse_model_id, provider_class
 
-__all__ = ["ModelInfo", "all_models", "catalog_checked", "model_info", "register"]
+__all__ = ["ModelInfo", "all_models", "catalog_checked", "model_info", "price_hint", "register"]
 
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What workbench knows about one model."""
-
-    id: str
-    context_window: int | None
-    """Input + output tokens the model can attend to; None if unknown."""
-    max_output: int | None
-    """Largest ``max_tokens`` the model accepts; None if unknown."""
-    input_per_1m: float | None
-    """USD per 1M input tokens; None if unknown."""
-    output_per_1m: float | None
-    """USD per 1M output tokens; None if unknown."""
-    as_of: str | None = None
-    """Date the facts were checked."""
-
-    def cost(self, input_tokens: int, output_tokens: int) -> float | None:
-        """USD for one call with these token counts, or None when the price is unknown."""
-        if self.input_per_1m is None or self.output_per_1m is None:
-            return None
-        return (input_tokens * self.input_per_1m + output_tokens * self.output_per_1m) / 1e6
-
-
-_registered: dict[str, dict[str, Any]] = {}
 
 
 def register(model: str, **facts: Any) -> ModelInfo:
@@ -58,8 +34,18 @@ def register(model: str, **facts: Any) -> ModelInfo:
     unknown = set(facts) - allowed
     if unknown:
         raise ConfigError(f"Unknown model fact(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    _registered[model] = {**_registered.get(model, {}), **facts}
+    add_model_facts(model, facts)
     return model_info(model)
+
+
+def price_hint(model: str) -> str:
+    """How to tell workbench a model's price, in Python, experiment YAML and workbench.toml."""
+    return (
+        f"Register its price: in Python wb.models.register('{model}', input_per_1m=..., "
+        f"output_per_1m=..., context_window=...); in the experiment YAML "
+        f"models: {{'{model}': {{input_per_1m: ..., output_per_1m: ...}}}}; or in workbench.toml "
+        f'[models."{model}"] input_per_1m = ... / output_per_1m = ...'
+    )
 
 
 @cache
@@ -70,12 +56,11 @@ def _shipped() -> dict[str, Any]:
 
 
 def all_models(settings: Settings | None = None) -> dict[str, ModelInfo]:
-    """Every known model, shipped facts merged with settings and :func:`register` overrides."""
+    """Every catalog entry, shipped facts merged with settings and :func:`register` overrides."""
     settings = settings or get_settings()
     merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in _shipped()["models"].items()}
-    for source in (settings.models, _registered):
-        for model, facts in source.items():
-            merged[model] = {**merged.get(model, {}), **facts}
+    for model, facts in settings.models.items():
+        merged[model] = {**merged.get(model, {}), **facts}
     return {model: _info(model, facts) for model, facts in sorted(merged.items())}
 
 
@@ -107,7 +92,8 @@ def _opt_float(v: Any) -> float | None:
 
 
 def model_info(model: str | ModelId, settings: Settings | None = None) -> ModelInfo:
-    """Facts for one model; an unknown OpenAI or Anthropic model gets an error listing known ones."""
+    """Facts for one model: its catalog entry (a dated id falls back to the undated one), else
+    what its provider says of models it does not know (unpriced for OpenAI and Anthropic)."""
     settings = settings or get_settings()
     mid = model if isinstance(model, ModelId) else parse_model_id(model, settings)
     known = all_models(settings)
@@ -125,23 +111,4 @@ def model_info(model: str | ModelId, settings: Settings | None = None) -> ModelI
             base.output_per_1m,
             base.as_of,
         )
-    if mid.kind == "fake":
-        return ModelInfo(key, 1_000_000, 100_000, 0.0, 0.0)
-    if mid.kind == "openai_compatible":
-        return ModelInfo(key, None, None, 0.0, 0.0)
-    if mid.kind == "local":
-        from workbench.providers.local import local_models
-
-        names = local_models()
-        if mid.name in names:  # a custom GGUF file (WORKBENCH_LOCAL_GGUF)
-            return ModelInfo(key, None, None, 0.0, 0.0)
-        raise ConfigError(
-            f"Unknown local model '{key}'. Known: {', '.join('local/' + n for n in names)} "
-            f"(set WORKBENCH_LOCAL_GGUF=/path/to/model.gguf to add one)."
-        )
-    same = [m for m in known if m.startswith(f"{mid.provider}/")]
-    raise ConfigError(
-        f"Unknown model '{key}'. Known {mid.provider} models: {', '.join(same)}. "
-        f"For another model, tell workbench its price: "
-        f"wb.models.register('{key}', input_per_1m=..., output_per_1m=..., context_window=...)"
-    )
+    return provider_class(mid, settings).fallback_info(mid, settings)

@@ -1,17 +1,28 @@
-"""Providers: one async contract (ChatRequest -> Response) and a registry by name.
+"""Providers: one async contract (ChatRequest -> Response), each provider class owning its facts,
+and a registry by name.
 
-``fake`` (ships in the package), ``local`` (embedded SmolLM2), ``openai``, ``anthropic`` and any
-OpenAI-compatible endpoint named in settings.
+``fake`` (ships in the package), ``local`` (embedded SmolLM2), ``openai``, ``anthropic``, any
+OpenAI-compatible endpoint named in settings, and providers registered with :func:`register`.
 """
 
-from workbench.providers.base import ChatRequest, Provider, Response
-from workbench.providers.registry import accepted_params, check_provider, create_provider
+from workbench.providers.base import ChatRequest, ModelId, ModelInfo, Provider, Response
+from workbench.providers.registry import (
+    check_provider,
+    create_provider,
+    parse_model_id,
+    provider_class,
+    register,
+)
 
 __all__ = [
     "ChatRequest",
+    "ModelId",
+    "ModelInfo",
     "Provider",
     "Response",
-    "accepted_params",
     "check_provider",
     "create_provider",
+    "parse_model_id",
+    "provider_class",
+    "register",
 ]

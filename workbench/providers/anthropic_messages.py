@@ -5,14 +5,22 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from workbench.config import Settings
 from workbench.errors import MissingKeyError, ParamError, ProviderError
-from workbench.models.catalog import ModelInfo
-from workbench.providers.base import COMMON_PARAMS, ChatRequest, Provider, Response
+from workbench.providers.base import (
+    COMMON_PARAMS,
+    ChatRequest,
+    ModelId,
+    ModelInfo,
+    Provider,
+    Response,
+)
 from workbench.providers.sdk_errors import from_sdk_exception, safe_int, split_credentials
 from workbench.providers.sdk_http import sdk_http_client
+from workbench.tokens.count import TokenCount, estimated
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider"]
 
@@ -30,7 +38,8 @@ _FINISH = {
 
 class AnthropicProvider(Provider):
     """Anthropic Messages. System messages become the ``system`` field; the key comes from
-    ``ANTHROPIC_API_KEY`` only."""
+    ``ANTHROPIC_API_KEY`` only. Token counts use the ``count_tokens`` API when the key is set
+    (Anthropic has no offline tokenizer), otherwise they are labelled estimates."""
 
     accepted_params = (COMMON_PARAMS - {"seed"}) | {
         "top_k",
@@ -40,6 +49,9 @@ class AnthropicProvider(Provider):
     }
     key_env = "ANTHROPIC_API_KEY"
     label = "Anthropic"
+    sdk = "anthropic"
+    extra = "anthropic"
+    default_max_tokens = DEFAULT_MAX_TOKENS
 
     max_nonstreaming_tokens = 21_333
     """The SDK refuses larger max_tokens without streaming (its 10-minute rule)."""
@@ -47,11 +59,33 @@ class AnthropicProvider(Provider):
     @classmethod
     def check_params(cls, params: Mapping[str, Any], info: ModelInfo, where: str) -> None:
         super().check_params(params, info, where)
-        if int(params.get("max_tokens", DEFAULT_MAX_TOKENS)) > cls.max_nonstreaming_tokens:
+        if cls.reserved_output(params, info) > cls.max_nonstreaming_tokens:
             raise ParamError(
                 f"{where}: max_tokens={params['max_tokens']} needs streaming, which workbench does "
                 f"not use yet; the Anthropic SDK allows at most {cls.max_nonstreaming_tokens}."
             )
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Settings) -> Provider:
+        return cls(name, settings.provider_urls.get(name))
+
+    @classmethod
+    def count_tokens(
+        cls,
+        model: ModelId,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        settings: Settings,
+        remote: bool,
+        with_offsets: bool,
+    ) -> TokenCount:
+        if not remote:
+            return estimated(str(model), messages, "Anthropic has no offline tokenizer")
+        try:
+            return _count_remote(model, messages, settings.provider_urls.get(model.provider))
+        except Exception as exc:  # network, auth, SDK missing: say so, then estimate
+            why = f"Anthropic count_tokens failed: {type(exc).__name__}"
+            return estimated(str(model), messages, why)
 
     def __init__(self, name: str = "anthropic", base_url: str | None = None) -> None:
         super().__init__(name)
@@ -84,7 +118,7 @@ class AnthropicProvider(Provider):
         body: dict[str, Any] = {
             "model": request.model.name,
             "messages": turns,
-            "max_tokens": params.pop("max_tokens", DEFAULT_MAX_TOKENS),
+            "max_tokens": params.pop("max_tokens", self.default_max_tokens),
         }
         if system:
             body["system"] = system
@@ -134,3 +168,30 @@ class AnthropicProvider(Provider):
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def _count_remote(
+    model: ModelId, messages: Sequence[Mapping[str, Any]], base_url: str | None
+) -> TokenCount:
+    """Anthropic's server-side counter; the total is exact, the split across messages estimated."""
+    import anthropic
+
+    client = anthropic.Anthropic(timeout=10.0, max_retries=0, base_url=base_url)
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    turns = [dict(m) for m in messages if m["role"] != "system"]
+    kwargs: dict[str, Any] = {"model": model.name, "messages": turns}
+    if system:
+        kwargs["system"] = system
+    total = int(client.messages.count_tokens(**kwargs).input_tokens)
+    est = estimated(str(model), messages, "")
+    scale = min(1.0, total / max(1, sum(est.per_message)))
+    per = tuple(int(n * scale) for n in est.per_message)
+    return TokenCount(
+        model=str(model),
+        total=total,
+        per_message=per,
+        overhead=total - sum(per),
+        exact=True,
+        method="anthropic count_tokens API (total exact; split across messages estimated)",
+        contents=est.contents,
+    )

@@ -1,27 +1,86 @@
-"""The one provider contract: a chat request in, a normalized response out."""
+"""The one provider contract: a chat request in, a normalized response out — and, on each provider
+class, every fact about that provider (key, SDK, concurrency, output tokens, parameters, tokenizer,
+facts of models the catalog does not list).
+
+Adding a provider is one module with a :class:`Provider` subclass plus one line in
+:mod:`workbench.providers.registry` (or :func:`workbench.providers.register` from outside the
+package); see ``docs/adding-a-provider.md``.
+"""
 
 from __future__ import annotations
 
 import email.utils
+import importlib.util
+import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from workbench.errors import ParamError, ProviderError
-from workbench.models.catalog import ModelInfo
-from workbench.models.ids import ModelId
+from workbench.config import Settings
+from workbench.errors import ConfigError, MissingKeyError, ParamError, ProviderError
 from workbench.prompts.render import Message
+from workbench.tokens.count import TokenCount, estimated
 
 __all__ = [
     "COMMON_PARAMS",
+    "OUTPUT_RESERVE_CAP",
     "ChatRequest",
+    "ModelId",
+    "ModelInfo",
     "Provider",
     "Response",
     "parse_retry_after",
+    "status_error",
     "validate_params",
 ]
+
+OUTPUT_RESERVE_CAP = 4096
+"""Output tokens reserved (for estimates and budgets) when neither the variant nor the provider
+sets ``max_tokens``: the model's ``max_output``, capped at this."""
+
+
+@dataclass(frozen=True, order=True)
+class ModelId:
+    """A parsed model id, ``provider/model`` (parse with :func:`workbench.models.parse_model_id`)."""
+
+    provider: str
+    """A registered provider (``local``, ``fake``, ``openai``, ``anthropic``, ...) or the name of a
+    configured OpenAI-compatible endpoint."""
+    name: str
+    """The model's name at that provider (may itself contain ``/``)."""
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What workbench knows about one model: from the catalog, settings, or its provider."""
+
+    id: str
+    context_window: int | None
+    """Input + output tokens the model can attend to; None if unknown."""
+    max_output: int | None
+    """Largest ``max_tokens`` the model accepts; None if unknown."""
+    input_per_1m: float | None
+    """USD per 1M input tokens; None if unknown (the model is unpriced)."""
+    output_per_1m: float | None
+    """USD per 1M output tokens; None if unknown."""
+    as_of: str | None = None
+    """Date the facts were checked."""
+
+    @property
+    def priced(self) -> bool:
+        """True when both prices are known (free models are priced at 0)."""
+        return self.input_per_1m is not None and self.output_per_1m is not None
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float | None:
+        """USD for one call with these token counts, or None when the price is unknown."""
+        if self.input_per_1m is None or self.output_per_1m is None:
+            return None
+        return (input_tokens * self.input_per_1m + output_tokens * self.output_per_1m) / 1e6
 
 
 @dataclass(frozen=True)
@@ -61,28 +120,105 @@ class Response:
 
 
 class Provider(ABC):
-    """A source of chat completions. Implement :meth:`generate`; raise ProviderError on failure."""
+    """A source of chat completions. Class attributes and class methods are the provider's facts
+    (usable before any instance exists); an instance makes calls: implement :meth:`generate`
+    and raise :class:`~workbench.errors.ProviderError` on failure."""
 
-    accepted_params: frozenset[str] = frozenset()
-    label = "this provider"
+    label: ClassVar[str] = "this provider"
     """How messages name the provider."""
+    key_env: ClassVar[str | None] = None
+    """Environment variable holding the API key (None: no key needed)."""
+    sdk: ClassVar[str | None] = None
+    """Python package the provider needs (checked before a run)."""
+    extra: ClassVar[str | None] = None
+    """The ``prompt-workbench[extra]`` that installs :attr:`sdk`."""
+    default_concurrency: ClassVar[int] = 4
+    """Calls in flight at once unless ``[limits.<name>] concurrency`` says otherwise."""
+    default_max_tokens: ClassVar[int | None] = None
+    """``max_tokens`` sent when a variant sets none (None: left to the API)."""
+    accepted_params: ClassVar[frozenset[str]] = frozenset()
     """Generation parameters this provider understands; anything else is refused before a call."""
+    free: ClassVar[bool] = False
+    """Models the catalog does not list cost nothing (local models, fakes, your own servers)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         """Provider or endpoint name: the key for limits (concurrency, rate limits)."""
 
-    @abstractmethod
-    async def generate(self, request: ChatRequest, timeout: float) -> Response:
-        """One call. Return a Response with text and usage, or raise ProviderError."""
+    # -- facts -------------------------------------------------------------------------------
+    @classmethod
+    def install_hint(cls) -> str:
+        """What to type to install what this provider needs."""
+        return f"pip install 'prompt-workbench[{cls.extra}]'" if cls.extra else ""
 
-    async def aclose(self) -> None:  # noqa: B027 - optional hook
-        """Release connections; called once when a run ends."""
+    @classmethod
+    def check_ready(cls, model: ModelId, settings: Settings) -> None:
+        """Fail now, before any call, if ``model`` cannot be served here: SDK or key missing."""
+        if cls.sdk and importlib.util.find_spec(cls.sdk) is None:
+            raise ConfigError(
+                f"Provider '{model.provider}' needs the {cls.sdk} package: {cls.install_hint()}"
+            )
+        env = cls.key_variable(model.provider, settings)
+        if env and not os.environ.get(env):
+            raise MissingKeyError(model.provider, env)
+
+    @classmethod
+    def key_variable(cls, name: str, settings: Settings) -> str | None:
+        """The environment variable holding the key of provider ``name``."""
+        return cls.key_env
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any], info: ModelInfo, where: str) -> None:
         """Refuse, before any call, parameters this provider would reject."""
         validate_params(cls.label, cls.accepted_params, params, info, where)
+
+    @classmethod
+    def reserved_output(cls, params: Mapping[str, Any], info: ModelInfo) -> int:
+        """Output tokens one call may use: ``max_tokens`` if set, else what this provider sends,
+        else the model's ``max_output`` capped at :data:`OUTPUT_RESERVE_CAP` — the one number
+        that estimates, budgets and requests all use."""
+        if params.get("max_tokens"):
+            return int(params["max_tokens"])
+        if cls.default_max_tokens is not None:
+            return cls.default_max_tokens
+        return min(info.max_output or OUTPUT_RESERVE_CAP, OUTPUT_RESERVE_CAP)
+
+    @classmethod
+    def fallback_info(cls, model: ModelId, settings: Settings) -> ModelInfo:
+        """Facts of a model the catalog does not list: unknown sizes; free or unpriced."""
+        price = 0.0 if cls.free else None
+        return ModelInfo(str(model), None, None, price, price)
+
+    @classmethod
+    def tokenizer_key(cls, model: ModelId, settings: Settings) -> str | None:
+        """What besides the model id decides token counts (e.g. a weights file), for caching."""
+        return None
+
+    @classmethod
+    def count_tokens(
+        cls,
+        model: ModelId,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        settings: Settings,
+        remote: bool,
+        with_offsets: bool,
+    ) -> TokenCount:
+        """Input tokens of a chat request; a labelled estimate unless the provider knows better."""
+        return estimated(str(model), messages, f"{cls.label} has no tokenizer here")
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Settings) -> Provider:
+        """A ready instance serving provider ``name`` with these settings."""
+        return cls(name)
+
+    # -- calls -------------------------------------------------------------------------------
+    @abstractmethod
+    async def generate(self, request: ChatRequest, timeout: float) -> Response:
+        """One call. Return a Response with text and usage, or raise ProviderError."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; called once when a run ends (a later call may reopen them)."""
 
     @staticmethod
     def clock() -> float:

@@ -1,12 +1,16 @@
 """``fake/<name>``: a deterministic provider that ships in the package, for demos and tests.
 
 Built-in names: ``fake/echo`` replies with the last user message, ``fake/upper`` with it in
-capitals. Any other name echoes too, unless scripted::
+capitals. Any other name echoes too, unless scripted on an instance you hand to the run::
 
-    from workbench.providers import fake
-    fake.script("judge", {"What is 2+2?": "4"})          # reply by last user message
+    from workbench.providers.fake import FakeProvider
+    fake = FakeProvider()
+    fake.script("judge", {"What is 2+2?": "4"})            # reply by last user message
     fake.script("flaky", lambda req: "ok" if req.repeat else "no")   # any function of the request
-    fake.calls["judge"]                                   # how many calls it answered
+    wb.Experiment(..., providers=[fake])                    # or wb.configure(providers=[fake])
+    fake.calls["judge"]                                     # how many calls it answered
+
+Scripts and call counts belong to the instance: nothing is shared between instances.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from workbench.models.tokens import estimate_text_tokens, estimate_tokens
-from workbench.providers.base import ChatRequest, Provider, Response
+from workbench.config import Settings
+from workbench.providers.base import ChatRequest, ModelId, ModelInfo, Provider, Response
+from workbench.tokens.estimate import estimate_text_tokens, estimate_tokens
 
-__all__ = ["FakeProvider", "calls", "last_user_text", "reset", "script"]
+__all__ = ["FakeProvider", "last_user_text"]
 
 Reply = str | Response
 Responder = str | Mapping[str, str] | Sequence[str] | Callable[[ChatRequest], Reply]
@@ -29,27 +34,6 @@ Responder = str | Mapping[str, str] | Sequence[str] | Callable[[ChatRequest], Re
 class _Script:
     responder: Responder
     latency: float
-
-
-_scripts: dict[str, _Script] = {}
-calls: Counter[str] = Counter()
-"""Calls answered, by fake model name."""
-
-
-def script(name: str, responder: Responder, *, latency: float = 0.0) -> None:
-    """Decide what ``fake/<name>`` answers.
-
-    ``responder``: a fixed string; a mapping from the last user message to a reply (others echo);
-    a list of replies picked by repeat index; or a function of the :class:`ChatRequest` returning
-    text or a Response (it may raise ``ProviderError`` to act out a failure).
-    """
-    _scripts[name] = _Script(responder, latency)
-
-
-def reset() -> None:
-    """Forget every script and call count."""
-    _scripts.clear()
-    calls.clear()
 
 
 def last_user_text(request: ChatRequest) -> str:
@@ -80,15 +64,38 @@ class FakeProvider(Provider):
             "reasoning_effort",
         }
     )
+    default_concurrency = 16
+    free = True
+
+    def __init__(self, name: str = "fake") -> None:
+        super().__init__(name)
+        self._scripts: dict[str, _Script] = {}
+        self.calls: Counter[str] = Counter()
+        """Calls answered, by fake model name."""
+
+    @classmethod
+    def fallback_info(cls, model: ModelId, settings: Settings) -> ModelInfo:
+        return ModelInfo(str(model), 1_000_000, 100_000, 0.0, 0.0)
+
+    def script(self, name: str, responder: Responder, *, latency: float = 0.0) -> FakeProvider:
+        """Decide what ``fake/<name>`` answers (returns the provider, to chain).
+
+        ``responder``: a fixed string; a mapping from the last user message to a reply (others
+        echo); a list of replies picked by repeat index; or a function of the
+        :class:`ChatRequest` returning text or a Response (it may raise ``ProviderError`` to act
+        out a failure). ``latency`` seconds are spent before each reply.
+        """
+        self._scripts[name] = _Script(responder, latency)
+        return self
 
     async def generate(self, request: ChatRequest, timeout: float) -> Response:
         start = self.clock()
         name = request.model.name
-        entry = _scripts.get(name)
+        entry = self._scripts.get(name)
         if entry and entry.latency:
             await asyncio.sleep(entry.latency)
         reply = self._reply(name, entry, request)
-        calls[name] += 1
+        self.calls[name] += 1
         if isinstance(reply, Response):
             if not reply.latency_ms:
                 reply.latency_ms = (self.clock() - start) * 1000

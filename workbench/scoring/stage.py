@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from workbench.engine.caller import ModelCaller
 from workbench.engine.plan import Cell, Plan
 from workbench.engine.runner import CellOutcome
 from workbench.prompts.variant import Variant
 from workbench.scoring.base import Score, ScoreContext, Scorer
 
-__all__ = ["score_cells"]
+__all__ = ["conversation_of", "score_cells"]
 
 
 async def score_cells(
@@ -20,12 +19,13 @@ async def score_cells(
     outcomes: Sequence[CellOutcome | None],
     scorers: Sequence[Scorer],
     rows: Sequence[Mapping[str, Any]],
-    caller: ModelCaller | None,
+    caller: Callable[..., Awaitable[Any]] | None,
     variants: Mapping[str, Variant] | None = None,
 ) -> list[list[Score]]:
     """Scores per cell, in scorer order. A failed call fails every check (passed False, no
     value); a cell that never ran is unscored (passed None). ``variants`` (by name) tell which
-    cells reply to a conversation from a history column (``ScoreContext.conversation``)."""
+    cells reply to a conversation from a history column (``ScoreContext.conversation``);
+    ``caller`` makes the scorers' model calls (the run's dispatcher)."""
     outputs: dict[tuple[int, int, str], str] = {}
     for cell in plan.cells:
         done = outcomes[cell.index]
@@ -43,7 +43,7 @@ async def score_cells(
             repeat=cell.repeat,
             response=done.response,
             messages=cell.request.messages,
-            conversation=_conversation(cell, (variants or {}).get(cell.variant), rows),
+            conversation=conversation_of(cell, (variants or {}).get(cell.variant), rows),
             call=caller,
             peer=lambda variant: outputs.get((cell.row_index, cell.repeat, variant)),
         )
@@ -53,7 +53,7 @@ async def score_cells(
     return list(await asyncio.gather(*(one(c) for c in plan.cells)))
 
 
-def _conversation(
+def conversation_of(
     cell: Cell, variant: Variant | None, rows: Sequence[Mapping[str, Any]]
 ) -> tuple[Any, ...]:
     """The tail of the sent messages that is the row's conversation (plus the user message)."""

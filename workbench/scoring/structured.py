@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workbench.errors import ScorerError
-from workbench.models.tokens import estimate_text_tokens
 from workbench.prompts.render import render_template
 from workbench.scoring.base import (
     Score,
@@ -26,6 +25,7 @@ from workbench.scoring.base import (
     register_builder,
     scorer,
 )
+from workbench.tokens.estimate import estimate_text_tokens
 
 __all__ = [
     "all_of",
@@ -350,7 +350,7 @@ def length(
 ) -> ScoreFn:
     """The output's length is within ``[min, max]`` (either may be omitted) in characters,
     whitespace-separated words, or tokens — an estimate (~4 characters a token, see
-    :func:`workbench.models.tokens.estimate_text_tokens`), not the model's tokenizer."""
+    :func:`workbench.tokens.estimate_text_tokens`), not the model's tokenizer."""
     if unit not in _UNITS:
         raise ScorerError(
             f"Scorer 'length': unit must be one of {', '.join(_UNITS)}, not {unit!r}."

@@ -10,11 +10,12 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MESSAGE_OVERHEAD", "estimate_text_tokens", "estimate_tokens"]
+__all__ = ["MESSAGE_OVERHEAD", "REPLY_PRIMING", "estimate_text_tokens", "estimate_tokens"]
 
 MESSAGE_OVERHEAD = 4
 """Tokens a chat format spends per message on role markers (typical of ChatML-style templates)."""
-_REPLY_PRIMING = 3
+REPLY_PRIMING = 3
+"""Tokens every chat reply is primed with (estimate)."""
 
 
 def estimate_text_tokens(text: str) -> int:
@@ -26,7 +27,7 @@ def estimate_text_tokens(text: str) -> int:
 
 def estimate_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     """Estimated input tokens of a chat request, including chat-format overhead."""
-    total = _REPLY_PRIMING
+    total = REPLY_PRIMING
     for message in messages:
         total += MESSAGE_OVERHEAD + estimate_text_tokens(str(message.get("content", "")))
     return total

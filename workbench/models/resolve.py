@@ -1,0 +1,113 @@
+"""One model as a run sees it: its id, the provider class that serves it, its facts, and the
+token counting, output reservation and parameter checks that go with them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.config import Settings, get_settings
+from workbench.models.catalog import model_info
+from workbench.providers.base import ModelId, ModelInfo, Provider
+from workbench.providers.registry import default_model, parse_model_id, provider_class
+from workbench.tokens.count import TokenCount
+
+__all__ = ["Model", "count_text", "count_tokens", "resolve"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A resolved model id (build with :func:`resolve`)."""
+
+    id: ModelId
+    provider: type[Provider]
+    info: ModelInfo
+    settings: Settings = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    def check_params(self, params: Mapping[str, Any], where: str) -> None:
+        """Refuse, before any call, parameters the provider would reject."""
+        self.provider.check_params(params, self.info, where)
+
+    def reserved_output(self, params: Mapping[str, Any]) -> int:
+        """Output tokens one call with ``params`` may use (estimates, budgets and requests)."""
+        return self.provider.reserved_output(params, self.info)
+
+    def max_cost(self, input_tokens: int, params: Mapping[str, Any]) -> float | None:
+        """Cost of a call whose reply uses every allowed output token (None: unpriced)."""
+        return self.info.cost(input_tokens, self.reserved_output(params))
+
+    def count_tokens(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        remote: bool | None = None,
+        with_offsets: bool = True,
+    ) -> TokenCount:
+        """Input tokens of a chat request (cached per model and messages). ``remote`` lets a
+        provider use a counting API (default: when its key is set)."""
+        if remote is None:
+            remote = bool(self.provider.key_env) and self.provider.key_env in _environ()
+        key = tuple((str(m["role"]), str(m.get("content") or "")) for m in messages)
+        return _count(self, key, remote, with_offsets)
+
+
+def _environ() -> Mapping[str, str]:
+    return {k: v for k, v in os.environ.items() if v}
+
+
+def _count(
+    model: Model, messages: tuple[tuple[str, str], ...], remote: bool, with_offsets: bool
+) -> TokenCount:
+    tokenizer = model.provider.tokenizer_key(model.id, model.settings)
+    key = (model.provider, model.id, tokenizer, messages, remote, with_offsets)
+    found = _COUNTS.get(key)
+    if found is None:
+        msgs = [{"role": r, "content": c} for r, c in messages]
+        found = model.provider.count_tokens(
+            model.id, msgs, settings=model.settings, remote=remote, with_offsets=with_offsets
+        )
+        if len(_COUNTS) >= 4096:
+            _COUNTS.pop(next(iter(_COUNTS)))
+        _COUNTS[key] = found
+    return found
+
+
+_COUNTS: dict[tuple[Any, ...], TokenCount] = {}
+"""Token counts by (provider, model, tokenizer file, messages, remote, offsets): a cache of pure
+results, never state a run depends on."""
+
+
+def resolve(model: str | ModelId | None, settings: Settings) -> Model:
+    """The model for an id (None: the default model), with its provider class and facts."""
+    mid = (
+        model
+        if isinstance(model, ModelId)
+        else parse_model_id(model or default_model(settings), settings)
+    )
+    return Model(mid, provider_class(mid, settings), model_info(mid, settings), settings)
+
+
+def count_tokens(
+    model: str | ModelId,
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    settings: Settings | None = None,
+    remote: bool | None = None,
+    with_offsets: bool = True,
+) -> TokenCount:
+    """Input tokens of a chat request for ``model`` (``provider/model``): exact where the model's
+    tokenizer is available offline (or its provider's counting API when ``remote``), otherwise a
+    labelled estimate."""
+    resolved = resolve(model, settings or get_settings())
+    return resolved.count_tokens(messages, remote=remote, with_offsets=with_offsets)
+
+
+def count_text(model: str | ModelId, text: str, *, settings: Settings | None = None) -> int:
+    """Tokens of plain text alone (no chat format) for ``model``; estimated when inexact."""
+    counted = count_tokens(model, [{"role": "user", "content": text}], settings=settings)
+    return counted.per_message[0]
