@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the bundled demo on the embedded model (offline)")
     _output_args(demo, default_out="workbench-demo")
     demo.add_argument("--model", default="local/smollm2", help="model id (default: %(default)s)")
+    demo.add_argument(
+        "--copy-data",
+        nargs="?",
+        const=Path("."),
+        type=Path,
+        metavar="DIR",
+        help="only write the demo rows to DIR/questions.csv (default: here), to edit into yours",
+    )
 
     models = sub.add_parser("models", help="list the model catalog: context, max output, prices")
     models.add_argument("--provider", help="only this provider")
@@ -200,8 +208,18 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from workbench.demo import demo_dataset_path, demo_experiment
+    from workbench.demo import copy_data, dataset, demo_dataset_path, demo_experiment
 
+    if args.copy_data is not None:
+        path, written = copy_data(args.copy_data)
+        rows = dataset()
+        print(
+            f"{'Wrote' if written else 'Already there, unchanged:'} {path} (the demo's "
+            f"{len(rows)} questions; columns {', '.join(rows.columns)}). "
+            "Edit it, then read it with wb.Dataset.from_file(...) or name it as `dataset:` "
+            "in an experiment YAML."
+        )
+        return 0
     exp = demo_experiment(args.model)
     print(
         f"Demo: {len(exp.variants)} prompt variants × {len(exp.dataset)} questions × "
@@ -211,6 +229,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"Estimate: {exp.estimate()}")
     res = exp.run()
     code = _report(res, args.out, args.format)
+    cmd = _command_name()
     print(
         f"\nWhat happened: each variant answered each question {exp.repeats} times on the "
         "embedded model; the 'has_city' scorer checked every answer for the expected city; a "
@@ -219,14 +238,36 @@ def _demo(args: argparse.Namespace) -> int:
         "Where to look next:\n"
         f"  - the results table above, one row per question × variant × repeat (pandas: "
         f"pd.read_csv);\n"
-        f"  - `workbench demo` again: 0 calls, everything is cached in {res.meta['store']};\n"
-        "  - `workbench runs demo-capitals`: every run so far, and what each prompt version scored;\n"
+        f"  - `{cmd} demo` again: 0 calls, everything is cached in {res.meta['store']};\n"
+        f"  - `{cmd} runs demo-capitals`: every run so far, and what each prompt version scored;\n"
         "  - notebooks/quickstart.ipynb in JupyterLab for the comparison grid "
         "(pip install 'prompt-workbench[notebook]');\n"
-        "  - your own experiment: `workbench notebook new my-prompt`, or a YAML file for "
-        "`workbench run` (see README)."
+        f"  - your own experiment: `{cmd} demo --copy-data` (the questions as questions.csv), "
+        f"`{cmd} notebook new my-prompt`, or a YAML file for `{cmd} run` (see README)."
     )
+    if cmd != "workbench":
+        print(
+            f"  (In a new shell `workbench` alone does not find this one: type `{cmd} ...`, or "
+            f"`source {Path(cmd).parent / 'activate'}` once, then `workbench ...`.)"
+        )
     return code
+
+
+def _command_name() -> str:
+    """How the user can type this ``workbench`` command in their shell: ``workbench`` when that
+    is the one on PATH, else the script's path (relative to here when it is below here)."""
+    import os
+    import shutil
+
+    script = Path(sys.executable).parent / ("workbench.exe" if os.name == "nt" else "workbench")
+    on_path = shutil.which("workbench")
+    if not script.is_file() or (on_path and Path(on_path).resolve() == script.resolve()):
+        return "workbench"
+    try:
+        relative = script.relative_to(Path.cwd())
+    except ValueError:
+        return str(script)
+    return str(relative) if relative.parent != Path(".") else f"./{relative}"
 
 
 def _report(res: object, out: Path, fmt: str) -> int:
