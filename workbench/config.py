@@ -9,6 +9,7 @@ Precedence, highest first: arguments of a call > ``workbench.configure(...)`` in
     default_model = "local/smollm2"
     timeout = 60                         # seconds per call
     max_retries = 5
+    local_threads = 1                    # CPU threads of the embedded model (0: automatic)
 
     [endpoints.ollama]                   # any OpenAI-compatible server, used as "ollama/<model>"
     base_url = "http://localhost:11434/v1"
@@ -83,7 +84,8 @@ class Settings:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Catalog overrides: model id -> {context_window, max_output, input_per_1m, output_per_1m}."""
     local_threads: int = 0
-    """CPU threads for the embedded model; 0 = min(4, cores)."""
+    """CPU threads for the embedded model; 0 = automatic: half the cores, at most 4, fewer when
+    the machine is busy (``workbench.providers.local.default_threads``)."""
 
     def limits_for(self, provider: str) -> Limits:
         """Limits for a provider or endpoint name, defaults filled in."""
@@ -206,6 +208,8 @@ def _build(values: dict[str, Any]) -> Settings:
         raise ConfigError(f"Bad setting value: {exc}") from exc
     if settings.timeout <= 0 or settings.max_retries < 0:
         raise ConfigError("timeout must be > 0 and max_retries >= 0.")
+    if settings.local_threads < 0:
+        raise ConfigError("local_threads must be 0 (automatic) or a number of threads, e.g. 1.")
     return settings
 
 

@@ -248,6 +248,7 @@ async def execute(
                 )
                 tally.spent = budget.spent
                 tally.rate = (tally.done - tally.cached) / max(time.monotonic() - started, 1e-9)
+                tally.note(provider.name, provider.progress_note())
                 progress.update(tally)
 
             journal = [(run_id, c.index) for c in cells]

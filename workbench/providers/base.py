@@ -79,6 +79,11 @@ class Provider(ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once when a run ends."""
 
+    def progress_note(self) -> str:
+        """Why this provider runs slower than it could and what to change, for the live progress
+        (asked after each call); "" when there is nothing to say."""
+        return ""
+
     @classmethod
     def check_params(cls, params: Mapping[str, Any], info: ModelInfo, where: str) -> None:
         """Refuse, before any call, parameters this provider would reject."""

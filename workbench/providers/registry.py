@@ -22,7 +22,7 @@ _SDK = {
 def _local(model: ModelId, settings: Settings) -> Provider:
     from workbench.providers.local import LocalProvider
 
-    return LocalProvider(model.provider)
+    return LocalProvider(model.provider, threads=settings.local_threads)
 
 
 def _fake(model: ModelId, settings: Settings) -> Provider:
