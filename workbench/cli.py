@@ -187,9 +187,12 @@ def _notebook(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from workbench.data.formats import require_format
     from workbench.experiment_file import load_experiment
 
+    require_format(args.format)  # a missing package fails now, not after the calls
     exp = load_experiment(args.experiment)
+    print(f"Dataset {exp.dataset.describe_source()}: {exp.dataset.summary()}")
     estimate = exp.estimate()
     print(f"{exp.name}: {estimate}")
     if args.estimate:
@@ -200,14 +203,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from workbench.demo import demo_dataset_path, demo_experiment
+    from workbench.data.formats import require_format
+    from workbench.demo import demo_experiment
 
+    require_format(args.format)
     exp = demo_experiment(args.model)
     print(
         f"Demo: {len(exp.variants)} prompt variants × {len(exp.dataset)} questions × "
         f"{exp.repeats} repeats on {args.model} (runs offline; no API key needed)."
     )
-    print(f"Dataset: {demo_dataset_path()}")
+    print(f"Dataset {exp.dataset.describe_source()}: {exp.dataset.summary()}")
     print(f"Estimate: {exp.estimate()}")
     res = exp.run()
     code = _report(res, args.out, args.format)
