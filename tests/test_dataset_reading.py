@@ -121,6 +121,7 @@ def test_wrong_field_count_in_a_multi_line_row_points_at_the_quote(tmp_path: Pat
         ),
         (b'q,a\r\n"line1\r\nline2",x\r\ny,z\r\n', "line1\r\nline2"),
         (b'q\n"What is\nthis?"\nx\n', None),  # one column: nothing to tell rows by
+        (b'id,prompt\n1,"To JSON:\nname,age\nbob,3"\n2,x\n', None),  # not numbered like the ids
     ],
 )
 def test_legit_multi_line_values_load(tmp_path: Path, data: bytes, value: str | None) -> None:
@@ -131,6 +132,13 @@ def test_legit_multi_line_values_load(tmp_path: Path, data: bytes, value: str | 
     assert ds.multiline_values == 1
     if value is not None:
         assert value in ds.rows[0].values()
+
+
+def test_swallowed_rows_numbered_like_the_others_are_refused(tmp_path: Path) -> None:
+    data = b'id,label\n1,"yes\n2,no\n3,maybe"\n4,no\n'
+    assert "line 2: the quoted value that starts here runs to line 4" in refused(
+        write(tmp_path, data)
+    )
 
 
 def test_file_whose_rows_write_a_space_after_the_comma(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ quoted value starts:
 - a quoted value that is never closed before the end of the file;
 - text right after a closing quote (``"abc"def``): a stray quote paired with a later one;
 - a multi-line value whose every line reads as a row of the file on its own (the header's field
-  count, no blank line, separators not followed by a space unless the file writes them so),
-  spanning three lines or more, or opening before the last column.
+  count, no blank line, separators not followed by a space unless the file writes them so, a
+  number where every other row has one), spanning three lines or more, or opening before the
+  last column.
 
 Anything subtler shows in the dataset's summary, which counts multi-line values.
 """
@@ -33,6 +34,7 @@ SEPARATORS = (",", "\t", ";", "|")
 
 _SNIFF_LINES = 50
 _QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*"')
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 _FIX = (
     "Fix the quotes: close each quoted value where it ends, write a quote inside a quoted value "
     'as two (""), and quote the whole value when it starts with a quote ("""Hi"" she said").'
@@ -235,17 +237,41 @@ def _refuse_swallowed_rows(
     ]
     if not suspects:
         return
-    # Prose puts a space after a comma; rows of a file that does not write one do not.
-    spaced = any(value[:1].isspace() for row in rows for value in row[1:] if "\n" not in value)
+    shape = _RowShape.of([row for row in rows if not any("\n" in v for v in row)], width)
     for span in suspects:
         physical = lines[span.start - 1 : span.end]
-        if spaced or not any(p[:1].isspace() for line in physical for p in line.split(sep)[1:]):
+        if all(shape.fits(line.rstrip("\r").split(sep)) for line in physical):
             count = span.end - span.start + 1
             raise DatasetError(
                 f"{path}, line {span.opening_line()}: the quoted value that starts here runs to "
                 f"line {span.end}, and each of lines {span.start}-{span.end} reads as a row of "
-                f"its own ({width} fields): {count} rows would be read as one. {_FIX}"
+                f"its own ({width} fields): {count} rows would be read as one. {_FIX} If the "
+                f"value really holds these lines, save the data as .jsonl instead."
             )
+
+
+@dataclass(frozen=True)
+class _RowShape:
+    """What the file's single-line rows look like, to tell a swallowed row from a line of prose."""
+
+    spaced: bool
+    """Some value starts with a space: the file writes ``a, b`` (as prose does)."""
+    numeric: tuple[int, ...]
+    """Columns holding a number in every row (ids, counts)."""
+
+    @classmethod
+    def of(cls, rows: list[list[str]], width: int) -> _RowShape:
+        spaced = any(value[:1].isspace() for row in rows for value in row[1:])
+        numeric = tuple(
+            i for i in range(width) if rows and all(_NUMBER.fullmatch(r[i]) for r in rows)
+        )
+        return cls(spaced, numeric)
+
+    def fits(self, parts: list[str]) -> bool:
+        """Whether the parts of a physical line look like one of those rows."""
+        if not self.spaced and any(p[:1].isspace() for p in parts[1:]):
+            return False  # ", " is prose
+        return all(_NUMBER.fullmatch(parts[i].strip().strip('"')) for i in self.numeric)
 
 
 def _first_multiline(row: list[str]) -> int:
