@@ -104,7 +104,12 @@ def test_run_writes_csv_and_prints_leaderboard(tmp_path: Path, capsys: Capture) 
     path = write(tmp_path)
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("capitals: 12 cells: 0 cached, 12 calls to make")
+    dataset_line, estimate_line = out.splitlines()[:2]
+    assert dataset_line == (
+        f"Dataset {tmp_path / 'questions.csv'}: 3 rows, columns ['id', 'question', 'expected'], "
+        "read as CSV ',' utf-8"
+    )
+    assert estimate_line.startswith("capitals: 12 cells: 0 cached, 12 calls to make")
     assert "Leaderboard (repeats of a row reduced by majority):" in out
     board = out.split("reduced by majority):")[1].split("Verdict:")[0]
     lines = [line.split() for line in board.strip().splitlines()]

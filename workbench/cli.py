@@ -195,9 +195,12 @@ def _notebook(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from workbench.data.formats import require_format
     from workbench.experiment_file import load_experiment
 
+    require_format(args.format)  # a missing package fails now, not after the calls
     exp = load_experiment(args.experiment)
+    print(f"Dataset {exp.dataset.describe_source()}: {exp.dataset.summary()}")
     estimate = exp.estimate()
     print(f"{exp.name}: {estimate}")
     if args.estimate:
@@ -208,7 +211,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from workbench.demo import copy_data, dataset, demo_dataset_path, demo_experiment
+    from workbench.data.formats import require_format
+    from workbench.demo import copy_data, dataset, demo_experiment
 
     if args.copy_data is not None:
         path, written = copy_data(args.copy_data)
@@ -220,12 +224,13 @@ def _demo(args: argparse.Namespace) -> int:
             "in an experiment YAML."
         )
         return 0
+    require_format(args.format)
     exp = demo_experiment(args.model)
     print(
         f"Demo: {len(exp.variants)} prompt variants × {len(exp.dataset)} questions × "
         f"{exp.repeats} repeats on {args.model} (runs offline; no API key needed)."
     )
-    print(f"Dataset: {demo_dataset_path()}")
+    print(f"Dataset {exp.dataset.describe_source()}: {exp.dataset.summary()}")
     print(f"Estimate: {exp.estimate()}")
     res = exp.run()
     code = _report(res, args.out, args.format)
