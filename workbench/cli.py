@@ -288,8 +288,8 @@ def _models(args: argparse.Namespace) -> int:
             f"{_price(m.input_per_1m):>9} {_price(m.output_per_1m):>9}  {m.as_of or '–'}"
         )
     print(
-        f"\nPrices checked {catalog_checked()}; override with wb.models.register(...) or "
-        f'[models."provider/model"] in workbench.toml.'
+        f"\nPrices checked {catalog_checked()}; override with wb.models.register(...), "
+        f'models: in an experiment YAML, or [models."provider/model"] in workbench.toml.'
     )
     return 0
 
