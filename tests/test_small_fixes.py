@@ -118,8 +118,8 @@ def test_models_key_refuses_unknown_facts_before_registering_any(tmp_path: Path)
     with pytest.raises(ConfigError) as info:
         load_experiment(path)
     assert str(info.value) == (
-        f"{path}: models: 'openai/other': unknown fact(s) ['price']; allowed: "
-        "['context_window', 'max_output', 'input_per_1m', 'output_per_1m', 'as_of']."
+        f"{path}: models: 'openai/other': Unknown model fact(s) ['price']; allowed: "
+        "['as_of', 'context_window', 'input_per_1m', 'max_output', 'output_per_1m']"
     )
     with pytest.raises(ConfigError, match="Unknown model 'openai/my-fine-tune'"):
         model_info("openai/my-fine-tune")  # nothing was registered

@@ -33,7 +33,7 @@ from workbench.data.dataset import Dataset
 from workbench.data.readers import read_text
 from workbench.errors import ConfigError, DatasetError, WorkbenchError
 from workbench.experiment import Experiment
-from workbench.models.catalog import FACTS, register
+from workbench.models.catalog import check_fact_names, register
 from workbench.prompts.variant import Variant
 
 __all__ = ["load_experiment"]
@@ -95,16 +95,15 @@ def _register_models(raw: Any) -> None:
         if not isinstance(facts, dict):
             raise ConfigError(f"models: '{model}' must map facts to numbers, e.g. {example}.")
         entries[str(model)] = {str(k): v for k, v in facts.items()}
-        unknown = set(entries[str(model)]) - set(FACTS)
-        if unknown:  # checked for every entry before any is registered
-            raise ConfigError(
-                f"models: '{model}': unknown fact(s) {sorted(unknown)}; allowed: {list(FACTS)}."
-            )
-    for model, facts in entries.items():
-        try:
-            register(model, **facts)
-        except ConfigError as exc:
-            raise ConfigError(f"models: '{model}': {exc}") from None
+    for registering in (False, True):  # every name is checked before any entry is registered
+        for model, facts in entries.items():
+            try:
+                if registering:
+                    register(model, **facts)
+                else:
+                    check_fact_names(facts)
+            except ConfigError as exc:
+                raise ConfigError(f"models: '{model}': {exc}") from None
 
 
 def _build(path: Path, data: dict[str, Any]) -> Experiment:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
@@ -58,13 +59,18 @@ def register(model: str, **facts: Any) -> ModelInfo:
     ``register("openai/my-fine-tune", input_per_1m=3.0, output_per_1m=12.0, context_window=128000)``.
     Nothing is registered when a fact is unknown or not a number.
     """
-    unknown = set(facts) - set(FACTS)
-    if unknown:
-        raise ConfigError(f"Unknown model fact(s) {sorted(unknown)}; allowed: {sorted(FACTS)}")
+    check_fact_names(facts)
     merged = {**_registered.get(model, {}), **facts}
     _info(model, merged)  # a bad value fails here, before it could spoil every later lookup
     _registered[model] = merged
     return model_info(model)
+
+
+def check_fact_names(facts: Collection[str]) -> None:
+    """Refuse a name that is not one of :data:`FACTS` (e.g. ``price``, ``input_per_1M``)."""
+    unknown = set(facts) - set(FACTS)
+    if unknown:
+        raise ConfigError(f"Unknown model fact(s) {sorted(unknown)}; allowed: {sorted(FACTS)}")
 
 
 def price_hint(model: str) -> str:
