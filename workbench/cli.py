@@ -2,12 +2,15 @@
 
 Exit codes: 0 done; 1 a WorkbenchError (one line on stderr); 2 bad usage; 3 the run stopped at
 its budget; 4 ``workbench check`` found a regression (the report names what got worse);
-130 interrupted (what finished is saved: run again to resume).
+130 interrupted (what finished is saved: run again to resume); 141 the reader of the output
+went away (``workbench runs | head``), quietly, as other Unix tools do.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +21,7 @@ from workbench.errors import WorkbenchError
 __all__ = ["main"]
 
 EXIT_ERROR, EXIT_BUDGET, EXIT_REGRESSED, EXIT_INTERRUPTED = 1, 3, 4, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a writer whose pipe closed
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,6 +152,23 @@ def _output_args(p: argparse.ArgumentParser, default_out: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workbench`` command; returns the exit code."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at devnull, so the flush at interpreter exit fails no more."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         _import_modules(getattr(args, "imports", []))
@@ -313,8 +334,8 @@ def _models(args: argparse.Namespace) -> int:
             f"{_price(m.input_per_1m):>9} {_price(m.output_per_1m):>9}  {m.as_of or '–'}"
         )
     print(
-        f"\nPrices checked {catalog_checked()}; override with wb.models.register(...) or "
-        f'[models."provider/model"] in workbench.toml.'
+        f"\nPrices checked {catalog_checked()}; override with wb.models.register(...), "
+        f'models: in an experiment YAML, or [models."provider/model"] in workbench.toml.'
     )
     return 0
 

@@ -19,6 +19,8 @@ variants:
 scorers:
   - contains: "{{ expected }}"
   - regex: {pattern: "^[A-Z]", name: capitalised}
+models:                           # optional: price and limits of models the catalog lacks
+  "openai/my-fine-tune": {input_per_1m: 3.0, output_per_1m: 12.0, context_window: 128000}
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from workbench.data.dataset import Dataset
 from workbench.data.readers import read_text
 from workbench.errors import ConfigError, DatasetEncodingError, DatasetError, WorkbenchError
 from workbench.experiment import Experiment
+from workbench.models.catalog import check_fact_names, register
 from workbench.prompts.variant import Variant
 
 __all__ = ["load_experiment"]
@@ -49,6 +52,7 @@ _KEYS = {
     "variants",
     "scorers",
     "store",
+    "models",
 }
 _DATASET_KEYS = ("path", "sep", "encoding", "id_column")
 
@@ -83,6 +87,27 @@ def load_experiment(path: str | Path) -> Experiment:
     except WorkbenchError as exc:
         exc.args = (f"{p}: {exc}",)
         raise
+
+
+def _register_models(raw: Any) -> None:
+    """Apply the ``models:`` key: each entry registered as ``wb.models.register`` would."""
+    example = '{"openai/x": {input_per_1m: 3.0, output_per_1m: 12.0, context_window: 128000}}'
+    if not isinstance(raw, dict):
+        raise ConfigError(f"'models' must map model ids to their facts, e.g. models: {example}.")
+    entries: dict[str, dict[str, Any]] = {}
+    for model, facts in raw.items():
+        if not isinstance(facts, dict):
+            raise ConfigError(f"models: '{model}' must map facts to numbers, e.g. {example}.")
+        entries[str(model)] = {str(k): v for k, v in facts.items()}
+    for registering in (False, True):  # every name is checked before any entry is registered
+        for model, facts in entries.items():
+            try:
+                if registering:
+                    register(model, **facts)
+                else:
+                    check_fact_names(facts)
+            except ConfigError as exc:
+                raise ConfigError(f"models: '{model}': {exc}") from None
 
 
 def _dataset(path: Path, data: dict[str, Any]) -> Dataset:
@@ -128,6 +153,8 @@ def _yaml_scalar(value: object) -> str:
 
 
 def _build(path: Path, data: dict[str, Any]) -> Experiment:
+    if "models" in data:
+        _register_models(data["models"])
     dataset = _dataset(path, data)
     variants = _variants(data["variants"], data.get("defaults") or {})
     scorers = data.get("scorers") or []
@@ -151,6 +178,12 @@ def _variants(raw: Any, defaults: dict[str, Any]) -> list[Variant]:
         raise ConfigError("'variants' must be a non-empty list of variants.")
     if not isinstance(defaults, dict):
         raise ConfigError("'defaults' must be a mapping (model, params, system, ...).")
+    allowed = Variant.spec_fields() - {"name"}
+    unknown = set(defaults) - allowed
+    if unknown:
+        raise ConfigError(
+            f"defaults: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}."
+        )
     specs: dict[str, dict[str, Any]] = {}
     out: list[Variant] = []
     for i, item in enumerate(raw):

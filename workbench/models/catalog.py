@@ -1,8 +1,9 @@
 """Catalog of models: context window, max output tokens, prices per 1M tokens.
 
 Facts for OpenAI and Anthropic models ship in ``catalog.json`` (dated, with sources). Users
-override or add entries with :func:`register`, ``configure(models=...)`` or ``[models."id"]`` in
-``workbench.toml``. Local and fake models cost nothing; OpenAI-compatible endpoints cost nothing
+override or add entries with :func:`register`, a ``models:`` key in an experiment YAML,
+``configure(models=...)`` or ``[models."id"]`` in ``workbench.toml`` (:func:`price_hint` shows
+all three forms). Local and fake models cost nothing; OpenAI-compatible endpoints cost nothing
 unless given a price.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
@@ -19,7 +21,7 @@ from workbench.config import Settings, get_settings
 from workbench.errors import ConfigError
 from workbench.models.ids import ModelId, parse_model_id
 
-__all__ = ["ModelInfo", "all_models", "catalog_checked", "model_info", "register"]
+__all__ = ["ModelInfo", "all_models", "catalog_checked", "model_info", "price_hint", "register"]
 
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
 
@@ -48,18 +50,39 @@ class ModelInfo:
 
 
 _registered: dict[str, dict[str, Any]] = {}
+FACTS = tuple(f.name for f in fields(ModelInfo) if f.name != "id")
+"""The facts a catalog entry may set (``register``, YAML ``models:``, ``[models."id"]``)."""
 
 
 def register(model: str, **facts: Any) -> ModelInfo:
     """Add or override a catalog entry for this session, e.g.
     ``register("openai/my-fine-tune", input_per_1m=3.0, output_per_1m=12.0, context_window=128000)``.
+    Nothing is registered when a fact is unknown or not a number.
     """
-    allowed = {f.name for f in fields(ModelInfo)} - {"id"}
-    unknown = set(facts) - allowed
-    if unknown:
-        raise ConfigError(f"Unknown model fact(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    _registered[model] = {**_registered.get(model, {}), **facts}
+    check_fact_names(facts)
+    merged = {**_registered.get(model, {}), **facts}
+    _info(model, merged)  # a bad value fails here, before it could spoil every later lookup
+    _registered[model] = merged
     return model_info(model)
+
+
+def check_fact_names(facts: Collection[str]) -> None:
+    """Refuse a name that is not one of :data:`FACTS` (e.g. ``price``, ``input_per_1M``)."""
+    unknown = set(facts) - set(FACTS)
+    if unknown:
+        raise ConfigError(f"Unknown model fact(s) {sorted(unknown)}; allowed: {sorted(FACTS)}")
+
+
+def price_hint(model: str) -> str:
+    """How to tell workbench a model's price and limits, in each of the three places (one line)."""
+    facts = "input_per_1m=..., output_per_1m=..., context_window=..."
+    return (
+        f"Register its price in one of three ways: in Python "
+        f"wb.models.register('{model}', {facts}); in the experiment YAML "
+        f'models: {{"{model}": {{input_per_1m: ..., output_per_1m: ..., context_window: ...}}}}; '
+        f'or in workbench.toml a [models."{model}"] table with input_per_1m = ..., '
+        f"output_per_1m = ..., context_window = ... (USD per 1M tokens; context in tokens)."
+    )
 
 
 @cache
@@ -142,6 +165,5 @@ def model_info(model: str | ModelId, settings: Settings | None = None) -> ModelI
     same = [m for m in known if m.startswith(f"{mid.provider}/")]
     raise ConfigError(
         f"Unknown model '{key}'. Known {mid.provider} models: {', '.join(same)}. "
-        f"For another model, tell workbench its price: "
-        f"wb.models.register('{key}', input_per_1m=..., output_per_1m=..., context_window=...)"
+        f"For another model, tell workbench its price. {price_hint(key)}"
     )
