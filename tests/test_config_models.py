@@ -103,7 +103,9 @@ def test_configure_unknown_setting_lists_known() -> None:
 
 def test_toml_unknown_key() -> None:
     toml("colour = 'blue'\n")
-    with pytest.raises(ConfigError, match=r"Unknown setting\(s\) \['colour'\] in /.*/workbench\.toml"):
+    with pytest.raises(
+        ConfigError, match=r"Unknown setting\(s\) \['colour'\] in /.*/workbench\.toml"
+    ):
         get_settings()
 
 

@@ -121,8 +121,8 @@ class Settings:
 
 _DERIVED = frozenset({"store_origin"})
 _SETTABLE = sorted(set(Settings.__dataclass_fields__) - _DERIVED)
-MARKERS = ("workbench.toml", ".workbench", ".git")
-"""What makes a folder a project folder, checked in this order in each folder."""
+MARKERS = ("workbench.toml", ".git", ".workbench")
+"""What makes a folder a project folder (in each folder, the first found is the one named)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,8 @@ class Project:
     def describe(self) -> str:
         """Why this folder, in words."""
         if self.marker is None:
-            return f"no {', '.join(MARKERS)} in {self.folder} or above it: that folder's own"
+            names = f"{', '.join(MARKERS[:-1])} or {MARKERS[-1]}"
+            return f"no {names} in {self.folder} or above it, so that folder's own"
         return f"project folder {self.folder} holds {self.marker}"
 
 
@@ -195,7 +196,7 @@ def get_settings(*, start: str | Path | None = None, **call: Any) -> Settings:
     ):
         merged.update(values)
         if "store" in values:
-            store, origin = Path(values["store"]).absolute(), why
+            store, origin = Path(os.path.abspath(values["store"])), why
     merged["store"] = store
     merged["store_origin"] = origin
     return _build(merged)
@@ -226,7 +227,7 @@ def _from_file(path: Path | None) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"Unknown setting(s) {sorted(unknown)} in {path}; known: {_SETTABLE}")
     if "store" in out:  # relative to the file, wherever the command runs
-        out["store"] = path.absolute().parent / str(out["store"])
+        out["store"] = Path(os.path.abspath(path.parent / str(out["store"])))
     if "providers" in out:
         urls: dict[str, str] = {}
         for name, spec in out.pop("providers").items():

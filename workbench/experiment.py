@@ -244,6 +244,7 @@ class Experiment:
             store.start_run(run_id, self.name, self.spec(), kind)
             outcome: RunOutcome | None = None
             caller = ModelCaller(store, settings)
+            status = "interrupted"  # cancelled (a notebook's interrupt) unless it ends otherwise
             try:
                 outcome = await execute(
                     plan,
@@ -263,12 +264,16 @@ class Experiment:
                     caller,
                     {v.name: v for v in self.variants},
                 )
+                status = outcome.status
+            except Exception:
+                status = "failed"  # an error ended it (what finished is saved), not a stop
+                raise
             finally:
                 await caller.aclose()
                 tally = outcome.tally if outcome else None
                 store.finish_run(
                     run_id,
-                    outcome.status if outcome else "interrupted",
+                    status,
                     {
                         "cells": len(plan.cells),
                         "done": tally.done if tally else None,

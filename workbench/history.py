@@ -86,8 +86,8 @@ def runs(experiment: str | None = None, *, store: str | Path | None = None) -> p
     variant) with the variant's prompt fingerprint, model and headline score; a run that was
     stopped before scoring has one row with the run's counts only. ``kind`` is run, check
     (``workbench check``) or export (``workbench export``); ``status`` is complete, budget,
-    interrupted (stopped cleanly), killed (its process died) or running. Reads only: a missing
-    store is an empty history."""
+    interrupted (stopped cleanly), failed (an error ended it), killed (its process died) or
+    running. Reads only: a missing store is an empty history."""
     path = Path(store) if store is not None else get_settings().store_path
     if path.is_dir():
         path = path / "store.sqlite"

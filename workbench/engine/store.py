@@ -294,7 +294,8 @@ class Store:
             )
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        """Record how a run ended: complete, interrupted or over budget."""
+        """Record how a run ended: complete, budget (stopped at it), interrupted (stopped
+        cleanly) or failed (an error ended it)."""
         with self._write():
             self._db.execute(
                 "UPDATE runs SET finished=?, status=?, summary=? WHERE run_id=?",
