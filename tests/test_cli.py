@@ -104,7 +104,9 @@ def test_run_writes_csv_and_prints_leaderboard(tmp_path: Path, capsys: Capture) 
     path = write(tmp_path)
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    dataset_line, estimate_line = out.splitlines()[:2]
+    store = tmp_path / ".wb-store" / "store.sqlite"
+    store_line, dataset_line, estimate_line = out.splitlines()[:3]
+    assert store_line == f"Store: {store} (set by WORKBENCH_STORE)"
     assert dataset_line == (
         f"Dataset {tmp_path / 'questions.csv'}: 3 rows, columns ['id', 'question', 'expected'], "
         "read as CSV ',' utf-8"
@@ -385,7 +387,8 @@ def test_corrupted_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
     assert moved.name in out
 
     assert main(["store", "info"]) == 0
-    assert "(0 cached responses, 0 runs)" in capsys.readouterr().out
+    assert "No store yet at" in capsys.readouterr().out  # info reads only: it created none
+    assert not store.exists()
     assert main(["run", str(write(tmp_path))]) == 0
 
 

@@ -221,6 +221,8 @@ def _run(args: argparse.Namespace) -> int:
 
     require_format(args.format)  # a missing package fails now, not after the calls
     exp = load_experiment(args.experiment)
+    settings = exp.settings()
+    print(f"Store: {settings.store_path} ({settings.store_origin})")
     print(f"Dataset {exp.dataset.describe_source()}: {exp.dataset.summary()}")
     estimate = exp.estimate()
     print(f"{exp.name}: {estimate}")
@@ -363,9 +365,10 @@ def _runs(args: argparse.Namespace) -> int:
         cells = "" if _missing(head["cells"]) else f"{int(head['cells'])} cells{cached}, "
         spent = 0.0 if _missing(head["spent_usd"]) else float(head["spent_usd"])
         data = "" if _missing(head["dataset"]) else f"  dataset {head['dataset']}"
+        kind = "" if head["kind"] == "run" else f" [{head['kind']}]"
         print(
             f"{run_id}  {head['experiment']}  {head['started']:%Y-%m-%d %H:%M} UTC  "
-            f"{head['status']}  ({cells}${spent:.4f}){data}"
+            f"{head['status']}{kind}  ({cells}${spent:.4f}){data}"
         )
         for v in rows.itertuples():
             if _missing(v.variant):
@@ -384,21 +387,40 @@ def _missing(value: object) -> bool:
 
 def _store(args: argparse.Namespace) -> int:
     from workbench.config import get_settings
-    from workbench.engine.store import Store
+    from workbench.engine.store import Store, open_readonly
 
-    path = get_settings().store_path
+    settings = get_settings()
+    path = settings.store_path
     if args.action == "move-aside":
         if not path.exists():
             print(f"No store at {path}.")
             return 0
         print(f"Moved {path} to {Store.move_aside(path)}; the next run starts a fresh store.")
         return 0
-    with Store(path) as store:
-        runs = store.runs()
-        print(f"Store: {path} ({store.count_responses()} cached responses, {len(runs)} runs)")
-        for r in runs[:10]:
-            print(f"  {r['run_id']}  {r['experiment']:24} {r['status']}")
+    store = open_readonly(path)  # info only reads: it never creates or upgrades a store
+    if store is None:
+        print(f"No store yet at {path} ({settings.store_origin}); the first run creates it.")
+        return 0
+    with store:
+        runs, count, pending = store.runs(), store.count_responses(), store.pending
+    data, wal = Store.disk_usage(path)
+    print(f"Store: {path} ({count} cached responses, {len(runs)} runs)")
+    print(f"  why this store: {settings.store_origin}")
+    print(f"  size on disk: {_size(data + wal)} (file {_size(data)}, write-ahead log {_size(wal)})")
+    if pending:
+        print(f"  written by an older workbench: upgraded by the next run ({', '.join(pending)})")
+    for r in runs[:10]:
+        kind = "" if r["kind"] == "run" else f" [{r['kind']}]"
+        print(f"  {r['run_id']}  {r['experiment']:24} {r['status']}{kind}")
     return 0
+
+
+def _size(n: int) -> str:
+    """Bytes in words: 980 B, 57.3 kB, 1.2 MB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -407,7 +429,8 @@ def _export(args: argparse.Namespace) -> int:
     from workbench.experiment_file import load_experiment
 
     exp = load_experiment(args.experiment)
-    res = exp.run(progress=TextProgress(exp.name))  # progress on stderr; finished calls cached
+    # Progress on stderr; finished calls cached; recorded as an export run, not an experiment run.
+    res = exp.run(progress=TextProgress(exp.name), kind="export")
     cached = int(res.df["cached"].sum())
     p = export_results(res, args.variant, name=args.name, to=args.to, label=args.label)
     print(f"Exported {p.eval['variant']} as {p.name} v{p.version}: {p.path}")

@@ -19,7 +19,7 @@ from workbench.engine.caller import ModelCaller
 from workbench.engine.plan import Plan, check_variables, make_plan
 from workbench.engine.progress import Progress, auto_progress, in_notebook
 from workbench.engine.runner import RunOutcome, execute
-from workbench.engine.store import Store
+from workbench.engine.store import RUN_KINDS, Store, open_readonly
 from workbench.engine.sync import run_blocking
 from workbench.errors import BudgetError, ConfigError, ScorerError, WorkbenchError
 from workbench.estimate import Estimate
@@ -40,6 +40,9 @@ class Experiment:
 
     ``budget_usd`` stops scheduling calls before their estimated cost would exceed it;
     ``concurrency`` caps calls in flight per provider (default: per-provider settings).
+    ``store`` names the store folder; by default it is the project's (see ``workbench.config``),
+    looked up from ``project``, a folder inside the project (default: the working folder; a
+    YAML experiment passes its own folder).
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class Experiment:
         budget_usd: float | None = None,
         concurrency: int | None = None,
         store: str | Path | None = None,
+        project: str | Path | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError("An Experiment needs a name, e.g. Experiment('capitals', ...).")
@@ -77,6 +81,7 @@ class Experiment:
             raise ConfigError(f"concurrency must be a whole number >= 1, got {concurrency!r}.")
         self.concurrency = concurrency
         self.store = Path(store) if store is not None else None
+        self.project = Path(project) if project is not None else None
         self.scorers = _unique_scorers([_as_scorer(s) for s in scorers])
         for variant in self.variants:
             check_variables(variant.variables, self.dataset, f"Variant '{variant.name}'")
@@ -104,12 +109,14 @@ class Experiment:
         )
 
     # -- planning ------------------------------------------------------------------------
-    def _settings(self) -> Settings:
-        return get_settings(store=self.store)
+    def settings(self) -> Settings:
+        """The settings this experiment runs with, resolved now: its store (and why that one,
+        ``store_origin``), endpoints, limits."""
+        return get_settings(start=self.project, store=self.store)
 
     def plan(self) -> Plan:
         """Every cell with its rendered request and cache key; validates models and params."""
-        return make_plan(self.dataset, self.variants, self.repeats, self._settings())
+        return make_plan(self.dataset, self.variants, self.repeats, self.settings())
 
     def spec(self) -> dict[str, Any]:
         """Plain-data description (for YAML, run records and exports)."""
@@ -127,11 +134,15 @@ class Experiment:
         }
 
     def estimate(self) -> Estimate:
-        """Calls, input tokens and the most it could cost — before any call."""
-        settings = self._settings()
+        """Calls, input tokens and the most it could cost — before any call. Only reads the
+        store (a missing one counts as empty; none is created)."""
+        settings = self.settings()
         plan = make_plan(self.dataset, self.variants, self.repeats, settings)
-        with Store(settings.store_path) as store:
-            cached = set(store.get_many([c.key for c in plan.cells]))
+        cached: set[str] = set()
+        store = open_readonly(settings.store_path)
+        if store is not None:
+            with store:
+                cached = set(store.get_many([c.key for c in plan.cells]))
         seen: set[str] = set()
         per: dict[str, dict[str, Any]] = {}
         for cell in plan.cells:
@@ -175,12 +186,21 @@ class Experiment:
         )
 
     # -- running -------------------------------------------------------------------------
-    def run(self, *, budget_usd: float | None = None, progress: Progress | None = None) -> Results:
+    def run(
+        self,
+        *,
+        budget_usd: float | None = None,
+        progress: Progress | None = None,
+        kind: str = "run",
+    ) -> Results:
         """Run (blocking, also inside Jupyter) with live progress. Ctrl-C / interrupt stops
-        cleanly and returns what finished; everything finished is saved and reused next time."""
+        cleanly and returns what finished; everything finished is saved and reused next time.
+        ``kind`` is recorded in the run history: run, or check / export for those commands."""
         # The display is made here, in the caller's (notebook cell's) thread; the run updates it.
         shown = progress or auto_progress(self.name)
-        res = run_blocking(lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop))
+        res = run_blocking(
+            lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop, kind=kind)
+        )
         if in_notebook():  # the saved notebook then records which run produced it
             from workbench.notebook import show_provenance
 
@@ -193,9 +213,13 @@ class Experiment:
         budget_usd: float | None = None,
         progress: Progress | None = None,
         stop: asyncio.Event | None = None,
+        kind: str = "run",
     ) -> Results:
-        """Run in the current event loop: ``res = await exp.arun()``."""
-        settings = self._settings()
+        """Run in the current event loop: ``res = await exp.arun()``. Setting ``stop`` ends the
+        run cleanly (recorded as ``interrupted``), keeping what finished."""
+        if kind not in RUN_KINDS:
+            raise ConfigError(f"Unknown run kind {kind!r}; use one of {', '.join(RUN_KINDS)}.")
+        settings = self.settings()
         plan = make_plan(self.dataset, self.variants, self.repeats, settings)
         judge_models = {parse_model_id(m, settings) for s in self.scorers for m in s.models}
         for model in sorted(
@@ -217,9 +241,10 @@ class Experiment:
             bind(_stopper(asyncio.get_running_loop(), stop))
         started = time.time()
         with Store(settings.store_path) as store:
-            store.start_run(run_id, self.name, self.spec())
+            store.start_run(run_id, self.name, self.spec(), kind)
             outcome: RunOutcome | None = None
             caller = ModelCaller(store, settings)
+            status = "interrupted"  # cancelled (a notebook's interrupt) unless it ends otherwise
             try:
                 outcome = await execute(
                     plan,
@@ -239,12 +264,16 @@ class Experiment:
                     caller,
                     {v.name: v for v in self.variants},
                 )
+                status = outcome.status
+            except Exception:
+                status = "failed"  # an error ended it (what finished is saved), not a stop
+                raise
             finally:
                 await caller.aclose()
                 tally = outcome.tally if outcome else None
                 store.finish_run(
                     run_id,
-                    outcome.status if outcome else "interrupted",
+                    status,
                     {
                         "cells": len(plan.cells),
                         "done": tally.done if tally else None,
@@ -261,6 +290,8 @@ class Experiment:
             "repeats": self.repeats,
             "models": [str(m) for m in plan.models],
             "store": str(settings.store_path),
+            "store_origin": settings.store_origin,
+            "kind": kind,
             "started": started,
             "finished": time.time(),
             "spent_usd": outcome.tally.spent,

@@ -170,6 +170,7 @@ def _build(path: Path, data: dict[str, Any]) -> Experiment:
         budget_usd=data.get("budget_usd"),
         concurrency=data.get("concurrency"),
         store=(path.parent / store) if store else None,
+        project=path.parent,  # the store follows the file's project, not the shell's folder
     )
 
 
