@@ -127,7 +127,7 @@ def test_cli_estimate_reads_every_separator(tmp_path: Path, capsys: Capture, kin
     name, data = FILES[kind]
     path = experiment(tmp_path, name, data, name)
     assert main(["run", str(path), "--estimate"]) == 0
-    first, second = capsys.readouterr().out.splitlines()[:2]
+    first, second = capsys.readouterr().out.splitlines()[1:3]  # after the store line
     shown = {"semicolon": "';'", "pipe": "'|'", "tab": "tab"}[kind]
     assert first == (
         f"Dataset {tmp_path / name}: 2 rows, columns ['id', 'question', 'expected'], "
@@ -139,7 +139,7 @@ def test_cli_estimate_reads_every_separator(tmp_path: Path, capsys: Capture, kin
 def test_cli_shows_multi_line_values_before_the_estimate(tmp_path: Path, capsys: Capture) -> None:
     data = 'question,expected\n"Capital of\nFrance?",Paris\nRome?,Rome\n'
     assert main(["run", str(experiment(tmp_path, "q.csv", data)), "--estimate"]) == 0
-    assert "2 rows (1 multi-line value)" in capsys.readouterr().out.splitlines()[0]
+    assert "2 rows (1 multi-line value)" in capsys.readouterr().out.splitlines()[1]
 
 
 def test_cli_latin1_message_and_mapping(tmp_path: Path, capsys: Capture) -> None:
