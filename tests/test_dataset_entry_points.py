@@ -210,6 +210,6 @@ def test_demo_prints_its_dataset_line(tmp_path: Path, capsys: Capture) -> None:
     out = capsys.readouterr().out
     dataset = next(line for line in out.splitlines() if line.startswith("Dataset "))
     assert dataset.endswith(
-        "capitals.csv: 10 rows, columns ['id', 'question', 'expected'], read as CSV ',' utf-8"
+        "questions.csv: 10 rows, columns ['id', 'question', 'expected'], read as CSV ',' utf-8"
     )
     assert out.index("Dataset ") < out.index("Estimate: ")
