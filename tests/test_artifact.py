@@ -303,6 +303,7 @@ def test_render_gives_a_provider_payload(exported: Path) -> None:
     anthropic = p.render_anthropic(question="Q")
     assert anthropic["system"] == "Answer in one word."
     assert anthropic["messages"] == [{"role": "user", "content": "Q"}]
+    assert anthropic["max_tokens"] == 32 and anthropic["extra_body"] == {"temperature": 0}
     assert p.variables == {"question"}
     with pytest.raises(TemplateError, match="needs a value"):
         p.render()

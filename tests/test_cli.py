@@ -106,7 +106,14 @@ def test_run_writes_csv_and_prints_leaderboard(
     path = write(tmp_path)
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("capitals: 12 cells: 0 cached, 12 calls to make")
+    store = tmp_path / ".wb-store" / "store.sqlite"
+    store_line, dataset_line, estimate_line = out.splitlines()[:3]
+    assert store_line == f"Store: {store} (set by WORKBENCH_STORE)"
+    assert dataset_line == (
+        f"Dataset {tmp_path / 'questions.csv'}: 3 rows, columns ['id', 'question', 'expected'], "
+        "read as CSV ',' utf-8"
+    )
+    assert estimate_line.startswith("capitals: 12 cells: 0 cached, 12 calls to make")
     assert "Leaderboard (repeats of a row reduced by majority):" in out
     board = out.split("reduced by majority):")[1].split("Verdict:")[0]
     lines = [line.split() for line in board.strip().splitlines()]
@@ -388,7 +395,8 @@ def test_corrupted_store(
     assert moved.name in out
 
     assert main(["store", "info"]) == 0
-    assert "(0 cached responses, 0 runs)" in capsys.readouterr().out
+    assert "No store yet at" in capsys.readouterr().out  # info reads only: it created none
+    assert not store.exists()
     assert main(["run", str(write(tmp_path))]) == 0
 
 

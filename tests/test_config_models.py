@@ -34,11 +34,11 @@ def toml(text: str, name: str = "workbench.toml") -> Path:
 # -- settings precedence -------------------------------------------------------------------
 
 
-def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("WORKBENCH_STORE")
     s = get_settings()
-    assert s.store == Path(".workbench")
-    assert s.store_path == Path(".workbench/store.sqlite")
+    assert s.store == tmp_path / ".workbench"  # no project marker here or above: this folder's
+    assert s.store_path == tmp_path / ".workbench" / "store.sqlite"
     assert (s.timeout, s.max_retries, s.backoff_base, s.backoff_cap) == (60.0, 5, 0.5, 30.0)
     assert s.default_model is None
     assert s.endpoints == {}
@@ -66,12 +66,13 @@ def test_precedence_call_session_env_file_default(monkeypatch: pytest.MonkeyPatc
 def test_store_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     toml('store = "from-file"\n')
     monkeypatch.delenv("WORKBENCH_STORE")
-    assert get_settings().store == Path("from-file")
+    assert get_settings().store == tmp_path / "from-file"
     monkeypatch.setenv("WORKBENCH_STORE", "from-env")
-    assert get_settings().store_path == Path("from-env/store.sqlite")
+    assert get_settings().store_path == tmp_path / "from-env" / "store.sqlite"
+    assert get_settings().store_origin == "set by WORKBENCH_STORE"
     configure(store=tmp_path / "session")
     assert get_settings().store == tmp_path / "session"
-    assert get_settings(store="call").store == Path("call")
+    assert get_settings(store="call").store == tmp_path / "call"
 
 
 def test_env_values_are_converted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,7 +103,9 @@ def test_configure_unknown_setting_lists_known() -> None:
 
 def test_toml_unknown_key() -> None:
     toml("colour = 'blue'\n")
-    with pytest.raises(ConfigError, match=r"Unknown setting\(s\) \['colour'\] in workbench\.toml"):
+    with pytest.raises(
+        ConfigError, match=r"Unknown setting\(s\) \['colour'\] in /.*/workbench\.toml"
+    ):
         get_settings()
 
 
@@ -128,11 +131,15 @@ def test_workbench_config_env_names_another_file(monkeypatch: pytest.MonkeyPatch
         get_settings()
 
 
-def test_only_cwd_toml_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_project_folders_toml_is_read_from_a_subfolder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     toml("timeout = 10\n")
-    sub = tmp_path / "sub"
-    sub.mkdir()
+    sub = tmp_path / "sub" / "deeper"
+    sub.mkdir(parents=True)
     monkeypatch.chdir(sub)
+    assert get_settings().timeout == 10.0
+    (tmp_path / "sub" / ".git").mkdir()  # a nearer project folder, without a toml
     assert get_settings().timeout == 60.0
 
 

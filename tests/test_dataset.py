@@ -205,7 +205,9 @@ def test_csv_too_few_fields(tmp_path: Path) -> None:
 
 def test_tsv_wrong_field_count_suggests_quoting_tabs(tmp_path: Path) -> None:
     p = write(tmp_path / "q.tsv", "q\ta\nx\t1\t2\n")
-    with pytest.raises(DatasetError, match=r"q\.tsv, line 2: .*Quote values that contain '\t'"):
+    with pytest.raises(
+        DatasetError, match=r"q\.tsv, line 2: .*Quote values that contain the separator \(tab\)"
+    ):
         Dataset.from_file(p)
 
 
@@ -288,4 +290,4 @@ def test_describe_source_and_repr(tmp_path: Path) -> None:
     ds = Dataset.from_file(p)
     assert ds.describe_source() == str(p)
     assert Dataset(pd.DataFrame({"q": ["a"]}), name="mine").describe_source() == "dataset 'mine'"
-    assert "1 rows" in repr(ds)
+    assert repr(ds) == "<Dataset 'q': 1 row, columns ['q'], read as CSV ',' utf-8>"

@@ -18,6 +18,7 @@ PUBLIC = {
     "__version__",
     "budget",
     "configure",
+    "demo",
     "load_prompt",
     "models",
     "runs",

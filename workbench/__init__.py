@@ -3,7 +3,7 @@
 ::
 
     import workbench as wb
-    ds = wb.Dataset.from_file("questions.csv")
+    ds = wb.demo.dataset()          # or wb.Dataset.from_file("questions.csv")
     a = wb.Variant("terse", model="local/smollm2", system="Answer in one word.",
                    user="{{ question }}", params={"temperature": 0, "max_tokens": 32})
     exp = wb.Experiment("capitals", dataset=ds, variants=[a, a.replace(name="friendly", ...)],
@@ -35,6 +35,7 @@ __all__ = [
     "__version__",
     "budget",
     "configure",
+    "demo",
     "load_prompt",
     "models",
     "runs",
@@ -49,6 +50,7 @@ _LAZY = {
     "Variant": ("workbench.prompts", "Variant"),
     "budget": ("workbench.token_budget", "budget"),
     "configure": ("workbench.config", "configure"),
+    "demo": ("workbench.demo", None),
     "load_prompt": ("workbench.artifact.loader", "load_prompt"),
     "models": ("workbench.models", None),
     "runs": ("workbench.history", "runs"),
@@ -56,7 +58,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from workbench import models, scorers
+    from workbench import demo, models, scorers
     from workbench.artifact.loader import load_prompt
     from workbench.config import configure
     from workbench.data import Dataset

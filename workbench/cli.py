@@ -2,12 +2,15 @@
 
 Exit codes: 0 done; 1 a WorkbenchError (one line on stderr); 2 bad usage; 3 the run stopped at
 its budget; 4 ``workbench check`` found a regression (the report names what got worse);
-130 interrupted (what finished is saved: run again to resume).
+130 interrupted (what finished is saved: run again to resume); 141 the reader of the output
+went away (``workbench runs | head``), quietly, as other Unix tools do.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +21,7 @@ from workbench.errors import WorkbenchError
 __all__ = ["main"]
 
 EXIT_ERROR, EXIT_BUDGET, EXIT_REGRESSED, EXIT_INTERRUPTED = 1, 3, 4, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a writer whose pipe closed
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the bundled demo on the embedded model (offline)")
     _output_args(demo, default_out="workbench-demo")
     demo.add_argument("--model", default="local/smollm2", help="model id (default: %(default)s)")
+    demo.add_argument(
+        "--copy-data",
+        nargs="?",
+        const=Path("."),
+        type=Path,
+        metavar="DIR",
+        help="only write the demo rows to DIR/questions.csv (default: here), to edit into yours",
+    )
 
     models = sub.add_parser("models", help="list the model catalog: context, max output, prices")
     models.add_argument("--provider", help="only this provider")
@@ -140,6 +152,23 @@ def _output_args(p: argparse.ArgumentParser, default_out: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workbench`` command; returns the exit code."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at devnull, so the flush at interpreter exit fails no more."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         _import_modules(getattr(args, "imports", []))
@@ -187,9 +216,14 @@ def _notebook(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from workbench.data.formats import require_format
     from workbench.experiment_file import load_experiment
 
+    require_format(args.format)  # a missing package fails now, not after the calls
     exp = load_experiment(args.experiment)
+    settings = exp.settings()
+    print(f"Store: {settings.store_path} ({settings.store_origin})")
+    print(f"Dataset {exp.dataset.describe_source()}: {exp.dataset.summary()}")
     estimate = exp.estimate()
     print(f"{exp.name}: {estimate}")
     if args.estimate:
@@ -200,17 +234,30 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from workbench.demo import demo_dataset_path, demo_experiment
+    from workbench.data.formats import require_format
+    from workbench.demo import copy_data, dataset, demo_experiment
 
+    if args.copy_data is not None:
+        path, written = copy_data(args.copy_data)
+        rows = dataset()
+        print(
+            f"{'Wrote' if written else 'Already there, unchanged:'} {path} (the demo's "
+            f"{len(rows)} questions; columns {', '.join(rows.columns)}). "
+            "Edit it, then read it with wb.Dataset.from_file(...) or name it as `dataset:` "
+            "in an experiment YAML."
+        )
+        return 0
+    require_format(args.format)
     exp = demo_experiment(args.model)
     print(
         f"Demo: {len(exp.variants)} prompt variants × {len(exp.dataset)} questions × "
         f"{exp.repeats} repeats on {args.model} (runs offline; no API key needed)."
     )
-    print(f"Dataset: {demo_dataset_path()}")
+    print(f"Dataset {exp.dataset.describe_source()}: {exp.dataset.summary()}")
     print(f"Estimate: {exp.estimate()}")
     res = exp.run()
     code = _report(res, args.out, args.format)
+    cmd = _command_name()
     print(
         f"\nWhat happened: each variant answered each question {exp.repeats} times on the "
         "embedded model; the 'has_city' scorer checked every answer for the expected city; a "
@@ -219,14 +266,36 @@ def _demo(args: argparse.Namespace) -> int:
         "Where to look next:\n"
         f"  - the results table above, one row per question × variant × repeat (pandas: "
         f"pd.read_csv);\n"
-        f"  - `workbench demo` again: 0 calls, everything is cached in {res.meta['store']};\n"
-        "  - `workbench runs demo-capitals`: every run so far, and what each prompt version scored;\n"
+        f"  - `{cmd} demo` again: 0 calls, everything is cached in {res.meta['store']};\n"
+        f"  - `{cmd} runs demo-capitals`: every run so far, and what each prompt version scored;\n"
         "  - notebooks/quickstart.ipynb in JupyterLab for the comparison grid "
         "(pip install 'prompt-workbench[notebook]');\n"
-        "  - your own experiment: `workbench notebook new my-prompt`, or a YAML file for "
-        "`workbench run` (see README)."
+        f"  - your own experiment: `{cmd} demo --copy-data` (the questions as questions.csv), "
+        f"`{cmd} notebook new my-prompt`, or a YAML file for `{cmd} run` (see README)."
     )
+    if cmd != "workbench":
+        print(
+            f"  (In a new shell `workbench` alone does not find this one: type `{cmd} ...`, or "
+            f"`source {Path(cmd).parent / 'activate'}` once, then `workbench ...`.)"
+        )
     return code
+
+
+def _command_name() -> str:
+    """How the user can type this ``workbench`` command in their shell: ``workbench`` when that
+    is the one on PATH, else the script's path (relative to here when it is below here)."""
+    import os
+    import shutil
+
+    script = Path(sys.executable).parent / ("workbench.exe" if os.name == "nt" else "workbench")
+    on_path = shutil.which("workbench")
+    if not script.is_file() or (on_path and Path(on_path).resolve() == script.resolve()):
+        return "workbench"
+    try:
+        relative = script.relative_to(Path.cwd())
+    except ValueError:
+        return str(script)
+    return str(relative) if relative.parent != Path(".") else f"./{relative}"
 
 
 def _report(res: object, out: Path, fmt: str) -> int:
@@ -267,8 +336,8 @@ def _models(args: argparse.Namespace) -> int:
             f"{_price(m.input_per_1m):>9} {_price(m.output_per_1m):>9}  {m.as_of or '–'}"
         )
     print(
-        f"\nPrices checked {catalog_checked()}; override with wb.models.register(...) or "
-        f'[models."provider/model"] in workbench.toml.'
+        f"\nPrices checked {catalog_checked()}; override with wb.models.register(...), "
+        f'models: in an experiment YAML, or [models."provider/model"] in workbench.toml.'
     )
     return 0
 
@@ -296,9 +365,10 @@ def _runs(args: argparse.Namespace) -> int:
         cells = "" if _missing(head["cells"]) else f"{int(head['cells'])} cells{cached}, "
         spent = 0.0 if _missing(head["spent_usd"]) else float(head["spent_usd"])
         data = "" if _missing(head["dataset"]) else f"  dataset {head['dataset']}"
+        kind = "" if head["kind"] == "run" else f" [{head['kind']}]"
         print(
             f"{run_id}  {head['experiment']}  {head['started']:%Y-%m-%d %H:%M} UTC  "
-            f"{head['status']}  ({cells}${spent:.4f}){data}"
+            f"{head['status']}{kind}  ({cells}${spent:.4f}){data}"
         )
         for v in rows.itertuples():
             if _missing(v.variant):
@@ -317,21 +387,40 @@ def _missing(value: object) -> bool:
 
 def _store(args: argparse.Namespace) -> int:
     from workbench.config import get_settings
-    from workbench.engine.store import Store
+    from workbench.engine.store import Store, open_readonly
 
-    path = get_settings().store_path
+    settings = get_settings()
+    path = settings.store_path
     if args.action == "move-aside":
         if not path.exists():
             print(f"No store at {path}.")
             return 0
         print(f"Moved {path} to {Store.move_aside(path)}; the next run starts a fresh store.")
         return 0
-    with Store(path) as store:
-        runs = store.runs()
-        print(f"Store: {path} ({store.count_responses()} cached responses, {len(runs)} runs)")
-        for r in runs[:10]:
-            print(f"  {r['run_id']}  {r['experiment']:24} {r['status']}")
+    store = open_readonly(path)  # info only reads: it never creates or upgrades a store
+    if store is None:
+        print(f"No store yet at {path} ({settings.store_origin}); the first run creates it.")
+        return 0
+    with store:
+        runs, count, pending = store.runs(), store.count_responses(), store.pending
+    data, wal = Store.disk_usage(path)
+    print(f"Store: {path} ({count} cached responses, {len(runs)} runs)")
+    print(f"  why this store: {settings.store_origin}")
+    print(f"  size on disk: {_size(data + wal)} (file {_size(data)}, write-ahead log {_size(wal)})")
+    if pending:
+        print(f"  written by an older workbench: upgraded by the next run ({', '.join(pending)})")
+    for r in runs[:10]:
+        kind = "" if r["kind"] == "run" else f" [{r['kind']}]"
+        print(f"  {r['run_id']}  {r['experiment']:24} {r['status']}{kind}")
     return 0
+
+
+def _size(n: int) -> str:
+    """Bytes in words: 980 B, 57.3 kB, 1.2 MB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -340,7 +429,8 @@ def _export(args: argparse.Namespace) -> int:
     from workbench.experiment_file import load_experiment
 
     exp = load_experiment(args.experiment)
-    res = exp.run(progress=TextProgress(exp.name))  # progress on stderr; finished calls cached
+    # Progress on stderr; finished calls cached; recorded as an export run, not an experiment run.
+    res = exp.run(progress=TextProgress(exp.name), kind="export")
     cached = int(res.df["cached"].sum())
     p = export_results(res, args.variant, name=args.name, to=args.to, label=args.label)
     print(f"Exported {p.eval['variant']} as {p.name} v{p.version}: {p.path}")

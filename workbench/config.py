@@ -1,14 +1,25 @@
 """Settings and where they come from.
 
 Precedence, highest first: arguments of a call > ``workbench.configure(...)`` in this session >
-``WORKBENCH_*`` environment variables > ``workbench.toml`` in the working folder > defaults.
+``WORKBENCH_*`` environment variables > ``workbench.toml`` > defaults. This module is the only
+reader of ``WORKBENCH_*`` variables.
 
-``workbench.toml`` (or the file named by ``WORKBENCH_CONFIG``)::
+**The project folder** is found as git and pytest find theirs: from a start folder (a YAML
+experiment's own folder; the working folder for Python and the other commands) up to the
+nearest folder holding ``workbench.toml``, ``.workbench/`` or ``.git``; the start folder itself
+when none does. Its ``workbench.toml`` is read (``WORKBENCH_CONFIG=path`` names another file),
+and the store is ``<project>/.workbench`` unless ``store`` is set: by a call (``store=``),
+``configure(store=...)``, ``WORKBENCH_STORE`` (relative to the working folder) or ``store =`` in
+``workbench.toml`` (relative to that file's folder). ``Settings.store_origin`` says which.
+So running an experiment from another folder of the project reuses the project's cache.
 
-    store = ".workbench"                 # folder of the SQLite store
+``workbench.toml``::
+
+    store = ".workbench"                 # folder of the SQLite store, relative to this file
     default_model = "local/smollm2"
     timeout = 60                         # seconds per call
     max_retries = 5
+    local_threads = 1                    # CPU threads of the embedded model (0: automatic)
 
     [endpoints.ollama]                   # any OpenAI-compatible server, used as "ollama/<model>"
     base_url = "http://localhost:11434/v1"
@@ -33,7 +44,16 @@ from typing import Any
 
 from workbench.errors import ConfigError
 
-__all__ = ["Endpoint", "Limits", "Settings", "configure", "get_settings", "reset_settings"]
+__all__ = [
+    "Endpoint",
+    "Limits",
+    "Project",
+    "Settings",
+    "configure",
+    "find_project",
+    "get_settings",
+    "reset_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -63,7 +83,10 @@ class Settings:
     """Resolved settings. Build with :func:`get_settings`; override per call with ``replace``."""
 
     store: Path = Path(".workbench")
-    """Folder holding ``store.sqlite`` (response cache, run journal)."""
+    """Folder holding ``store.sqlite`` (response cache, run journal); absolute once resolved."""
+    store_origin: str = "the default"
+    """Why this store: the setting that named it, or the project folder it belongs to. Derived,
+    never set."""
     default_model: str | None = None
     """Model used when a Variant names none; None uses the embedded local model."""
     timeout: float = 60.0
@@ -81,7 +104,8 @@ class Settings:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Catalog overrides: model id -> {context_window, max_output, input_per_1m, output_per_1m}."""
     local_threads: int = 0
-    """CPU threads for the embedded model; 0 = min(4, cores)."""
+    """CPU threads for the embedded model; 0 = automatic: half the cores, at most 4, fewer when
+    the machine is busy (``workbench.providers.local.default_threads``)."""
     local_gguf: Path | None = None
     """Another GGUF model file, served as ``local/<file stem>``."""
     gc_tuning: bool = True
@@ -97,6 +121,47 @@ class Settings:
         return self.store / "store.sqlite"
 
 
+_DERIVED = frozenset({"store_origin"})
+_SETTABLE = sorted(set(Settings.__dataclass_fields__) - _DERIVED)
+MARKERS = ("workbench.toml", ".git", ".workbench")
+"""What makes a folder a project folder (in each folder, the first found is the one named)."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """The folder a store and ``workbench.toml`` belong to, and why it is the one."""
+
+    folder: Path
+    marker: str | None
+    """The marker found there (one of :data:`MARKERS`); None when no folder above had one."""
+
+    def describe(self) -> str:
+        """Why this folder, in words."""
+        if self.marker is None:
+            names = f"{', '.join(MARKERS[:-1])} or {MARKERS[-1]}"
+            return f"no {names} in {self.folder} or above it, so that folder's own"
+        return f"project folder {self.folder} holds {self.marker}"
+
+
+def _is_marker(path: Path, marker: str) -> bool:
+    if marker == "workbench.toml":
+        return path.is_file()
+    if marker == ".workbench":
+        return path.is_dir()
+    return path.exists()  # .git: a folder, or a file in worktrees and submodules
+
+
+def find_project(start: str | Path | None = None) -> Project:
+    """The nearest folder from ``start`` (default: the working folder) up that holds
+    ``workbench.toml``, ``.workbench/`` or ``.git``; ``start`` itself when none does."""
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        for marker in MARKERS:
+            if _is_marker(folder / marker, marker):
+                return Project(folder, marker)
+    return Project(here, None)
+
+
 _session: dict[str, Any] = {}
 
 
@@ -105,11 +170,9 @@ def configure(**overrides: Any) -> Settings:
 
     ``configure(endpoints={"ollama": {"base_url": "http://localhost:11434/v1"}})`` names an endpoint.
     """
-    unknown = set(overrides) - set(Settings.__dataclass_fields__)
+    unknown = set(overrides) - set(_SETTABLE)
     if unknown:
-        raise ConfigError(
-            f"Unknown setting(s) {sorted(unknown)}; known: {sorted(Settings.__dataclass_fields__)}"
-        )
+        raise ConfigError(f"Unknown setting(s) {sorted(unknown)}; known: {_SETTABLE}")
     _session.update({k: v for k, v in overrides.items() if v is not None})
     return get_settings()
 
@@ -126,29 +189,40 @@ def reset_settings() -> None:
     _session.clear()
 
 
-def get_settings(**call: Any) -> Settings:
-    """Resolve settings: call > session > environment > workbench.toml > defaults."""
+def get_settings(*, start: str | Path | None = None, **call: Any) -> Settings:
+    """Resolve settings: call > session > environment > workbench.toml > defaults; the project
+    (its workbench.toml and default store) is looked up from ``start`` (default: the working
+    folder; a YAML experiment passes its own folder)."""
+    project = find_project(start)
+    config = _config_file(project)
     merged: dict[str, Any] = {}
-    merged.update(_from_file())
-    merged.update(_from_env())
-    merged.update(_session)
-    merged.update({k: v for k, v in call.items() if v is not None})
+    store, origin = project.folder / ".workbench", project.describe()
+    for values, why in (
+        (_from_file(config), f"set by store = in {config}"),
+        (_from_env(), "set by WORKBENCH_STORE"),
+        (_session, "set by wb.configure(store=...)"),
+        ({k: v for k, v in call.items() if v is not None}, "set by the experiment's store="),
+    ):
+        merged.update(values)
+        if "store" in values:
+            store, origin = Path(os.path.abspath(values["store"])), why
+    merged["store"] = store
+    merged["store_origin"] = origin
     return _build(merged)
 
 
-def _config_file() -> Path | None:
+def _config_file(project: Project) -> Path | None:
     named = os.environ.get("WORKBENCH_CONFIG")
     if named:
         path = Path(named)
         if not path.is_file():
             raise ConfigError(f"WORKBENCH_CONFIG points at {path}, which is not a file.")
         return path
-    path = Path("workbench.toml")
+    path = project.folder / "workbench.toml"
     return path if path.is_file() else None
 
 
-def _from_file() -> dict[str, Any]:
-    path = _config_file()
+def _from_file(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
@@ -158,12 +232,11 @@ def _from_file() -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text ({exc.reason}).") from exc
     out = dict(data)
-    unknown = set(out) - set(Settings.__dataclass_fields__) - {"providers"}
+    unknown = set(out) - set(_SETTABLE) - {"providers"}
     if unknown:
-        raise ConfigError(
-            f"Unknown setting(s) {sorted(unknown)} in {path}; "
-            f"known: {sorted(Settings.__dataclass_fields__)}"
-        )
+        raise ConfigError(f"Unknown setting(s) {sorted(unknown)} in {path}; known: {_SETTABLE}")
+    if "store" in out:  # relative to the file, wherever the command runs
+        out["store"] = Path(os.path.abspath(path.parent / str(out["store"])))
     if "providers" in out:
         urls: dict[str, str] = {}
         for name, spec in out.pop("providers").items():
@@ -192,14 +265,13 @@ def _from_env() -> dict[str, Any]:
 
 
 def _build(values: dict[str, Any]) -> Settings:
-    unknown = set(values) - set(Settings.__dataclass_fields__)
+    unknown = set(values) - set(_SETTABLE) - _DERIVED
     if unknown:
-        raise ConfigError(
-            f"Unknown setting(s) {sorted(unknown)}; known: {sorted(Settings.__dataclass_fields__)}"
-        )
+        raise ConfigError(f"Unknown setting(s) {sorted(unknown)}; known: {_SETTABLE}")
     try:
         settings = Settings(
             store=Path(values.get("store", ".workbench")),
+            store_origin=str(values.get("store_origin", "the default")),
             default_model=values.get("default_model"),
             timeout=float(values.get("timeout", 60.0)),
             max_retries=int(values.get("max_retries", 5)),
@@ -218,6 +290,8 @@ def _build(values: dict[str, Any]) -> Settings:
         raise ConfigError(f"Bad setting value: {exc}") from exc
     if settings.timeout <= 0 or settings.max_retries < 0:
         raise ConfigError("timeout must be > 0 and max_retries >= 0.")
+    if settings.local_threads < 0:
+        raise ConfigError("local_threads must be 0 (automatic) or a number of threads, e.g. 1.")
     return settings
 
 

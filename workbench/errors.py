@@ -4,7 +4,8 @@
 WorkbenchError
 ├── ConfigError          settings, model ids, missing API keys, experiment YAML
 │   └── MissingKeyError  a provider's key is not in the environment
-├── DatasetError         unreadable, malformed, empty or non-UTF-8 data files
+├── DatasetError         unreadable, malformed or empty data files
+│   └── DatasetEncodingError  a data file is not in the encoding it was read with
 ├── TemplateError        template syntax, unknown variables, sandbox violations
 ├── ScorerError          unknown scorer or bad scorer arguments
 ├── ParamError           generation parameters the provider does not accept
@@ -21,6 +22,7 @@ __all__ = [
     "ArtifactError",
     "BudgetError",
     "ConfigError",
+    "DatasetEncodingError",
     "DatasetError",
     "MissingKeyError",
     "ParamError",
@@ -55,6 +57,34 @@ class MissingKeyError(ConfigError):
 
 class DatasetError(WorkbenchError):
     """A dataset cannot be read or used."""
+
+
+class DatasetEncodingError(DatasetError):
+    """A data file is not valid text in the encoding it was read with.
+
+    Carries the facts, so that each front door can say how to pass the encoding where the user is
+    (a keyword in Python, a key in an experiment YAML).
+    """
+
+    def __init__(self, path: str, encoding: str, line: int, byte: int, suggestion: str) -> None:
+        self.path = path
+        self.encoding = encoding
+        self.line = line
+        self.byte = byte
+        self.suggestion = suggestion
+        """An encoding that reads the file (``latin-1`` reads any bytes; ``cp1252`` when likely)."""
+        super().__init__(
+            f"{self.problem} Re-save the file as UTF-8, or read it with "
+            f"Dataset.from_file({path!r}, encoding={suggestion!r})."
+        )
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, without the fix."""
+        return (
+            f"{self.path}: not valid {self.encoding} text "
+            f"(byte 0x{self.byte:02x} on line {self.line})."
+        )
 
 
 class TemplateError(WorkbenchError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 import uuid
@@ -19,13 +20,14 @@ from workbench.engine.dispatcher import Dispatcher
 from workbench.engine.plan import Plan, check_variables, make_plan
 from workbench.engine.progress import Progress, auto_progress, in_notebook
 from workbench.engine.runner import RunOutcome, execute
-from workbench.engine.store import Store
+from workbench.engine.store import RUN_KINDS, Store, open_readonly
 from workbench.engine.sync import run_blocking
 from workbench.errors import BudgetError, ConfigError, ScorerError, WorkbenchError
 from workbench.estimate import Estimate, estimate_run
 from workbench.history import headline
 from workbench.models.catalog import price_hint
 from workbench.prompts.variant import Variant
+from workbench.providers.base import Provider
 from workbench.providers.registry import check_provider, parse_model_id
 from workbench.results.columns import RESERVED, scorer_columns
 from workbench.results.table import Results
@@ -40,6 +42,10 @@ class Experiment:
 
     ``budget_usd`` stops scheduling calls before their estimated cost would exceed it;
     ``concurrency`` caps calls in flight per provider (default: per-provider settings).
+    ``store`` names the store folder; by default it is the project's (see ``workbench.config``),
+    looked up from ``project``, a folder inside the project (default: the working folder; a
+    YAML experiment passes its own folder). ``providers`` hands the runs provider instances
+    (e.g. a scripted ``FakeProvider``), used before any other for their provider name.
     """
 
     def __init__(
@@ -53,10 +59,14 @@ class Experiment:
         budget_usd: float | None = None,
         concurrency: int | None = None,
         store: str | Path | None = None,
+        project: str | Path | None = None,
+        providers: Sequence[Provider] | Mapping[str, Provider] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError("An Experiment needs a name, e.g. Experiment('capitals', ...).")
         self.name = name
+        self.providers = _as_providers(providers)
+        """Provider instances this experiment's runs use before any other, by name."""
         self.dataset = _as_dataset(dataset)
         self.variants = list(variants)
         if not self.variants or not all(isinstance(v, Variant) for v in self.variants):
@@ -77,6 +87,7 @@ class Experiment:
             raise ConfigError(f"concurrency must be a whole number >= 1, got {concurrency!r}.")
         self.concurrency = concurrency
         self.store = Path(store) if store is not None else None
+        self.project = Path(project) if project is not None else None
         self.scorers = _unique_scorers([_as_scorer(s) for s in scorers])
         for variant in self.variants:
             check_variables(variant.variables, self.dataset, f"Variant '{variant.name}'")
@@ -104,12 +115,17 @@ class Experiment:
         )
 
     # -- planning ------------------------------------------------------------------------
-    def _settings(self) -> Settings:
-        return get_settings(store=self.store)
+    def settings(self) -> Settings:
+        """The settings this experiment runs with, resolved now: its store (and why that one,
+        ``store_origin``), endpoints, limits."""
+        settings = get_settings(start=self.project, store=self.store)
+        if not self.providers:
+            return settings
+        return dataclasses.replace(settings, providers={**settings.providers, **self.providers})
 
     def plan(self) -> Plan:
         """Every cell with its rendered request and cache key; validates models and params."""
-        return make_plan(self.dataset, self.variants, self.repeats, self._settings())
+        return make_plan(self.dataset, self.variants, self.repeats, self.settings())
 
     def spec(self) -> dict[str, Any]:
         """Plain-data description (for YAML, run records and exports)."""
@@ -128,8 +144,8 @@ class Experiment:
 
     def estimate(self) -> Estimate:
         """Calls, input tokens and the most it could cost — grid and judge calls — before any
-        call. Never creates the store."""
-        settings = self._settings()
+        call. Only reads the store (a missing one counts as empty; none is created)."""
+        settings = self.settings()
         return self._estimate(
             make_plan(self.dataset, self.variants, self.repeats, settings), settings
         )
@@ -137,18 +153,28 @@ class Experiment:
     def _estimate(self, plan: Plan, settings: Settings) -> Estimate:
         variants = {v.name: v for v in self.variants}
         rows = self.dataset.rows
-        if not settings.store_path.exists():
+        store = open_readonly(settings.store_path)
+        if store is None:
             return estimate_run(plan, self.scorers, rows, variants, None)
-        with Store(settings.store_path) as store:
+        with store:
             return estimate_run(plan, self.scorers, rows, variants, store)
 
     # -- running -------------------------------------------------------------------------
-    def run(self, *, budget_usd: float | None = None, progress: Progress | None = None) -> Results:
+    def run(
+        self,
+        *,
+        budget_usd: float | None = None,
+        progress: Progress | None = None,
+        kind: str = "run",
+    ) -> Results:
         """Run (blocking, also inside Jupyter) with live progress. Ctrl-C / interrupt stops
-        cleanly and returns what finished; everything finished is saved and reused next time."""
+        cleanly and returns what finished; everything finished is saved and reused next time.
+        ``kind`` is recorded in the run history: run, or check / export for those commands."""
         # The display is made here, in the caller's (notebook cell's) thread; the run updates it.
         shown = progress or auto_progress(self.name)
-        res = run_blocking(lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop))
+        res = run_blocking(
+            lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop, kind=kind)
+        )
         if in_notebook():  # the saved notebook then records which run produced it
             from workbench.notebook import show_provenance
 
@@ -161,9 +187,13 @@ class Experiment:
         budget_usd: float | None = None,
         progress: Progress | None = None,
         stop: asyncio.Event | None = None,
+        kind: str = "run",
     ) -> Results:
-        """Run in the current event loop: ``res = await exp.arun()``."""
-        settings = self._settings()
+        """Run in the current event loop: ``res = await exp.arun()``. Setting ``stop`` ends the
+        run cleanly (recorded as ``interrupted``), keeping what finished."""
+        if kind not in RUN_KINDS:
+            raise ConfigError(f"Unknown run kind {kind!r}; use one of {', '.join(RUN_KINDS)}.")
+        settings = self.settings()
         plan = make_plan(self.dataset, self.variants, self.repeats, settings)
         judge_models = {parse_model_id(m, settings) for s in self.scorers for m in s.models}
         for model in sorted(
@@ -186,11 +216,12 @@ class Experiment:
             bind(_stopper(asyncio.get_running_loop(), stop))
         started = time.time()
         with Store(settings.store_path) as store:
-            store.start_run(run_id, self.name, self.spec())
+            store.start_run(run_id, self.name, self.spec(), kind)
             outcome: RunOutcome | None = None
             dispatcher = Dispatcher(
                 store, settings, budget_usd=budget, concurrency=self.concurrency, stop=stop
             )
+            status = "interrupted"  # cancelled (a notebook's interrupt) unless it ends otherwise
             try:
                 outcome = await execute(plan, dispatcher, run_id=run_id, progress=progress)
                 scores = await score_cells(
@@ -201,13 +232,17 @@ class Experiment:
                     dispatcher.judge,
                     {v.name: v for v in self.variants},
                 )
+                status = outcome.status
+            except Exception:
+                status = "failed"  # an error ended it (what finished is saved), not a stop
+                raise
             finally:
                 await dispatcher.aclose()
                 ledger = dispatcher.ledger
                 tally = outcome.tally if outcome else None
                 store.finish_run(
                     run_id,
-                    outcome.status if outcome else "interrupted",
+                    status,
                     {
                         "cells": len(plan.cells),
                         "done": tally.done if tally else None,
@@ -224,6 +259,8 @@ class Experiment:
             "repeats": self.repeats,
             "models": [str(m) for m in plan.models],
             "store": str(settings.store_path),
+            "store_origin": settings.store_origin,
+            "kind": kind,
             "started": started,
             "finished": time.time(),
             "spent_usd": ledger.spent.get("cell", 0.0),
@@ -321,6 +358,25 @@ def _stopper(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Callable[[
             loop.call_soon_threadsafe(stop.set)
 
     return request
+
+
+def _as_providers(
+    providers: Sequence[Provider] | Mapping[str, Provider] | None,
+) -> dict[str, Provider]:
+    items = (
+        providers.items()
+        if isinstance(providers, Mapping)
+        else [(getattr(p, "name", None), p) for p in providers or ()]
+    )
+    out: dict[str, Provider] = {}
+    for name, provider in items:
+        if not isinstance(provider, Provider) or not isinstance(name, str):
+            raise ConfigError(
+                f"providers must be workbench Provider instances (e.g. FakeProvider()), got "
+                f"{provider!r}."
+            )
+        out[name] = provider
+    return out
 
 
 def _as_dataset(dataset: Dataset | pd.DataFrame | str | Path) -> Dataset:

@@ -1,7 +1,8 @@
 """Experiments described in YAML, for ``workbench run``::
 
 name: capitals
-dataset: questions.csv            # relative to this file; .csv .jsonl .json .parquet
+dataset: questions.csv            # relative to this file; .csv .tsv .jsonl .json .parquet
+# or: dataset: {path: questions.csv, sep: ";", encoding: latin-1, id_column: key}
 repeats: 3
 concurrency: 4                    # optional: calls in flight per provider
 budget_usd: 0.50                  # optional
@@ -18,10 +19,14 @@ variants:
 scorers:
   - contains: "{{ expected }}"
   - regex: {pattern: "^[A-Z]", name: capitalised}
+models:                           # optional: price and limits of models the catalog lacks
+  "openai/my-fine-tune": {input_per_1m: 3.0, output_per_1m: 12.0, context_window: 128000}
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +34,9 @@ import yaml
 
 from workbench.data.dataset import Dataset
 from workbench.data.readers import read_text
-from workbench.errors import ConfigError, DatasetError, WorkbenchError
+from workbench.errors import ConfigError, DatasetEncodingError, DatasetError, WorkbenchError
 from workbench.experiment import Experiment
+from workbench.models.catalog import check_fact_names, register
 from workbench.prompts.variant import Variant
 
 __all__ = ["load_experiment"]
@@ -46,7 +52,9 @@ _KEYS = {
     "variants",
     "scorers",
     "store",
+    "models",
 }
+_DATASET_KEYS = ("path", "sep", "encoding", "id_column")
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -55,9 +63,9 @@ def load_experiment(path: str | Path) -> Experiment:
     if not p.is_file():
         raise ConfigError(f"Experiment file not found: {p}")
     try:
-        text = read_text(p)
-    except DatasetError as exc:
-        raise ConfigError(str(exc)) from None
+        text, _ = read_text(p)
+    except DatasetEncodingError as exc:
+        raise ConfigError(f"{exc.problem} Save the experiment file as UTF-8.") from None
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -81,11 +89,73 @@ def load_experiment(path: str | Path) -> Experiment:
         raise
 
 
+def _register_models(raw: Any) -> None:
+    """Apply the ``models:`` key: each entry registered as ``wb.models.register`` would."""
+    example = '{"openai/x": {input_per_1m: 3.0, output_per_1m: 12.0, context_window: 128000}}'
+    if not isinstance(raw, dict):
+        raise ConfigError(f"'models' must map model ids to their facts, e.g. models: {example}.")
+    entries: dict[str, dict[str, Any]] = {}
+    for model, facts in raw.items():
+        if not isinstance(facts, dict):
+            raise ConfigError(f"models: '{model}' must map facts to numbers, e.g. {example}.")
+        entries[str(model)] = {str(k): v for k, v in facts.items()}
+    for registering in (False, True):  # every name is checked before any entry is registered
+        for model, facts in entries.items():
+            try:
+                if registering:
+                    register(model, **facts)
+                else:
+                    check_fact_names(facts)
+            except ConfigError as exc:
+                raise ConfigError(f"models: '{model}': {exc}") from None
+
+
+def _dataset(path: Path, data: dict[str, Any]) -> Dataset:
+    """``dataset: file.csv`` or ``dataset: {path, sep, encoding, id_column}``."""
+    spec = data["dataset"]
+    if not isinstance(spec, dict):
+        spec = {"path": spec}
+    unknown = sorted(set(spec) - set(_DATASET_KEYS))
+    if unknown:
+        raise ConfigError(f"dataset: unknown key(s) {unknown}; allowed: {list(_DATASET_KEYS)}.")
+    if not spec.get("path"):
+        raise ConfigError("dataset: missing 'path', e.g. dataset: {path: questions.csv}.")
+    for key in ("sep", "encoding", "id_column"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            raise ConfigError(
+                f"dataset: '{key}' must be text, got {spec[key]!r}: quote it, "
+                f'{key}: "{spec[key]}".'
+            )
+    id_column = spec.get("id_column")
+    if id_column and data.get("id_column") not in (None, id_column):
+        raise ConfigError("id_column is given twice, differently: keep the one under dataset:.")
+    written = str(spec["path"])
+    file = Path(written) if Path(written).is_absolute() else path.parent / written
+    try:
+        return Dataset.from_file(
+            file,
+            id_column=id_column or data.get("id_column"),
+            sep=spec.get("sep"),
+            encoding=spec.get("encoding"),
+        )
+    except DatasetEncodingError as exc:
+        fixed = {**spec, "path": written, "encoding": exc.suggestion}
+        shown = ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in fixed.items() if v is not None)
+        raise DatasetError(
+            f"{exc.problem} Re-save the file as UTF-8, or set dataset: {{{shown}}} in {path.name}."
+        ) from exc
+
+
+def _yaml_scalar(value: object) -> str:
+    """A value as one would type it in a YAML flow mapping: quoted unless a plain word or path."""
+    text = str(value)
+    return text if re.fullmatch(r"[\w./-]+", text) else json.dumps(text)
+
+
 def _build(path: Path, data: dict[str, Any]) -> Experiment:
-    dataset_path = Path(str(data["dataset"]))
-    if not dataset_path.is_absolute():
-        dataset_path = path.parent / dataset_path
-    dataset = Dataset.from_file(dataset_path, id_column=data.get("id_column"))
+    if "models" in data:
+        _register_models(data["models"])
+    dataset = _dataset(path, data)
     variants = _variants(data["variants"], data.get("defaults") or {})
     scorers = data.get("scorers") or []
     if not isinstance(scorers, list):
@@ -100,6 +170,7 @@ def _build(path: Path, data: dict[str, Any]) -> Experiment:
         budget_usd=data.get("budget_usd"),
         concurrency=data.get("concurrency"),
         store=(path.parent / store) if store else None,
+        project=path.parent,  # the store follows the file's project, not the shell's folder
     )
 
 
@@ -108,6 +179,12 @@ def _variants(raw: Any, defaults: dict[str, Any]) -> list[Variant]:
         raise ConfigError("'variants' must be a non-empty list of variants.")
     if not isinstance(defaults, dict):
         raise ConfigError("'defaults' must be a mapping (model, params, system, ...).")
+    allowed = Variant.spec_fields() - {"name"}
+    unknown = set(defaults) - allowed
+    if unknown:
+        raise ConfigError(
+            f"defaults: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}."
+        )
     specs: dict[str, dict[str, Any]] = {}
     out: list[Variant] = []
     for i, item in enumerate(raw):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from workbench.config import get_settings
-from workbench.engine.store import Store
+from workbench.engine.store import open_readonly
 
 if TYPE_CHECKING:
     from workbench.results.table import Results
@@ -30,6 +30,7 @@ __all__ = ["headline", "runs"]
 COLUMNS = [
     "run_id",
     "experiment",
+    "kind",
     "started",
     "status",
     "dataset",
@@ -83,14 +84,17 @@ def _number(value: Any) -> float | None:
 def runs(experiment: str | None = None, *, store: str | Path | None = None) -> pd.DataFrame:
     """Past runs in the store (default: the configured one), newest first: one row per (run,
     variant) with the variant's prompt fingerprint, model and headline score; a run that was
-    stopped before scoring has one row with the run's counts only. ``status`` is complete,
-    budget, interrupted, killed (its process died) or running."""
+    stopped before scoring has one row with the run's counts only. ``kind`` is run, check
+    (``workbench check``) or export (``workbench export``); ``status`` is complete, budget,
+    interrupted (stopped cleanly), failed (an error ended it), killed (its process died) or
+    running. Reads only: a missing store is an empty history."""
     path = Path(store) if store is not None else get_settings().store_path
     if path.is_dir():
         path = path / "store.sqlite"
-    if not path.exists():
+    opened = open_readonly(path)
+    if opened is None:
         return pd.DataFrame(columns=COLUMNS)
-    with Store(path) as opened:
+    with opened:
         history = opened.runs(experiment)
     rows: list[dict[str, Any]] = []
     for run in history:
@@ -98,6 +102,7 @@ def runs(experiment: str | None = None, *, store: str | Path | None = None) -> p
         base = {
             "run_id": run["run_id"],
             "experiment": run["experiment"],
+            "kind": run["kind"],
             "started": pd.Timestamp(run["started"], unit="s", tz="UTC"),
             "status": run["status"],
             "dataset": summary.get("dataset"),

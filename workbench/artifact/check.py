@@ -173,7 +173,7 @@ def run_check(
         scorers,
         repeats=int(record.get("repeats") or 1),
     )
-    res = exp.run(progress=progress or NullProgress())
+    res = exp.run(progress=progress or NullProgress(), kind="check")
     if not res.complete:
         raise ArtifactError(f"The check run did not finish ({res.status}): {res.message}")
     try:

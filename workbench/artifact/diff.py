@@ -60,6 +60,12 @@ def list_prompts(root: str | Path) -> str:
             except ArtifactError as exc:
                 facts = f"DAMAGED: {exc}"
             out.append(f"  v{number:<4} {facts}" + (f"  [{tags}]" if tags else ""))
+        for number, names in sorted(by_version.items()):
+            if number not in numbers:
+                out.append(
+                    f"  [{', '.join(sorted(names))}] -> v{number}, which does not exist: "
+                    f"`workbench label {folder}@{numbers[-1]} {sorted(names)[0]}`"
+                )
     if not out:
         return f"No exported prompts under {root}."
     return "\n".join(out)

@@ -35,6 +35,8 @@ from workbench.prompts.render import render_template, template_variables
 __all__ = ["LoadedPrompt", "load_prompt"]
 
 _REQUIRED = (PROMPT_FILE, EVAL_FILE, EVIDENCE_FILE)
+_ANTHROPIC_FIELDS = frozenset({"model", "messages", "system", "max_tokens", "stop_sequences"})
+"""Keys of :meth:`LoadedPrompt.render_anthropic` every SDK's ``messages.create`` takes."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,9 @@ class LoadedPrompt:
         return {"model": bare or self.model, "messages": self.messages(**inputs), **self.params}
 
     def render_anthropic(self, **inputs: Any) -> dict[str, Any]:
-        """An Anthropic Messages request: system text apart, ``max_tokens`` required."""
+        """An Anthropic Messages request for ``client.messages.create(**...)``: system text
+        apart, ``max_tokens`` required, sampling parameters (temperature, top_p, ...) in
+        ``extra_body`` (SDK versions differ in which they take as keywords; 2.14 takes none)."""
         payload = self.render(**inputs)
         system = [m["content"] for m in payload["messages"] if m["role"] == "system"]
         payload["messages"] = [m for m in payload["messages"] if m["role"] != "system"]
@@ -122,6 +126,9 @@ class LoadedPrompt:
             stop = payload.pop("stop")
             payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
         payload.setdefault("max_tokens", 1024)
+        sampling = {k: payload.pop(k) for k in list(payload) if k not in _ANTHROPIC_FIELDS}
+        if sampling:
+            payload["extra_body"] = sampling
         return payload
 
     def evidence(self) -> list[dict[str, Any]]:

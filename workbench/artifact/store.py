@@ -11,6 +11,11 @@ A version folder is written to a temporary folder and renamed into place, so it 
 not at all, and an existing version is never overwritten. ``latest`` is always the highest
 version. No file inside a version names its own version number or the time of export, so the same
 content exported anywhere gives the same bytes.
+
+Verification ignores what tools drop beside the files (see :func:`is_dropping`): names starting
+with ``.`` (``.ipynb_checkpoints/``, ``.DS_Store``, ``.prompt.prompty.swp``, ``.#prompt.prompty``),
+names ending with ``~`` or wrapped in ``#``, and ``__pycache__``, ``Thumbs.db``, ``desktop.ini``
+and vim's ``4913``. Any other file or folder not in the manifest is refused.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ __all__ = [
     "PROMPT_FILE",
     "Ref",
     "canonical_json",
+    "is_dropping",
     "label_version",
     "labels",
     "normalize",
@@ -56,6 +62,7 @@ PROMPT_FILE, EVAL_FILE, EVIDENCE_FILE = "prompt.prompty", "eval.json", "evidence
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 RESERVED_LABELS = frozenset({"latest"})
+_DROPPINGS = frozenset({"__pycache__", "thumbs.db", "desktop.ini", "4913"})
 
 
 def normalize(value: Any) -> Any:
@@ -108,23 +115,38 @@ def labels(prompt_dir: Path) -> dict[str, int]:
         return out
     for f in sorted(folder.iterdir()):
         if f.is_file() and _LABEL.match(f.name):
-            text = f.read_text(encoding="utf-8").strip()
+            text = f.read_text(encoding="utf-8", errors="replace").strip()
             if text.isdigit():
                 out[f.name] = int(text)
     return out
 
 
 def label_version(prompt_dir: Path, label: str) -> int:
-    """The version a label (or ``latest``) points at."""
+    """The version a label (or ``latest``) points at; it must exist."""
+    found = versions(prompt_dir)
     if label == "latest":
-        found = versions(prompt_dir)
         if not found:
             raise ArtifactError(f"No versions under {prompt_dir}: export one first.")
         return found[-1]
     known = labels(prompt_dir)
+    fix = (
+        f"point it at an existing version: `workbench label {prompt_dir}@{found[-1]} {label}`"
+        if found
+        else "export a version first"
+    )
+    file = prompt_dir / "labels" / label
+    if label not in known and _LABEL.match(label) and file.is_file():
+        text = file.read_text(encoding="utf-8", errors="replace").strip()
+        raise ArtifactError(f"{file} holds {text[:40]!r}, not a version number; {fix}.")
     if label not in known:
         names = ", ".join(["latest", *sorted(known)])
         raise ArtifactError(f"No label '{label}' under {prompt_dir}; labels: {names}.")
+    if known[label] not in found:
+        have = ", ".join(f"v{n}" for n in found) or "none"
+        raise ArtifactError(
+            f"Label '{label}' of {prompt_dir} points at version {known[label]}, which does not "
+            f"exist (versions: {have}); {fix}."
+        )
     return known[label]
 
 
@@ -187,10 +209,23 @@ def manifest_bytes(files: Mapping[str, bytes]) -> bytes:
     return canonical_json(body).encode()
 
 
+def is_dropping(name: str) -> bool:
+    """True for a file or folder that tools leave beside an artifact's files, never part of it:
+    hidden names (``.ipynb_checkpoints``, ``.DS_Store``, ``.x.swp``, ``.#x``), editor backups
+    (``x~``, ``#x#``), ``__pycache__``, ``Thumbs.db``, ``desktop.ini`` and vim's ``4913``."""
+    return (
+        name.startswith(".")
+        or name.endswith("~")
+        or (len(name) > 1 and name.startswith("#") and name.endswith("#"))
+        or name.casefold() in _DROPPINGS
+    )
+
+
 def read_manifest(version_dir: Path) -> dict[str, bytes]:
     """Verify a version folder against its manifest; returns its files' bytes by name.
 
-    Fails, naming the file, when a file is missing, changed or not in the manifest, or when the
+    Fails, naming the file and what to do, when a file is missing, changed or not in the
+    manifest (droppings of other tools, see :func:`is_dropping`, are ignored), or when the
     manifest has an unknown schema version.
     """
     path = version_dir / MANIFEST
@@ -212,8 +247,16 @@ def read_manifest(version_dir: Path) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for name, entry in sorted(listed.items()):
         file = version_dir / name
-        if "/" in name or name.startswith(".") or not file.is_file():
-            raise ArtifactError(f"{file} is missing (listed in {MANIFEST}); re-export the prompt.")
+        if "/" in name or "\\" in name or is_dropping(name):
+            raise ArtifactError(
+                f"{path} lists {name!r}, a name workbench never exports: the manifest was "
+                f"edited. Export a new version."
+            )
+        if not file.is_file():
+            raise ArtifactError(
+                f"{file} is missing (listed in {MANIFEST}): restore it (e.g. from version "
+                f"control) or export a new version."
+            )
         data = file.read_bytes()
         if not isinstance(entry, dict) or sha256(data) != entry.get("sha256"):
             raise ArtifactError(
@@ -222,10 +265,16 @@ def read_manifest(version_dir: Path) -> dict[str, bytes]:
             )
         out[name] = data
     extra = sorted(
-        p.name for p in version_dir.iterdir() if p.name != MANIFEST and p.name not in listed
+        p.name + ("/" if p.is_dir() else "")
+        for p in version_dir.iterdir()
+        if p.name != MANIFEST and p.name not in listed and not is_dropping(p.name)
     )
     if extra:
-        raise ArtifactError(f"{version_dir} holds file(s) not in {MANIFEST}: {extra}.")
+        raise ArtifactError(
+            f"{version_dir} holds file(s) not in {MANIFEST}: {extra}. An exported version "
+            f"never changes: delete {'them' if len(extra) > 1 else 'it'} (or move "
+            f"{'them' if len(extra) > 1 else 'it'} out of the folder), or export a new version."
+        )
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.data.readers import read_table
+from workbench.data.readers import ReadAs, read_table
 from workbench.errors import DatasetError
 
 __all__ = ["Dataset"]
@@ -23,8 +23,13 @@ class Dataset:
 
     ``Dataset(df)`` or ``Dataset.from_file("questions.csv")`` (.csv, .tsv, .jsonl, .json, .parquet).
     Each row gets a ``row_id``: the ``id_column`` (default: a column named ``id`` if there is one),
-    otherwise its position.
+    otherwise its position. ``repr`` (and ``workbench run``) show how many rows and multi-line
+    values were read, and how: ``<Dataset 'q': 3 rows (1 multi-line value), columns [...], read
+    as CSV ',' utf-8>``.
     """
+
+    read_as: ReadAs | None
+    """How the file was read (format, separator, encoding); None for a DataFrame."""
 
     def __init__(
         self,
@@ -65,14 +70,28 @@ class Dataset:
         self.name = name or (path.stem if path else "dataset")
         self.id_column = id_column
         self.path = path
+        self.read_as = None
 
     @classmethod
     def from_file(
-        cls, path: str | Path, *, id_column: str | None = None, encoding: str = "utf-8"
+        cls,
+        path: str | Path,
+        *,
+        id_column: str | None = None,
+        sep: str | None = None,
+        encoding: str | None = None,
     ) -> Dataset:
-        """Read a dataset file; malformed files fail with the file name and line."""
+        """Read a dataset file; malformed files fail with the file name and line.
+
+        ``sep``: a CSV's separator; None sniffs ``,`` ``;`` tab ``|`` from the header and first
+        lines (.tsv: tab). ``encoding``: None reads UTF-8 (with or without a byte-order mark);
+        e.g. ``"latin-1"`` or ``"cp1252"`` for files saved by older Windows tools.
+        """
         p = Path(path)
-        return cls(read_table(p, encoding), name=p.stem, id_column=id_column, path=p)
+        df, read_as = read_table(p, sep=sep, encoding=encoding)
+        dataset = cls(df, name=p.stem, id_column=id_column, path=p)
+        dataset.read_as = read_as
+        return dataset
 
     @property
     def columns(self) -> list[str]:
@@ -86,7 +105,30 @@ class Dataset:
         return iter(self.rows)
 
     def __repr__(self) -> str:
-        return f"<Dataset {self.name!r}: {len(self)} rows, columns {self.columns}>"
+        return f"<Dataset {self.name!r}: {self.summary()}>"
+
+    def summary(self) -> str:
+        """One line: rows and multi-line values read, columns, and how the file was read."""
+        rows = _count(len(self), "row")
+        if self.multiline_values:
+            rows += f" ({_count(self.multiline_values, 'multi-line value')})"
+        columns = self.columns
+        shown = repr(columns[:_SHOWN_COLUMNS])
+        if len(columns) > _SHOWN_COLUMNS:
+            shown = f"{shown[:-1]}, ... +{len(columns) - _SHOWN_COLUMNS} more]"
+        read = f", read as {self.read_as}" if self.read_as else ""
+        return f"{rows}, columns {shown}{read}"
+
+    @cached_property
+    def multiline_values(self) -> int:
+        """How many text values span more than one line (a merged CSV row shows up here)."""
+        count = 0
+        for _, column in self.df.items():
+            if isinstance(column.dtype, pd.StringDtype):
+                count += int(column.str.contains("[\r\n]", regex=True, na=False).sum())
+            elif column.dtype == object:
+                count += int(column.map(_is_multiline).sum())
+        return count
 
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
@@ -116,6 +158,17 @@ class Dataset:
     def describe_source(self) -> str:
         """Where the rows came from, for messages."""
         return str(self.path) if self.path else f"dataset '{self.name}'"
+
+
+_SHOWN_COLUMNS = 8
+
+
+def _is_multiline(value: Any) -> bool:
+    return isinstance(value, str) and ("\n" in value or "\r" in value)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _plain(value: Any) -> Any:

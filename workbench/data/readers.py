@@ -2,80 +2,107 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import codecs
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from workbench.errors import DatasetError
+from workbench.data.delimited import checked_sep, read_delimited, sep_label, sniff_sep
+from workbench.data.formats import require_format
+from workbench.errors import DatasetEncodingError, DatasetError
 
-__all__ = ["read_table"]
+__all__ = ["ReadAs", "read_table", "read_text"]
+
+_DELIMITED = (".csv", ".tsv")
 
 
-def read_text(path: Path, encoding: str = "utf-8") -> str:
-    """A file's text; a decoding error names the line and suggests the fix."""
+@dataclass(frozen=True)
+class ReadAs:
+    """How a file was read, for the dataset's summary: ``CSV ';' utf-8``."""
+
+    format: str
+    sep: str | None = None
+    encoding: str | None = None
+
+    def __str__(self) -> str:
+        sep = sep_label(self.sep) if self.sep is not None else None
+        return " ".join(part for part in (self.format, sep, self.encoding) if part)
+
+
+def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
+    """A file's text and the encoding it was read with.
+
+    ``encoding=None`` reads UTF-8 (a byte-order mark is accepted and dropped; a UTF-16 one is
+    read as UTF-16). Bytes that are not valid text raise :class:`DatasetEncodingError`.
+    """
     data = path.read_bytes()
+    if encoding is None:
+        utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        encoding = "utf-16" if utf16 else "utf-8"
     try:
-        return data.decode(encoding)
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise DatasetError(
+            f"{path}: unknown encoding {encoding!r}; use e.g. 'utf-8', 'latin-1' or 'cp1252'."
+        ) from None
+    try:
+        return data.decode("utf-8-sig" if codec == "utf-8" else encoding), encoding
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise DatasetError(
-            f"{path}: not valid {encoding} text (byte 0x{data[exc.start]:02x} on line {line}). "
-            f"Re-save the file as UTF-8, or pass encoding='latin-1' (or the file's real encoding)."
+        raise DatasetEncodingError(
+            str(path), encoding, line, data[exc.start], _suggest_encoding(data, codec)
         ) from exc
 
 
-def read_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
-    """Read CSV, TSV, JSONL/NDJSON, JSON (a list of objects) or Parquet into a DataFrame."""
+def _suggest_encoding(data: bytes, failed: str) -> str:
+    """cp1252 (Windows, Excel) when its typographic bytes appear and it reads the file, else
+    latin-1, which reads any bytes."""
+    if failed != "cp1252" and any(0x80 <= b <= 0x9F for b in data):
+        try:
+            data.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return "latin-1"
+
+
+def read_table(
+    path: Path, *, sep: str | None = None, encoding: str | None = None
+) -> tuple[pd.DataFrame, ReadAs]:
+    """Read CSV, TSV, JSONL/NDJSON, JSON (a list of objects) or Parquet into a DataFrame.
+
+    ``sep=None`` sniffs a .csv file's separator (.tsv: tab); ``encoding=None`` reads UTF-8.
+    """
     if not path.exists():
         raise DatasetError(f"Dataset file not found: {path} (working folder: {Path.cwd()}).")
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        return _read_csv(path, encoding, "\t" if suffix == ".tsv" else ",")
+    if sep is not None:
+        if suffix not in _DELIMITED:
+            raise DatasetError(f"{path}: sep= applies to .csv and .tsv files, not '{suffix}'.")
+        sep = checked_sep(sep)
+    if suffix in _DELIMITED:
+        text, used = read_text(path, encoding)
+        sep = sep or ("\t" if suffix == ".tsv" else sniff_sep(text))
+        return read_delimited(path, text, sep), ReadAs("CSV", sep, used)
     if suffix in (".jsonl", ".ndjson"):
-        return _read_jsonl(path, encoding)
+        text, used = read_text(path, encoding)
+        return _read_jsonl(path, text), ReadAs("JSONL", encoding=used)
     if suffix == ".json":
-        return _read_json(path, encoding)
+        text, used = read_text(path, encoding)
+        return _read_json(path, text), ReadAs("JSON", encoding=used)
     if suffix in (".parquet", ".pq"):
-        return _read_parquet(path)
+        return _read_parquet(path), ReadAs("Parquet")
     raise DatasetError(
         f"{path}: unknown dataset format '{suffix}'. Use .csv, .tsv, .jsonl, .json or .parquet."
     )
 
 
-def _read_csv(path: Path, encoding: str, sep: str) -> pd.DataFrame:
-    text = read_text(path, encoding)
-    if not text.strip():
-        raise DatasetError(f"{path} is empty: add a header line and at least one row.")
-    # Check row widths ourselves: pandas' messages do not always give the line.
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    try:
-        header = next(reader)
-        blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
-        if blank:
-            raise DatasetError(
-                f"{path}, line 1: header field(s) {blank} are empty; name every column."
-            )
-        for row in reader:
-            if row and len(row) != len(header):
-                raise DatasetError(
-                    f"{path}, line {reader.line_num}: expected {len(header)} fields "
-                    f"({', '.join(header)}), found {len(row)}. Quote values that contain '{sep}'."
-                )
-    except csv.Error as exc:
-        raise DatasetError(f"{path}, line {reader.line_num}: malformed CSV ({exc}).") from exc
-    # Values are kept as text, exactly as in the file: prompts see "007", not 7.
-    return pd.read_csv(
-        io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False
-    )
-
-
-def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:
+def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
-    for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -92,9 +119,9 @@ def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def _read_json(path: Path, encoding: str) -> pd.DataFrame:
+def _read_json(path: Path, text: str) -> pd.DataFrame:
     try:
-        value = json.loads(read_text(path, encoding))
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}).") from exc
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -103,12 +130,7 @@ def _read_json(path: Path, encoding: str) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        import pyarrow  # type: ignore[import-untyped,unused-ignore]  # noqa: F401
-    except ImportError as exc:
-        raise DatasetError(
-            "Reading Parquet needs pyarrow: pip install 'prompt-workbench[parquet]'."
-        ) from exc
+    require_format("parquet", "Reading")
     try:
         return pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises many types for a bad file

@@ -213,6 +213,10 @@ class Dispatcher:
         """Every gate in use."""
         return list(self._gates.values())
 
+    def progress_notes(self) -> list[tuple[str, str]]:
+        """(provider, note) for each provider in use: why it runs slower than it could."""
+        return [(name, p.progress_note()) for name, p in self._providers.items()]
+
     def from_cache(self, calls: Iterable[Call]) -> dict[str, CallResult]:
         """Cached results for these calls by key; the first result of a key carries its cost
         (as on the run that paid for it), identical ones cost 0."""

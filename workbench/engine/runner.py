@@ -140,6 +140,8 @@ async def execute(
             )
             tally.spent = dispatcher.ledger.total
             tally.rate = (tally.done - tally.cached) / max(time.monotonic() - started, 1e-9)
+            for name, note in dispatcher.progress_notes():
+                tally.note(name, note)
             progress.update(tally)
 
         journal = [(run_id, c.index) for c in cells]

@@ -15,55 +15,18 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from workbench.engine.migrations import MIGRATIONS, applied, has_table, migrate, pending
 from workbench.errors import StoreError
 from workbench.providers.base import Response
 
-__all__ = ["SCHEMA_VERSION", "Store"]
+__all__ = ["RUN_KINDS", "SCHEMA_VERSION", "Store", "open_readonly"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = len(MIGRATIONS)
+"""Recorded in ``meta``; 0.1.0.dev0 refuses a store whose number is higher than its own (1)."""
 _APP_ID = 0x57424E43  # "WBNC": marks the file as a workbench store
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS responses (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    response TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    experiment TEXT NOT NULL,
-    started REAL NOT NULL,
-    finished REAL,
-    status TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    summary TEXT
-);
-CREATE TABLE IF NOT EXISTS run_cells (
-    run_id TEXT NOT NULL,
-    cell INTEGER NOT NULL,
-    key TEXT NOT NULL,
-    cached INTEGER NOT NULL,
-    error TEXT,
-    PRIMARY KEY (run_id, cell)
-);
-"""
-
-# Added after schema 1 shipped; created with the first label, so older stores need no migration.
-_LABELS = """
-CREATE TABLE IF NOT EXISTS labels (
-    experiment TEXT NOT NULL,
-    row_id TEXT NOT NULL,
-    variant TEXT NOT NULL,
-    repeat INTEGER NOT NULL,
-    request_key TEXT,
-    label TEXT NOT NULL,
-    comment TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL,
-    PRIMARY KEY (experiment, row_id, variant, repeat)
-)
-"""
+RUN_KINDS = ("run", "check", "export")
+"""What a run was made for: an experiment run, ``workbench check`` or ``workbench export``."""
 
 
 def _dump(response: Response) -> str:
@@ -89,22 +52,38 @@ def _gone(owner: dict[str, Any] | None) -> bool:
 
 
 class Store:
-    """Open (creating if needed) the store at ``path`` (a ``.sqlite`` file)."""
+    """Open the store at ``path`` (a ``.sqlite`` file): created if needed and upgraded by its
+    pending migrations; or, with ``readonly=True``, only read (nothing is created or changed;
+    see :func:`open_readonly`)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        self.pending: list[str] = []
+        """Migrations not applied yet (only a read-only store can have some)."""
+        self.empty = False
+        """True when the file holds no store yet (a read-only open of an empty file)."""
+        if not readonly:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot create the store folder {self.path.parent}: {exc}"
+                ) from exc
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"Cannot create the store folder {self.path.parent}: {exc}") from exc
-        try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            if readonly:
+                uri = f"{self.path.absolute().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            else:
+                self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 30000")
-            fresh = self._identify()  # before any write: a foreign file must stay byte-identical
-            self._enable_wal()
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            if fresh:
-                self._create_schema()
+            self.empty = self._identify()  # before any write: a foreign file stays byte-identical
+            if readonly:
+                self.pending = [m.__name__ for m in pending(self._db)]
+            else:
+                self._enable_wal()
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._upgrade()
         except (sqlite3.DatabaseError, StoreError) as exc:
             if hasattr(self, "_db"):
                 self._db.close()  # no open handle on a file the user is told to move
@@ -143,26 +122,45 @@ class Store:
             raise sqlite3.DatabaseError("the file belongs to another program")
         if app_id == _APP_ID and "meta" in tables:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row and int(row[0]) > SCHEMA_VERSION:
+            known = {m.__name__ for m in MIGRATIONS}
+            unknown = [name for name in applied(self._db) if name not in known]
+            if (row and int(row[0]) > SCHEMA_VERSION) or unknown:
                 raise StoreError(
-                    f"{self.path} was written by a newer workbench (store schema {row[0]}, this "
-                    f"version reads {SCHEMA_VERSION}). Upgrade: pip install -U prompt-workbench, "
-                    f"or start a fresh store with `workbench store move-aside`."
+                    f"{self.path} was written by a newer workbench (store schema "
+                    f"{row[0] if row else '?'}, this version reads {SCHEMA_VERSION}). Upgrade: "
+                    f"pip install -U prompt-workbench, or start a fresh store with "
+                    f"`workbench store move-aside`."
                 )
             return False
-        return True
+        return not tables
 
-    def _create_schema(self) -> None:
+    def _upgrade(self) -> None:
+        """Apply pending migrations (one write transaction; a second process waits, then finds
+        nothing left), and mark the file as a workbench store of this schema."""
+        if not pending(self._db):
+            return
         with self._write():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            self._db.execute(f"PRAGMA application_id = {_APP_ID}")
-            self._db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            if migrate(self._db):
+                self._db.execute(f"PRAGMA application_id = {_APP_ID}")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+
+    @staticmethod
+    def disk_usage(path: Path) -> tuple[int, int]:
+        """Bytes on disk of the store file and of its write-ahead log (0 when absent)."""
+        wal = path.with_name(path.name + "-wal")
+        return (
+            path.stat().st_size if path.is_file() else 0,
+            wal.stat().st_size if wal.is_file() else 0,
+        )
 
     def _write(self) -> _Transaction:
+        if self.readonly:
+            raise StoreError(
+                f"{self.path} was opened read-only; open it with Store(path) to write."
+            )
         return _Transaction(self._db)
 
     def close(self) -> None:
@@ -253,7 +251,6 @@ class Store:
         """Save (or replace) a human label for one repeat of a cell; ``label=""`` deletes it."""
         args = (experiment, str(row_id), variant, int(repeat))
         with self._write():
-            self._db.execute(_LABELS)
             if not label and not comment:
                 self._db.execute(
                     "DELETE FROM labels WHERE experiment=? AND row_id=? AND variant=? AND repeat=?",
@@ -267,11 +264,8 @@ class Store:
 
     def labels(self, experiment: str) -> dict[tuple[str, str, int], tuple[str, str]]:
         """Human labels of an experiment: (row_id, variant, repeat) -> (label, comment)."""
-        exists = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='labels'"
-        ).fetchone()
-        if not exists:
-            return {}
+        if "m002_labels" in self.pending and not has_table(self._db, "labels"):
+            return {}  # a read-only 0.1.0.dev0 store that never had a label
         rows = self._db.execute(
             "SELECT row_id, variant, repeat, label, comment FROM labels WHERE experiment=?",
             (experiment,),
@@ -279,17 +273,29 @@ class Store:
         return {(r, v, int(n)): (lab, com) for r, v, n, lab, com in rows}
 
     # -- runs -----------------------------------------------------------------------------
-    def start_run(self, run_id: str, experiment: str, spec: dict[str, Any]) -> None:
-        """Record that a run began, and which process runs it (to tell a killed run later)."""
+    def start_run(
+        self, run_id: str, experiment: str, spec: dict[str, Any], kind: str = "run"
+    ) -> None:
+        """Record that a run began, what for (one of :data:`RUN_KINDS`), and which process runs
+        it (to tell a killed run later)."""
         owner = {"pid": os.getpid(), "host": socket.gethostname()}
         with self._write():
             self._db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?, ?)",
-                (run_id, experiment, time.time(), json.dumps(spec, default=str), json.dumps(owner)),
+                "INSERT INTO runs (run_id, experiment, started, finished, status, spec, summary, "
+                "kind) VALUES (?, ?, ?, NULL, 'running', ?, ?, ?)",
+                (
+                    run_id,
+                    experiment,
+                    time.time(),
+                    json.dumps(spec, default=str),
+                    json.dumps(owner),
+                    kind,
+                ),
             )
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        """Record how a run ended: complete, interrupted or over budget."""
+        """Record how a run ended: complete, budget (stopped at it), interrupted (stopped
+        cleanly) or failed (an error ended it)."""
         with self._write():
             self._db.execute(
                 "UPDATE runs SET finished=?, status=?, summary=? WHERE run_id=?",
@@ -308,14 +314,18 @@ class Store:
             )
 
     def runs(self, experiment: str | None = None) -> list[dict[str, Any]]:
-        """Past runs, newest first, with their spec. A run still marked ``running`` whose
-        process on this machine has gone is reported as ``killed`` (what it finished is saved)."""
-        sql = "SELECT run_id, experiment, started, finished, status, spec, summary FROM runs"
+        """Past runs, newest first, with their kind and spec. A run still marked ``running``
+        whose process on this machine has gone is reported as ``killed`` (what it finished is
+        saved)."""
+        kind = "'run'" if "m003_run_kind" in self.pending else "kind"  # read-only, not upgraded
+        sql = (
+            f"SELECT run_id, experiment, {kind}, started, finished, status, spec, summary FROM runs"
+        )
         args: tuple[str, ...] = ()
         if experiment:
             sql, args = sql + " WHERE experiment=?", (experiment,)
         rows = self._db.execute(sql + " ORDER BY started DESC", args).fetchall()
-        keys = ("run_id", "experiment", "started", "finished", "status", "spec", "summary")
+        keys = ("run_id", "experiment", "kind", "started", "finished", "status", "spec", "summary")
         out = [dict(zip(keys, r, strict=True)) for r in rows]
         for r in out:
             r["spec"] = json.loads(r["spec"]) if r["spec"] else None
@@ -339,6 +349,19 @@ class Store:
             if side.exists():
                 side.rename(target.with_name(target.name + suffix))
         return target
+
+
+def open_readonly(path: Path) -> Store | None:
+    """The store at ``path`` opened for reading only, or None when there is none yet: read-only
+    commands treat a missing store as empty and never create one. A store written by an older
+    workbench is read as it is (upgraded by the next run); a foreign or newer file is refused."""
+    if not path.exists():
+        return None
+    store = Store(path, readonly=True)
+    if store.empty:
+        store.close()
+        return None
+    return store
 
 
 class _Transaction:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import fields
 from functools import cache
 from importlib import resources
@@ -21,30 +22,51 @@ from workbench.errors import ConfigError
 from workbench.providers.base import ModelId, ModelInfo
 from workbench.providers.registry import parse_model_id, provider_class
 
-__all__ = ["ModelInfo", "all_models", "catalog_checked", "model_info", "price_hint", "register"]
+__all__ = [
+    "FACTS",
+    "ModelInfo",
+    "all_models",
+    "catalog_checked",
+    "check_fact_names",
+    "model_info",
+    "price_hint",
+    "register",
+]
 
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
+
+
+FACTS = tuple(f.name for f in fields(ModelInfo) if f.name != "id")
+"""The facts a catalog entry may set (``register``, YAML ``models:``, ``[models."id"]``)."""
 
 
 def register(model: str, **facts: Any) -> ModelInfo:
     """Add or override a catalog entry for this session, e.g.
     ``register("openai/my-fine-tune", input_per_1m=3.0, output_per_1m=12.0, context_window=128000)``.
+    Nothing is registered when a fact is unknown or not a number.
     """
-    allowed = {f.name for f in fields(ModelInfo)} - {"id"}
-    unknown = set(facts) - allowed
-    if unknown:
-        raise ConfigError(f"Unknown model fact(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    check_fact_names(facts)
+    _info(model, facts)  # a bad value fails here, before it could spoil every later lookup
     add_model_facts(model, facts)
     return model_info(model)
 
 
+def check_fact_names(facts: Collection[str]) -> None:
+    """Refuse a name that is not one of :data:`FACTS` (e.g. ``price``, ``input_per_1M``)."""
+    unknown = set(facts) - set(FACTS)
+    if unknown:
+        raise ConfigError(f"Unknown model fact(s) {sorted(unknown)}; allowed: {sorted(FACTS)}")
+
+
 def price_hint(model: str) -> str:
-    """How to tell workbench a model's price, in Python, experiment YAML and workbench.toml."""
+    """How to tell workbench a model's price and limits, in each of the three places (one line)."""
+    facts = "input_per_1m=..., output_per_1m=..., context_window=..."
     return (
-        f"Register its price: in Python wb.models.register('{model}', input_per_1m=..., "
-        f"output_per_1m=..., context_window=...); in the experiment YAML "
-        f"models: {{'{model}': {{input_per_1m: ..., output_per_1m: ...}}}}; or in workbench.toml "
-        f'[models."{model}"] input_per_1m = ... / output_per_1m = ...'
+        f"Register its price in one of three ways: in Python "
+        f"wb.models.register('{model}', {facts}); in the experiment YAML "
+        f'models: {{"{model}": {{input_per_1m: ..., output_per_1m: ..., context_window: ...}}}}; '
+        f'or in workbench.toml a [models."{model}"] table with input_per_1m = ..., '
+        f"output_per_1m = ..., context_window = ... (USD per 1M tokens; context in tokens)."
     )
 
 

@@ -166,9 +166,14 @@ class Variant:
         return out
 
     @classmethod
+    def spec_fields(cls) -> frozenset[str]:
+        """The fields a spec (a YAML variant, ``defaults:``) may name."""
+        return frozenset(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> Variant:
         """Build from the plain-data form (as in an experiment YAML)."""
-        allowed = {f.name for f in dataclasses.fields(cls)}
+        allowed = cls.spec_fields()
         unknown = set(spec) - allowed
         if unknown:
             raise TemplateError(

@@ -167,6 +167,11 @@ class Provider(ABC):
         """The environment variable holding the key of provider ``name``."""
         return cls.key_env
 
+    def progress_note(self) -> str:
+        """Why this provider runs slower than it could and what to change, for the live progress
+        (asked after each call); "" when there is nothing to say."""
+        return ""
+
     @classmethod
     def check_params(cls, params: Mapping[str, Any], info: ModelInfo, where: str) -> None:
         """Refuse, before any call, parameters this provider would reject."""

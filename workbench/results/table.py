@@ -18,6 +18,7 @@ from workbench.analysis.report import (
     summarize,
 )
 from workbench.analysis.stats import AgreementResult, agreement
+from workbench.data.formats import require_format
 from workbench.errors import WorkbenchError
 from workbench.scoring.reducers import Reducer, get_reducer
 
@@ -179,12 +180,9 @@ class Results:
                 for record in plain.to_dict(orient="records"):
                     fh.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
         elif suffix in (".parquet", ".pq"):
+            require_format(suffix)
             try:
                 self.df.to_parquet(p, index=False)
-            except ImportError as exc:
-                raise WorkbenchError(
-                    "Writing Parquet needs pyarrow: pip install 'prompt-workbench[parquet]'"
-                ) from exc
             except (ValueError, TypeError, OverflowError, NotImplementedError) as exc:  # pyarrow's
                 p.unlink(missing_ok=True)
                 raise WorkbenchError(

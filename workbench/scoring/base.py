@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import inspect
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,11 +160,14 @@ Builder = Callable[..., Scorer]
 _REGISTRY: dict[str, Builder] = {}
 
 
-def scorer(name: str) -> Callable[[Factory], Builder]:
+def scorer(name: str, *, recorded_if_given: Collection[str] = ()) -> Callable[[Factory], Builder]:
     """Register a scorer factory under ``name``.
 
     The factory takes the scorer's arguments and returns ``fn(output, row, ctx) -> Score``.
-    Every registered scorer also takes ``name=`` (its column name) and ``negate=``.
+    Every registered scorer also takes ``name=`` (its column name) and ``negate=``. The spec
+    records every argument, defaults included, except those in ``recorded_if_given`` (arguments
+    added after specs were exported): they are recorded only when passed, so older specs, and
+    the records and cache keys built from them, stay the same.
     """
 
     registered_name = name
@@ -185,6 +188,7 @@ def scorer(name: str) -> Callable[[Factory], Builder]:
                 raise ScorerError(
                     f"Scorer '{registered_name}': {exc}. Signature: {registered_name}{signature}"
                 ) from exc
+            given = set(bound.arguments)
             bound.apply_defaults()
             try:
                 fn = factory(*bound.args, **bound.kwargs)
@@ -199,7 +203,9 @@ def scorer(name: str) -> Callable[[Factory], Builder]:
                 for text in value if isinstance(value, (list, tuple)) else [value]:
                     if isinstance(text, str):
                         variables |= template_variables(text, f"scorer '{column}'")
-            args_spec = dict(bound.arguments)
+            args_spec = {
+                k: v for k, v in bound.arguments.items() if k in given or k not in recorded_if_given
+            }
             if negate:
                 args_spec["negate"] = True
             if column != registered_name:

@@ -1,4 +1,8 @@
-"""Deterministic checks: exact, contains, regex. Expected values are templates over the row."""
+"""Deterministic checks: exact, contains, regex. Expected values are templates over the row.
+
+Case: ``exact`` and ``regex`` are case-sensitive by default, ``contains`` (like ``any_of`` and
+``all_of``) ignores case; each takes ``case_sensitive=`` to change it.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,15 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def require_flags(name: str, hint: str = "", **flags: Any) -> None:
+    """Refuse a flag (``case_sensitive=``...) that is not a bool, e.g. ``"yes"`` from YAML."""
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise ScorerError(
+                f"Scorer '{name}': {key} must be true or false, not {value!r}. {hint}".rstrip()
+            )
+
+
 @scorer("exact")
 def exact(
     expected: str = "{{ expected }}",
@@ -37,8 +50,15 @@ def exact(
     whitespace_sensitive: bool = False,
     punctuation_sensitive: bool = True,
 ) -> ScoreFn:
-    """The output equals ``expected`` (a template), after optional normalisation
-    (by default surrounding and repeated whitespace is ignored)."""
+    """The output equals ``expected`` (a template). Case-sensitive by default
+    (``case_sensitive=False`` ignores case); surrounding and repeated whitespace is ignored unless
+    ``whitespace_sensitive``; punctuation counts unless ``punctuation_sensitive=False``."""
+    require_flags(
+        "exact",
+        case_sensitive=case_sensitive,
+        whitespace_sensitive=whitespace_sensitive,
+        punctuation_sensitive=punctuation_sensitive,
+    )
 
     def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
         want = render_template(expected, row, "scorer 'exact'")
@@ -53,7 +73,9 @@ def exact(
 
 @scorer("contains")
 def contains(expected: str = "{{ expected }}", case_sensitive: bool = False) -> ScoreFn:
-    """The output contains ``expected`` (a template); case-insensitive unless asked."""
+    """The output contains ``expected`` (a template). Ignores case by default
+    (``case_sensitive=True`` to match it)."""
+    require_flags("contains", case_sensitive=case_sensitive)
 
     def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
         want = render_template(expected, row, "scorer 'contains'")
@@ -68,11 +90,25 @@ def contains(expected: str = "{{ expected }}", case_sensitive: bool = False) -> 
     return check
 
 
-@scorer("regex")
-def regex(pattern: str, ignore_case: bool = False, full_match: bool = False) -> ScoreFn:
+@scorer("regex", recorded_if_given=("case_sensitive",))
+def regex(
+    pattern: str,
+    ignore_case: bool = False,
+    full_match: bool = False,
+    case_sensitive: bool | None = None,
+) -> ScoreFn:
     """The output matches ``pattern`` (a template; insert row values literally with
-    ``{{ value | regex_escape }}``)."""
-    flags = re.IGNORECASE if ignore_case else 0
+    ``{{ value | regex_escape }}``). Case-sensitive by default: ``case_sensitive=False`` ignores
+    case (as does the older ``ignore_case=True``); ``full_match=True`` anchors both ends."""
+    require_flags("regex", ignore_case=ignore_case, full_match=full_match)
+    if case_sensitive is not None:
+        require_flags("regex", case_sensitive=case_sensitive)
+        if case_sensitive and ignore_case:
+            raise ScorerError(
+                "Scorer 'regex': case_sensitive=True contradicts ignore_case=True; "
+                "pass only case_sensitive."
+            )
+    flags = re.IGNORECASE if ignore_case or case_sensitive is False else 0
     if template_free(pattern):
         _compile(pattern, flags)  # a bad fixed pattern fails now, not on every row
 

@@ -25,6 +25,7 @@ from workbench.scoring.base import (
     register_builder,
     scorer,
 )
+from workbench.scoring.checks import require_flags
 from workbench.tokens.estimate import estimate_text_tokens
 
 __all__ = [
@@ -82,12 +83,7 @@ _YAML_LIST_HINT = (
 
 
 def _check_flags(name: str, **flags: Any) -> None:
-    for key, value in flags.items():
-        if not isinstance(value, bool):
-            raise ScorerError(
-                f"Scorer '{name}': {key} must be true or false, not {value!r}. "
-                + _YAML_LIST_HINT.format(name=name)
-            )
+    require_flags(name, _YAML_LIST_HINT.format(name=name), **flags)
 
 
 def _check_mode(mode: str, name: str) -> None:
@@ -108,7 +104,7 @@ def any_of(
 
     ``expected`` is a list of templates, or one template rendering to a JSON list or a
     ``|``-separated string (use the list form when an answer itself contains ``|``). Whitespace
-    runs are collapsed and case is ignored unless ``case_sensitive``. In YAML:
+    runs are collapsed; case is ignored by default (``case_sensitive=True`` to match it). In YAML:
     ``any_of: {expected: [Paris, "paris, France"]}`` or ``any_of: "Paris|paris, France"``."""
     _check_mode(mode, "any_of")
     _check_flags("any_of", case_sensitive=case_sensitive)
@@ -132,8 +128,9 @@ def any_of(
 
 @scorer("all_of")
 def all_of(expected: list[str] | str = "{{ expected }}", case_sensitive: bool = False) -> ScoreFn:
-    """The output contains every expected value (``expected`` read as in :func:`any_of`).
-    The value is the fraction found; it passes only when all are."""
+    """The output contains every expected value (``expected`` read as in :func:`any_of`; case
+    ignored by default, ``case_sensitive=True`` to match it). The value is the fraction found;
+    it passes only when all are."""
     _check_flags("all_of", case_sensitive=case_sensitive)
 
     def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
