@@ -16,7 +16,7 @@ import workbench as wb
 from workbench.config import get_settings
 from workbench.engine.plan import make_plan
 from workbench.models import tokenizers
-from workbench.models.tokenizers import count_tokens
+from workbench.models import count_tokens
 
 PARAGRAPH = (
     "Prompt budgets matter: a 1,000-row dataset at 2.5k tokens each costs real money! "

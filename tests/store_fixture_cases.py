@@ -13,7 +13,7 @@ import json
 import pandas as pd
 
 import workbench as wb
-from workbench.providers import fake
+from workbench.providers.fake import FakeProvider
 
 FIXTURE_VERSION = "0.1.0.dev0"
 
@@ -28,10 +28,14 @@ LABELS = [
 """Human labels set with ``res.set_label`` after the runs."""
 
 
-def script_fakes() -> None:
-    """What the fake models answer (the judge always passes; ``wrong`` misnames one city)."""
+def script_fakes() -> FakeProvider:
+    """What the fake models answer (the judge always passes; ``wrong`` misnames one city),
+    handed to every run of this session."""
+    fake = FakeProvider()
     fake.script("judge", JUDGE_REPLY)
     fake.script("wrong", {"What is the capital of Japan?": "Kyoto"})
+    wb.configure(providers=[fake])
+    return fake
 
 
 def capitals() -> wb.Experiment:

@@ -12,7 +12,7 @@ from workbench.cli import main
 from workbench.data.formats import require_format
 from workbench.errors import ConfigError, DatasetError
 from workbench.experiment_file import load_experiment
-from workbench.providers import fake
+from workbench.providers.fake import FakeProvider
 
 Capture = pytest.CaptureFixture[str]
 
@@ -151,7 +151,9 @@ def test_cli_latin1_message_and_mapping(tmp_path: Path, capsys: Capture) -> None
     assert "read as CSV ',' latin-1" in capsys.readouterr().out
 
 
-def test_cli_refuses_swallowed_rows_before_any_call(tmp_path: Path, capsys: Capture) -> None:
+def test_cli_refuses_swallowed_rows_before_any_call(
+    tmp_path: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     data = 'question,expected\n"Capital of France?,Paris\nCapital of Italy?",Rome\nx,y\n'
     assert main(["run", str(experiment(tmp_path, "q.csv", data))]) == 1
     assert "q.csv, line 2: the quoted value that starts here runs to line 3" in error_line(capsys)
@@ -167,7 +169,9 @@ def no_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("no_pyarrow")
-def test_run_parquet_without_pyarrow_fails_before_any_call(tmp_path: Path, capsys: Capture) -> None:
+def test_run_parquet_without_pyarrow_fails_before_any_call(
+    tmp_path: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     path = experiment(tmp_path, "q.csv", "question,expected\nParis?,Paris\n")
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out), "--format", "parquet"]) == 1
@@ -180,7 +184,9 @@ def test_run_parquet_without_pyarrow_fails_before_any_call(tmp_path: Path, capsy
 
 @pytest.mark.usefixtures("no_pyarrow")
 def test_demo_parquet_without_pyarrow_fails_before_any_call(
-    tmp_path: Path, capsys: Capture
+    tmp_path: Path,
+    capsys: Capture,
+    fake: FakeProvider,
 ) -> None:
     argv = ["demo", "--model", "fake/echo", "--out", str(tmp_path / "o"), "--format", "parquet"]
     assert main(argv) == 1

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from workbench.models.ids import ModelId
 
 import workbench as wb
 from workbench.config import get_settings
 from workbench.engine.progress import NullProgress, Tally
 from workbench.errors import ConfigError
+from workbench.models import ModelId
 from workbench.providers.base import ChatRequest
 from workbench.providers.local import LocalProvider, default_threads, server_params
 from workbench.providers.registry import create_provider

@@ -19,7 +19,6 @@ from workbench.engine.migrations import MIGRATIONS
 from workbench.engine.progress import NullProgress
 from workbench.engine.store import SCHEMA_VERSION, Store
 from workbench.errors import StoreError
-from workbench.providers import fake
 
 Capture = pytest.CaptureFixture[str]
 DATA = Path(__file__).parent / "data"
@@ -64,7 +63,7 @@ def test_the_fixture_is_a_0_1_0_dev0_store() -> None:
 def test_an_old_store_upgrades_and_its_experiments_rerun_with_zero_calls() -> None:
     path = old_store()
     expected = json.loads(FIXTURE.with_suffix(".json").read_text())["experiments"]
-    script_fakes()
+    fake = script_fakes()
     for exp in experiments():
         res = exp.run(progress=NullProgress())
         assert res.status == "complete"

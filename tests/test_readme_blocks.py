@@ -61,8 +61,9 @@ CONTEXT: dict[str, Context] = {
     "Scoring you can trust": Context(
         after=("Quickstart",),
         python="""
-from workbench.providers import fake
-fake.script("judge", "GRADE: PASS\\nREASON: it names the city")
+from workbench.providers.fake import FakeProvider
+judge = FakeProvider().script("judge", "GRADE: PASS\\nREASON: it names the city")
+wb.configure(providers=[judge])
 ds = wb.Dataset(ds.df.assign(human=["yes", "no"] * 5))
 exp = wb.Experiment("capitals", dataset=ds, variants=[a, b], repeats=3, scorers=[
     wb.scorers.contains("{{ expected }}"),

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fakes import current_fake
 
 import workbench as wb
 from workbench.cli import EXIT_INTERRUPTED, main
 from workbench.engine.progress import NullProgress
 from workbench.errors import ConfigError
-from workbench.providers import fake
 from workbench.providers.base import ChatRequest
+from workbench.providers.fake import FakeProvider, last_user_text
 
 Capture = pytest.CaptureFixture[str]
 
@@ -40,7 +41,9 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_check_and_export_runs_are_recorded_as_such(project: Path, capsys: Capture) -> None:
+def test_check_and_export_runs_are_recorded_as_such(
+    project: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     assert main(["run", "exp.yaml", "--out", "out"]) == 0
     assert main(["export", "exp.yaml", "--name", "cap", "--to", "prompts"]) == 0
     assert main(["check", "prompts/cap"]) == 0
@@ -59,7 +62,7 @@ def test_check_and_export_runs_are_recorded_as_such(project: Path, capsys: Captu
     assert fake.calls.total() == 2  # export and check came from the cache
 
 
-def test_an_unknown_run_kind_is_refused_before_any_call() -> None:
+def test_an_unknown_run_kind_is_refused_before_any_call(fake: FakeProvider) -> None:
     exp = wb.Experiment(
         "k",
         wb.Dataset(pd.DataFrame({"q": ["a"]})),
@@ -76,15 +79,17 @@ def stopping_experiment(stop: asyncio.Event) -> wb.Experiment:
 
     def reply(request: ChatRequest) -> str:
         stop.set()
-        return fake.last_user_text(request)
+        return last_user_text(request)
 
-    fake.script("stopper", reply)
+    current_fake().script("stopper", reply)
     ds = wb.Dataset(pd.DataFrame({"q": [f"question {i}" for i in range(6)]}))
     variant = wb.Variant("v", model="fake/stopper", user="{{ q }}")
     return wb.Experiment("stopped", ds, [variant], concurrency=1)
 
 
-def test_a_run_stopped_cleanly_is_recorded_as_interrupted(capsys: Capture) -> None:
+def test_a_run_stopped_cleanly_is_recorded_as_interrupted(
+    capsys: Capture, fake: FakeProvider
+) -> None:
     async def go() -> wb.Results:
         stop = asyncio.Event()
         return await stopping_experiment(stop).arun(progress=NullProgress(), stop=stop)
@@ -104,7 +109,9 @@ def test_a_run_stopped_cleanly_is_recorded_as_interrupted(capsys: Capture) -> No
 
 
 def test_ctrl_c_in_the_cli_exits_130_and_records_interrupted(
-    project: Path, capsys: Capture
+    project: Path,
+    capsys: Capture,
+    fake: FakeProvider,
 ) -> None:
     (project / "exp.yaml").write_text(
         YAML.replace("fake/echo", "fake/stopper").replace("defaults:", "concurrency: 1\ndefaults:"),
@@ -120,13 +127,13 @@ def _interrupt_once(request: ChatRequest) -> str:
     """Act out a Ctrl-C arriving while the first call is answered: the main thread gets a
     KeyboardInterrupt and asks the run to stop before the call returns (the sleep holds the
     run's event loop until then)."""
-    if fake.calls["stopper"] == 0:
+    if current_fake().calls["stopper"] == 0:
         _thread.interrupt_main()
         time.sleep(0.5)
-    return fake.last_user_text(request)
+    return last_user_text(request)
 
 
-def test_a_run_ended_by_an_error_is_recorded_as_failed_not_interrupted() -> None:
+def test_a_run_ended_by_an_error_is_recorded_as_failed_not_interrupted(fake: FakeProvider) -> None:
     def broken(request: ChatRequest) -> str:
         raise RuntimeError("a bug in the provider")  # not a ProviderError: it ends the run
 

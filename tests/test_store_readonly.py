@@ -13,7 +13,7 @@ from workbench.cli import main
 from workbench.config import get_settings
 from workbench.engine.progress import NullProgress
 from workbench.engine.store import Store
-from workbench.providers import fake
+from workbench.providers.fake import FakeProvider
 
 Capture = pytest.CaptureFixture[str]
 
@@ -48,7 +48,9 @@ def experiment() -> wb.Experiment:
     )
 
 
-def test_read_only_commands_create_no_store(project: Path, capsys: Capture) -> None:
+def test_read_only_commands_create_no_store(
+    project: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     assert main(["runs"]) == 0
     assert "No runs in the store yet." in capsys.readouterr().out
     assert main(["runs", "capitals"]) == 0

@@ -13,7 +13,7 @@ import workbench as wb
 from workbench.cli import main
 from workbench.config import find_project, get_settings
 from workbench.engine.progress import NullProgress
-from workbench.providers import fake
+from workbench.providers.fake import FakeProvider
 
 Capture = pytest.CaptureFixture[str]
 
@@ -66,7 +66,9 @@ def stores(root: Path) -> list[Path]:
 
 
 def test_a_yaml_experiment_run_from_a_sibling_folder_uses_the_projects_store(
-    tmp_path: Path, capsys: Capture
+    tmp_path: Path,
+    capsys: Capture,
+    fake: FakeProvider,
 ) -> None:
     root = tmp_path / "proj"
     path = project(root)
@@ -82,7 +84,9 @@ def test_a_yaml_experiment_run_from_a_sibling_folder_uses_the_projects_store(
     assert stores(root) == [Path(".workbench/store.sqlite")]
 
 
-def test_a_git_file_marks_the_project_too(tmp_path: Path, capsys: Capture) -> None:
+def test_a_git_file_marks_the_project_too(
+    tmp_path: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     root = tmp_path / "worktree"
     path = project(root, marker="none")
     (root / ".git").write_text("gitdir: /somewhere/else\n")  # a git worktree or submodule
@@ -92,7 +96,9 @@ def test_a_git_file_marks_the_project_too(tmp_path: Path, capsys: Capture) -> No
     assert stores(root) == [Path(".workbench/store.sqlite")]
 
 
-def test_workbench_toml_store_is_relative_to_the_toml(tmp_path: Path, capsys: Capture) -> None:
+def test_workbench_toml_store_is_relative_to_the_toml(
+    tmp_path: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     root = tmp_path / "proj"
     path = project(root, marker="workbench.toml")
     (root / "workbench.toml").write_text('store = "data/wb"\n')
@@ -109,7 +115,9 @@ def test_workbench_toml_store_is_relative_to_the_toml(tmp_path: Path, capsys: Ca
     assert f"why this store: set by store = in {root / 'workbench.toml'}" in info
 
 
-def test_with_no_project_marker_a_yaml_uses_its_own_folder(tmp_path: Path, capsys: Capture) -> None:
+def test_with_no_project_marker_a_yaml_uses_its_own_folder(
+    tmp_path: Path, capsys: Capture, fake: FakeProvider
+) -> None:
     root = tmp_path / "loose"
     path = project(root, marker="none")
     if find_project(path.parent).marker is not None:
@@ -125,7 +133,9 @@ def test_with_no_project_marker_a_yaml_uses_its_own_folder(tmp_path: Path, capsy
     assert stores(root) == [Path("experiments/.workbench/store.sqlite")]
 
 
-def test_python_experiments_use_the_project_of_the_working_folder(tmp_path: Path) -> None:
+def test_python_experiments_use_the_project_of_the_working_folder(
+    tmp_path: Path, fake: FakeProvider
+) -> None:
     root = tmp_path / "proj"
     project(root)
     ds = wb.Dataset(pd.DataFrame({"q": ["a", "b"]}))

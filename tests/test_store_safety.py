@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fakes import current_fake
 
 import workbench as wb
 from workbench.cli import main
@@ -93,6 +94,7 @@ BREAKERS: dict[str, Callable[[Path], None]] = {
 def break_store(kind: str) -> Path:
     path = store_path()
     BREAKERS[kind](path)
+    current_fake().calls.clear()
     return path
 
 

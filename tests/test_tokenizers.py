@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import workbench.models.resolve
+import workbench.models.resolved
 import workbench.providers.anthropic_messages
 from workbench.models import ModelId, count_text, count_tokens
 from workbench.providers.local import local_models
@@ -41,9 +41,9 @@ needs_local_vocab = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _fresh_counts() -> Iterator[None]:
-    workbench.models.resolve._COUNTS.clear()
+    workbench.models.resolved._COUNTS.clear()
     yield
-    workbench.models.resolve._COUNTS.clear()
+    workbench.models.resolved._COUNTS.clear()
 
 
 @needs_tiktoken

@@ -326,7 +326,7 @@ def _limits(raw: dict[str, Any]) -> dict[str, Limits]:
             ) from exc
         concurrency = out[name].concurrency
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
-            raise ConfigError(f"limits.{name}.concurrency must be a whole number >= 1.")
+            raise ConfigError(f"limits.{name}.concurrency must be at least 1 (a whole number).")
     return out
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from workbench.engine.plan import Call, Cell, Plan, make_call
 from workbench.engine.store import Store
 from workbench.models.catalog import price_hint
-from workbench.models.resolve import Model, resolve
+from workbench.models.resolved import Model, resolve
 from workbench.prompts.variant import Variant
 from workbench.providers.base import Response
 from workbench.scoring.base import ScoreContext, Scorer

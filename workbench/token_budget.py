@@ -23,7 +23,7 @@ import pandas as pd
 
 from workbench.config import Settings, get_settings
 from workbench.errors import ConfigError
-from workbench.models.resolve import resolve
+from workbench.models.resolved import resolve
 from workbench.prompts.render import Message, template_variables
 from workbench.prompts.variant import Variant
 from workbench.tokens.count import TokenCount

@@ -19,7 +19,7 @@ from workbench.engine.limits import ProviderGate, RetryPolicy, Stopped, call_wit
 from workbench.engine.plan import Call, make_call
 from workbench.engine.store import Store
 from workbench.errors import ProviderError
-from workbench.models.resolve import Model, resolve
+from workbench.models.resolved import Model, resolve
 from workbench.prompts.render import Message
 from workbench.providers.base import Provider, Response
 from workbench.providers.registry import create_provider, limits_for

@@ -11,7 +11,7 @@ from typing import Any
 from workbench.config import Settings
 from workbench.data.dataset import Dataset
 from workbench.errors import TemplateError
-from workbench.models.resolve import Model, resolve
+from workbench.models.resolved import Model, resolve
 from workbench.prompts.render import Message
 from workbench.prompts.variant import Variant
 from workbench.providers.base import ChatRequest, ModelId, Response
@@ -73,7 +73,7 @@ def make_call(
         request=request,
         key=cache_key(request),
         model=model,
-        est_input_tokens=model.count_tokens(messages, with_offsets=False).total,
+        est_input_tokens=model.count_tokens(messages, remote=False, with_offsets=False).total,
         max_output_tokens=model.reserved_output(params),
         purpose=purpose,
     )
@@ -147,7 +147,7 @@ def make_plan(
     for row_index, (row_id, row) in enumerate(zip(dataset.row_ids, dataset.rows, strict=True)):
         for variant, model, max_out in resolved:
             messages = tuple(variant.render(row, row_id=row_id))
-            estimate = model.count_tokens(messages, with_offsets=False).total
+            estimate = model.count_tokens(messages, remote=False, with_offsets=False).total
             for repeat in range(repeats):
                 request = ChatRequest(model.id, messages, _frozen(variant.params), repeat)
                 cells.append(

@@ -12,7 +12,7 @@ from workbench.models.catalog import (
     price_hint,
     register,
 )
-from workbench.models.resolve import Model, count_text, count_tokens, resolve
+from workbench.models.resolved import Model, count_text, count_tokens, resolve
 from workbench.providers.base import ModelId
 from workbench.providers.registry import LOCAL_MODEL, default_model, parse_model_id
 

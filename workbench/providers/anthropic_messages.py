@@ -176,7 +176,9 @@ def _count_remote(
     """Anthropic's server-side counter; the total is exact, the split across messages estimated."""
     import anthropic
 
-    client = anthropic.Anthropic(timeout=10.0, max_retries=0, base_url=base_url)
+    clean, auth = split_credentials(base_url)  # user:pass@ never in a logged URL
+    http = anthropic.DefaultHttpxClient(auth=auth) if auth else None
+    client = anthropic.Anthropic(timeout=10.0, max_retries=0, base_url=clean, http_client=http)
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
     turns = [dict(m) for m in messages if m["role"] != "system"]
     kwargs: dict[str, Any] = {"model": model.name, "messages": turns}

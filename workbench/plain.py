@@ -1,0 +1,39 @@
+"""Plain Python data from whatever pandas and numpy hand back: the one converter."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["plain"]
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain data: numpy scalars as Python numbers, NaN and missing values as None,
+    arrays (a Parquet list cell, even of one item) and tuples as lists, mappings as dicts with
+    text keys; anything else as it is."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if getattr(value, "ndim", 0) >= 1 and hasattr(value, "tolist"):
+        return [plain(v) for v in value.tolist()]
+    if _missing(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, bytes):
+        try:
+            return plain(value.item())
+        except (ValueError, AttributeError):
+            return value
+    return value
+
+
+def _missing(value: Any) -> bool:
+    """pandas' NA and NaT (without importing pandas)."""
+    name = type(value).__name__
+    return name in ("NAType", "NaTType")
