@@ -279,6 +279,34 @@ def test_a_refused_slot_does_not_go_to_the_next_call_when_the_limit_shrank() -> 
     assert events[2:] == ["refused sent", "fresh sent"]  # the retry first, then the fresh call
 
 
+def test_calls_waiting_with_a_slot_give_it_back_when_the_limit_shrinks() -> None:
+    async def scenario() -> list[tuple[int, int]]:
+        gate = ProviderGate(Limits(4), "mock")
+        gate.resume_at = gate.clock() + 0.05  # four calls take slots, then wait in admit()
+        sent: list[tuple[int, int]] = []  # (calls in flight, limit) as each call is sent
+
+        async def call() -> object:
+            sent.append((gate.in_flight, gate.adaptive.slots))
+            await asyncio.sleep(0.01)
+            return "ok"
+
+        tasks = [
+            asyncio.create_task(call_with_retries(call, gate, RetryPolicy(), 1, random.Random(0)))
+            for _ in range(4)
+        ]
+        await asyncio.sleep(0)
+        assert gate.slots.held == 4
+        for _ in range(3):  # three congestion events while they wait: 4 -> 3 -> 2 -> 1
+            gate.refused(rate_limited(0.0), gate.adaptive.epoch, asked=0.0)
+        assert gate.adaptive.slots == 1
+        await asyncio.gather(*tasks)
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert sent[0] == (1, 1)  # one went; three gave their slots back and queued
+    assert all(in_flight <= limit for in_flight, limit in sent)  # then as answers grew it
+
+
 # -- whole runs: the note, on the fake provider ---------------------------------------------------
 
 

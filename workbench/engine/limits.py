@@ -313,6 +313,9 @@ async def call_with_retries(
         await gate.slots.acquire(retry=attempts > 0)
         try:
             await gate.admit(tokens)
+            while gate.slots.held > gate.slots.limit:  # it shrank while this call waited
+                gate.slots.release()
+                await gate.slots.acquire(retry=True)
             if stopped():
                 raise Stopped
             epoch, answered = gate.adaptive.epoch, gate.answered
