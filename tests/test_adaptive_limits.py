@@ -219,7 +219,7 @@ def test_a_call_refused_forever_while_others_pass_still_ends() -> None:
     count, error = attempts_of(always, RetryPolicy(max_retries=1, max_attempts=12))
     assert count == 12
     assert str(error) == (
-        "mock HTTP 429: slow down (after 12 attempts; refused each time while mock answered "
+        "mock HTTP 429: slow down (after 12 attempts; mock kept refusing it while answering "
         "other calls: lower the concurrency, or make this request smaller)"
     )
 

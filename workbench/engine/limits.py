@@ -355,7 +355,7 @@ async def call_with_retries(
             raise _gave_up(
                 error,
                 attempts,
-                f"; refused each time while {gate.name} answered other calls: lower the "
+                f"; {gate.name} kept refusing it while answering other calls: lower the "
                 f"concurrency, or make this request smaller",
             )
         if stopped():
