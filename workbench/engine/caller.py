@@ -90,7 +90,8 @@ class ModelCaller:
         name = request.model.provider
         if name not in self._providers:
             provider = create_provider(request.model, self.settings)
-            self._providers[name] = (provider, ProviderGate(self.settings.limits_for(name)))
+            gate = ProviderGate(self.settings.limits_for(name), name)
+            self._providers[name] = (provider, gate)
         provider, gate = self._providers[name]
         try:
             reply = await call_with_retries(

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.config import Limits, Settings
-from workbench.engine.limits import ProviderGate, RetryPolicy, Stopped, call_with_retries
+from workbench.engine.limits import (
+    ProviderGate,
+    RetryPolicy,
+    Stopped,
+    call_with_retries,
+    limit_note,
+)
 from workbench.engine.plan import Cell, Plan
 from workbench.engine.progress import Finished, Progress, Tally
 from workbench.engine.store import Store
@@ -286,7 +292,9 @@ async def execute(
                 limits = settings.limits_for(name)
                 if concurrency:
                     limits = Limits(concurrency, limits.rpm, limits.tpm)
-                gate = ProviderGate(limits)
+                gate = ProviderGate(
+                    limits, name, on_limit=lambda: tally.note("limit", limit_note(gates))
+                )
                 gates.append(gate)
                 queue = list(reversed(keys))  # pop() from the end keeps plan order
                 # Twice as many workers as slots: one backing off does not idle a slot.
