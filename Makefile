@@ -36,6 +36,7 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python benchmarks/bench_runner.py
+	$(BIN)/python benchmarks/bench_limits.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .workbench workbench-demo workbench-results

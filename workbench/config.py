@@ -92,7 +92,8 @@ class Settings:
     timeout: float = 60.0
     """Seconds allowed for one provider call before it counts as a timeout."""
     max_retries: int = 5
-    """Retries of a retryable failure (429, 5xx, timeout, dropped connection)."""
+    """Retries of a retryable failure (5xx, timeout, dropped connection); a 429 or overload
+    counts only when the provider answered no other call meanwhile (see engine.limits)."""
     backoff_base: float = 0.5
     """First retry waits up to this many seconds (full jitter), doubling each time."""
     backoff_cap: float = 30.0

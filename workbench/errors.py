@@ -126,7 +126,8 @@ class ProviderError(WorkbenchError):
     ) -> None:
         super().__init__(message)
         self.kind = kind
-        """Short machine-readable cause: rate_limit, server, timeout, connection, bad_request, ..."""
+        """Short machine-readable cause: rate_limit, overloaded, server, timeout, connection,
+        bad_request, ..."""
         self.retryable = retryable
         self.retry_after = retry_after
         """Seconds the provider asked us to wait (from ``Retry-After``), if it said."""

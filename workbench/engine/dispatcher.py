@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.config import Limits, Settings
-from workbench.engine.limits import ProviderGate, RetryPolicy, Stopped, call_with_retries
+from workbench.engine.limits import (
+    ProviderGate,
+    RetryPolicy,
+    Stopped,
+    call_with_retries,
+    limit_note,
+)
 from workbench.engine.plan import Call, make_call
 from workbench.engine.store import Store
 from workbench.errors import ProviderError
@@ -182,6 +188,9 @@ class Dispatcher:
         """Keys whose cost a result already carried: a shared call is counted once per run."""
         self.calls: Counter[str] = Counter()
         """Calls sent to a provider (not cached), by purpose."""
+        self.on_note: Callable[[str, str], None] = lambda topic, text: None
+        """Told why the run goes slower than it could (e.g. ``Tally.note``): the ``limit`` topic
+        when a provider's calls in flight are held below its concurrency, and why."""
 
     async def __aenter__(self) -> Dispatcher:
         return self
@@ -205,7 +214,11 @@ class Dispatcher:
     def gate(self, provider: str) -> ProviderGate:
         """The gate of one provider (made on first use)."""
         if provider not in self._gates:
-            self._gates[provider] = ProviderGate(self.limits(provider))
+            self._gates[provider] = ProviderGate(
+                self.limits(provider),
+                provider,
+                on_limit=lambda: self.on_note("limit", limit_note(self._gates.values())),
+            )
         return self._gates[provider]
 
     @property

@@ -121,6 +121,7 @@ async def execute(
         by_provider[cells[0].request.model.provider].append(key)
 
     progress.start(tally, dispatcher.ledger.limit)
+    dispatcher.on_note = tally.note
     started = time.monotonic()
 
     async def one(key: str) -> None:

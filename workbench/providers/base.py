@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import importlib.util
 import os
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -311,11 +312,20 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_OVERLOADED = re.compile(r"overload|slow down", re.IGNORECASE)
+"""A 503 saying this (OpenAI: "The engine is currently overloaded", "Slow Down") asks for less
+traffic, as Anthropic's 529 ``overloaded_error`` does."""
+
+
 def status_error(status: int, message: str, retry_after: float | None = None) -> ProviderError:
     """Classify an HTTP error status the way every provider should."""
     if status == 429:
         return ProviderError(
             message, kind="rate_limit", retryable=True, retry_after=retry_after, status=status
+        )
+    if status == 529 or (status == 503 and _OVERLOADED.search(message)):
+        return ProviderError(
+            message, kind="overloaded", retryable=True, retry_after=retry_after, status=status
         )
     if status in (408, 409) or status >= 500:
         return ProviderError(

@@ -12,6 +12,7 @@ import email.utils
 import hashlib
 import json
 import random
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -36,6 +37,7 @@ _OPENAI_ERRORS: dict[int, tuple[str, str | None]] = {
     413: ("invalid_request_error", "request_too_large"),
     429: ("requests", "rate_limit_exceeded"),
     500: ("server_error", None),
+    503: ("server_error", None),
 }
 _ANTHROPIC_ERRORS: dict[int, str] = {
     400: "invalid_request_error",
@@ -258,16 +260,23 @@ def format_seconds(seconds: float) -> str:
 
 # --- faults and counters ---------------------------------------------------------------------
 
-FAULT_NAMES = ("hang", "rate_limit", "error", "drop", "malformed", "bad_usage")
+FAULT_NAMES = ("hang", "rate_limit", "overload", "error", "drop", "malformed", "bad_usage")
+
+RETRY_AFTER_FORMATS = ("auto", "seconds", "ms", "both", "date", "none")
+"""How a 429 says how long to wait: ``auto`` is ``Retry-After`` in seconds, plus
+``retry-after-ms`` on the OpenAI API (as the real APIs do); ``date`` is an HTTP date."""
 
 
 @dataclass
 class Faults:
     """Fault switches, all off by default.  ``*_first=N``: the next N API requests get that fault
     (a budget, re-armed whenever the field is set); ``*_rate``: that fraction, drawn from the
-    seeded RNG.  At most one of hang > rate limit > 500 > drop > malformed fires per request;
-    ``bad_usage`` (True/"cycle" or one of "missing", "wrong_type", "negative") spoils each
-    successful reply's ``usage``.  429s are immediate; the rest wait latency + U(0, jitter).
+    seeded RNG.  At most one of hang > rate limit > overload > 500 > drop > malformed fires per
+    request; ``bad_usage`` (True/"cycle" or one of "missing", "wrong_type", "negative") spoils
+    each successful reply's ``usage``.  ``max_in_flight=N`` answers any request beyond N being
+    answered at once with a 429 (a hard concurrency cap, as a provider's would be).  429s and
+    overloads (Anthropic 529 ``overloaded_error``, OpenAI 503) are immediate; the rest wait
+    latency + U(0, jitter).  429s carry ``retry_after`` seconds as ``retry_after_format`` says.
     """
 
     latency: float = 0.0
@@ -275,6 +284,10 @@ class Faults:
     rate_limit_every: int = 0
     rate_limit_first: int = 0
     retry_after: float = 1.0
+    retry_after_format: str = "auto"
+    max_in_flight: int = 0
+    overload_rate: float = 0.0
+    overload_first: int = 0
     error_rate: float = 0.0
     error_first: int = 0
     hang_first: int = 0
@@ -287,7 +300,14 @@ class Faults:
 
 FIELDS = fields(Faults)
 _FAULT_FIELDS = {f.name: f for f in FIELDS}
-_BUDGETS = ("hang_first", "rate_limit_first", "error_first", "drop_first", "malformed_first")
+_BUDGETS = (
+    "hang_first",
+    "rate_limit_first",
+    "overload_first",
+    "error_first",
+    "drop_first",
+    "malformed_first",
+)
 
 
 def check_fault(name: str, value: object) -> object:
@@ -298,6 +318,10 @@ def check_fault(name: str, value: object) -> object:
         if isinstance(value, bool) or value in ("cycle", *BAD_USAGE_MODES):
             return value
         raise ValueError(f"bad_usage must be a bool or one of cycle, {', '.join(BAD_USAGE_MODES)}")
+    if name == "retry_after_format":
+        if value in RETRY_AFTER_FORMATS:
+            return value
+        raise ValueError(f"retry_after_format must be one of {', '.join(RETRY_AFTER_FORMATS)}")
     default = _FAULT_FIELDS[name].default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e9:
         raise ValueError(f"{name} must be a non-negative finite number")
@@ -360,6 +384,8 @@ class State:
         self.fingerprints: Counter[str] = Counter()
         self.successes = self.auth_present = self.in_flight = self.max_in_flight = 0
         self.connections = self.internal_errors = 0
+        self.over_capacity_refused = 0
+        """Requests answered 429 because ``max_in_flight`` were already being answered."""
         self.usage_turn = 0
 
     def restore(self) -> None:
@@ -375,15 +401,40 @@ class State:
             return True
         return draw < rate
 
+    def over_capacity(self) -> bool:
+        """Whether ``max_in_flight`` requests are already being answered."""
+        cap = self.faults.max_in_flight
+        return cap > 0 and self.in_flight >= cap
+
     def early_fault(self) -> str | None:
-        """Faults decided before the body is checked: hang, then rate limit."""
+        """Faults decided before the body is checked: hang, rate limit, then overload (which
+        draws from the RNG only while ``overload_rate`` is set, so other sequences stay put)."""
         self.seq += 1
         every = self.faults.rate_limit_every
         if self.take("hang_first"):
             return "hang"
         if self.take("rate_limit_first") or (every > 0 and self.seq % every == 0):
             return "rate_limit"
+        rate = self.faults.overload_rate
+        if self.take("overload_first", rate, self.rng.random() if rate > 0 else 1.0):
+            return "overload"
         return None
+
+    def retry_after_headers(self, api: Api) -> list[tuple[str, str]]:
+        """The headers of a 429 that say how long to wait (see ``RETRY_AFTER_FORMATS``)."""
+        seconds = self.faults.retry_after
+        style = self.faults.retry_after_format
+        if style == "auto":
+            style = "both" if api == "openai" else "seconds"
+        headers: list[tuple[str, str]] = []
+        if style in ("seconds", "both"):
+            headers.append(("retry-after", format_seconds(seconds)))
+        if style in ("ms", "both"):
+            headers.append(("retry-after-ms", str(round(seconds * 1000))))
+        if style == "date":
+            when = time.time() + seconds
+            headers.append(("retry-after", email.utils.formatdate(when, usegmt=True)))
+        return headers
 
     def late_fault(self) -> tuple[str | None, float]:
         """Faults of a valid request (500, drop, malformed) and its delay; always 4 RNG draws."""
@@ -419,6 +470,7 @@ class State:
             "auth_present": self.auth_present,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
+            "over_capacity": self.over_capacity_refused,
             "connections": self.connections,
             "internal_errors": self.internal_errors,
             "config": {**dataclasses.asdict(self.faults), "answers": len(self.answers)},

@@ -2,7 +2,8 @@
 
 Stdlib only (asyncio streams), HTTP/1.1 with keep-alive.  Serves ``POST /v1/chat/completions``
 (also ``/chat/completions``) and ``POST /v1/messages`` with deterministic replies (see
-``workbench.testing.mockcore``), switchable faults (``Faults``), and control endpoints:
+``workbench.testing.mockcore``), switchable faults and provider limits (``Faults``: 429 storms,
+a hard cap on requests answered at once, overloads, 500s, hangs, drops), and control endpoints:
 ``GET /_stats``, ``POST /_control`` (JSON of ``Faults`` fields, ``answers``, ``seed``) and
 ``POST /_reset`` (zero counters; body ``{"config": true}`` also restores the initial config).
 
@@ -31,6 +32,7 @@ from workbench.testing.mockcore import (
     BAD_USAGE_MODES,
     FIELDS,
     MAX_HEAD,
+    RETRY_AFTER_FORMATS,
     Api,
     Faults,
     HttpError,
@@ -38,7 +40,6 @@ from workbench.testing.mockcore import (
     RequestError,
     State,
     error_body,
-    format_seconds,
     malformed_body,
     parse_request,
     read_request,
@@ -195,6 +196,9 @@ class AsyncMockServer:
             body = error_body(api, 405, f"Method {req.method} not allowed")
             await self._send(writer, 405, body, req.keep_alive, [("Allow", "POST")])
             return req.keep_alive
+        if st.over_capacity():  # turned away at once: never counted as in flight
+            st.over_capacity_refused += 1
+            return await self._refuse(api, req, writer, 429)
         st.in_flight += 1
         st.max_in_flight = max(st.max_in_flight, st.in_flight)
         try:
@@ -209,10 +213,25 @@ class AsyncMockServer:
         finally:
             st.in_flight -= 1
 
+    def _ids(self, api: Api) -> list[tuple[str, str]]:
+        rid = f"req_mock{self.state.requests:012d}"
+        return [("x-request-id" if api == "openai" else "request-id", rid)]
+
+    async def _refuse(
+        self, api: Api, req: HttpRequest, writer: asyncio.StreamWriter, status: int
+    ) -> bool:
+        """Answer a 429 (with the wait it asks for) or an overload (Anthropic 529, OpenAI 503)."""
+        if status == 429:
+            headers = [*self._ids(api), *self.state.retry_after_headers(api)]
+            text = "Rate limit reached (mock). Please try again later."
+        else:
+            headers, text = self._ids(api), "Overloaded (mock). Please try again later."
+        await self._send(writer, status, error_body(api, status, text), req.keep_alive, headers)
+        return req.keep_alive
+
     async def _answer(self, api: Api, req: HttpRequest, writer: asyncio.StreamWriter) -> bool:
         st = self.state
-        rid = f"req_mock{st.requests:012d}"
-        ids = [("x-request-id" if api == "openai" else "request-id", rid)]
+        ids = self._ids(api)
         fault = st.early_fault()
         if fault == "hang":
             st.fired["hang"] += 1
@@ -220,13 +239,10 @@ class AsyncMockServer:
             return False
         if fault == "rate_limit":
             st.fired["rate_limit"] += 1
-            seconds = st.faults.retry_after
-            headers = [*ids, ("retry-after", format_seconds(seconds))]
-            if api == "openai":
-                headers.append(("retry-after-ms", str(round(seconds * 1000))))
-            body = error_body(api, 429, "Rate limit reached (mock). Please try again later.")
-            await self._send(writer, 429, body, req.keep_alive, headers)
-            return req.keep_alive
+            return await self._refuse(api, req, writer, 429)
+        if fault == "overload":
+            st.fired["overload"] += 1
+            return await self._refuse(api, req, writer, 529 if api == "anthropic" else 503)
         try:
             chat = parse_request(api, req.body)
         except RequestError as exc:
@@ -407,6 +423,8 @@ def _parser() -> argparse.ArgumentParser:
         if f.name == "bad_usage":
             modes = ["cycle", *BAD_USAGE_MODES]
             add(flag, nargs="?", const="cycle", default=False, choices=modes)
+        elif f.name == "retry_after_format":
+            add(flag, default=f.default, choices=RETRY_AFTER_FORMATS)
         else:
             add(flag, type=type(f.default), default=f.default, metavar="N")
     return parser
