@@ -27,8 +27,9 @@ from workbench.engine.limits import (
 )
 from workbench.engine.progress import NullProgress, Tally
 from workbench.errors import ProviderError
-from workbench.providers import ChatRequest, fake
+from workbench.providers import ChatRequest
 from workbench.providers.base import parse_retry_after, status_error
+from workbench.providers.fake import FakeProvider
 from workbench.testing.mockserver import MockServer
 
 # -- the in-flight limit, as arithmetic ---------------------------------------------------------
@@ -324,7 +325,7 @@ class Notes(NullProgress):
         self.final = dict(tally.notes)
 
 
-def test_the_progress_line_says_why_the_run_is_held_back_then_clears() -> None:
+def test_the_progress_line_says_why_the_run_is_held_back_then_clears(fake: FakeProvider) -> None:
     refusals = iter(range(2))
 
     def overloaded_at_first(request: ChatRequest) -> str:
