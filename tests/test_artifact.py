@@ -3,6 +3,7 @@ the light loader, the prompty package, and secrets never written."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -14,13 +15,13 @@ from fakes import current_fake
 
 import workbench as wb
 from workbench.artifact import ArtifactError, LoadedPrompt, load_prompt
-from workbench.artifact.export import find_secret
+from workbench.artifact.files import find_secret
 from workbench.artifact.prompty import parse_prompty, write_prompty
 from workbench.artifact.store import set_label, versions, write_version
 from workbench.engine.progress import NullProgress
 from workbench.errors import TemplateError, WorkbenchWarning
 from workbench.providers.fake import last_user_text
-from workbench.results import Results
+from workbench.run_results import Results
 
 DATA = (
     "question,expected,human\n"
@@ -435,6 +436,6 @@ def test_notebook_is_recorded_and_incomplete_runs_are_refused(
     res = run(tmp_path)
     p = res.export("friendly", name="x", to="prompts")
     assert p.eval["provenance"]["notebook"] == "analysis/capitals.ipynb"
-    res.status = "interrupted"
+    res.table.record = dataclasses.replace(res.record, status="interrupted")
     with pytest.raises(ArtifactError, match="only a complete run can be exported"):
         res.export("friendly", name="x", to="prompts")

@@ -16,14 +16,14 @@ from fakes import current_fake
 
 import workbench as wb
 from workbench.artifact import ArtifactError, load_prompt
-from workbench.artifact.check import run_check
 from workbench.artifact.diff import diff_versions
 from workbench.artifact.dotprompt import Untranslatable, write_dotprompt
 from workbench.artifact.prompty import PromptFile
+from workbench.checking import run_check
 from workbench.engine.progress import NullProgress
 from workbench.prompts.render import render_template
 from workbench.providers.fake import last_user_text
-from workbench.results import Results
+from workbench.run_results import Results
 
 DATA = (
     "question,expected,tone\n"

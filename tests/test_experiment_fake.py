@@ -78,7 +78,7 @@ def test_columns_exactly_declared_and_ordered() -> None:
         repeats=2,
     )
     res = run(exp)
-    result_columns = [c for c in COLUMNS if c != "row_id"]
+    result_columns = [c.name for c in COLUMNS if c.name != "row_id"]
     assert list(res.df.columns) == [
         "row_id",
         "id",
@@ -172,10 +172,10 @@ def test_results_meta() -> None:
     exp = experiment()
     res = run(exp)
     assert res.experiment == "exp"
-    assert res.meta["dataset_fingerprint"] == exp.dataset.fingerprint
-    assert res.meta["models"] == ["fake/echo"]
-    assert res.meta["repeats"] == 1
-    assert res.meta["spent_usd"] == 0.0
+    assert res.record.dataset.fingerprint == exp.dataset.fingerprint
+    assert res.record.models == ("fake/echo",)
+    assert res.record.repeats == 1
+    assert res.record.spend.calls_usd == 0.0
     assert "exp" in repr(res)
     assert "3 cells" in repr(res)
 
@@ -185,13 +185,13 @@ def test_results_meta() -> None:
 
 def test_store_from_environment(tmp_path: Path) -> None:
     res = run(experiment())
-    assert Path(res.meta["store"]) == tmp_path / ".wb-store" / "store.sqlite"
-    assert Path(res.meta["store"]).is_file()
+    assert Path(res.record.store) == tmp_path / ".wb-store" / "store.sqlite"
+    assert Path(res.record.store).is_file()
 
 
 def test_store_argument_wins(tmp_path: Path) -> None:
     res = run(experiment(store=tmp_path / "mine"))
-    assert Path(res.meta["store"]) == tmp_path / "mine" / "store.sqlite"
+    assert Path(res.record.store) == tmp_path / "mine" / "store.sqlite"
     assert not (tmp_path / ".wb-store").exists()
 
 
@@ -425,8 +425,8 @@ def test_budget_stops_scheduling(fake: FakeProvider) -> None:
     assert not not_run["cached"].any()
     assert not_run["contains_pass"].isna().all()
     assert (ran["cost_usd"] > 0).all()
-    assert res.meta["spent_usd"] == pytest.approx(ran["cost_usd"].sum())
-    assert res.meta["spent_usd"] <= 0.03
+    assert res.record.spend.calls_usd == pytest.approx(ran["cost_usd"].sum())
+    assert res.record.spend.calls_usd <= 0.03
 
 
 def test_budget_run_resumes_paying_only_for_the_rest(fake: FakeProvider) -> None:
@@ -438,7 +438,7 @@ def test_budget_run_resumes_paying_only_for_the_rest(fake: FakeProvider) -> None
     assert second.status == "complete"
     assert fake.calls["priced"] == 5
     assert int(second.df["cached"].sum()) == done
-    assert second.meta["spent_usd"] == pytest.approx(
+    assert second.record.spend.calls_usd == pytest.approx(
         second.df[~second.df["cached"]]["cost_usd"].sum()
     )
 

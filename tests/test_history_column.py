@@ -17,9 +17,10 @@ from fakes import current_fake
 
 import workbench as wb
 from workbench.artifact import load_prompt
-from workbench.artifact.check import run_check, variant_of
+from workbench.artifact.check import variant_of
 from workbench.artifact.diff import diff_versions, list_prompts
 from workbench.artifact.prompty import parse_prompty, write_prompty
+from workbench.checking import run_check
 from workbench.engine.progress import NullProgress
 from workbench.errors import ArtifactError, DatasetError, TemplateError
 from workbench.experiment_file import load_experiment

@@ -267,11 +267,11 @@ def test_judge_calls_are_cached_across_runs(fake: FakeProvider) -> None:
     exp = wb.Experiment("judged", dataset(3), [echo()], [judge()], repeats=2)
     first = exp.run(progress=QUIET)
     assert fake.calls["judge"] == 3  # echo repeats give the same output: one judge call per row
-    assert first.meta["judge_calls"] == 3
+    assert first.record.spend.judge_calls == 3
     second = exp.run(progress=QUIET)
     assert fake.calls["judge"] == 3
-    assert second.meta["judge_calls"] == 0
-    assert second.meta["scoring_usd"] == 0.0
+    assert second.record.spend.judge_calls == 0
+    assert second.record.spend.scoring_usd == 0.0
     cols = ["judge", "judge_pass", "judge_reason"]
     pd.testing.assert_frame_equal(first.df[cols], second.df[cols])
 
@@ -299,13 +299,13 @@ def test_scoring_cost_counts_each_judge_call_once() -> None:
     assert all(c is not None and c > 0 for c in per_call)
     expected = sum(c for c in per_call if c is not None)
     assert res.df["scoring_cost_usd"].sum() == pytest.approx(expected)
-    assert res.meta["scoring_usd"] == pytest.approx(expected)
+    assert res.record.spend.scoring_usd == pytest.approx(expected)
     assert (res.df["scoring_cost_usd"] > 0).sum() == 2  # a shared call is paid once
     assert res.summary().iloc[0]["scoring_cost_usd"] == pytest.approx(expected)
     assert res.df["cost_usd"].eq(0.0).all()  # the judged model itself is free
     again = exp.run(progress=QUIET)  # cached: reports what the calls cost when made
     assert again.df["scoring_cost_usd"].sum() == pytest.approx(expected)
-    assert again.meta["scoring_usd"] == 0.0
+    assert again.record.spend.scoring_usd == 0.0
 
 
 def test_unpriced_judge_costs_nothing() -> None:

@@ -68,7 +68,7 @@ def test_an_old_store_upgrades_and_its_experiments_rerun_with_zero_calls() -> No
         res = exp.run(progress=NullProgress())
         assert res.status == "complete"
         assert fake.calls.total() == 0, f"{exp.name}: {dict(fake.calls)} calls after upgrading"
-        assert res.meta["judge_calls"] == 0
+        assert res.record.spend.judge_calls == 0
         assert res.df["cached"].all()
         # The same requests (cache keys), outputs, verdicts and human labels as in 0.1.0.dev0.
         columns = list(expected[exp.name][0])

@@ -519,7 +519,7 @@ def test_api_keys_are_sent_but_never_stored(srv: MockServer, tmp_path: Path) -> 
     saved: list[Path] = []
     for i, res in enumerate(results):
         saved += [res.save(tmp_path / f"out{i}.csv"), res.save(tmp_path / f"out{i}.jsonl")]
-        text = res.df.to_csv(index=False) + repr(res) + res._repr_html_() + repr(res.meta)
+        text = res.df.to_csv(index=False) + repr(res) + res._repr_html_() + repr(res.record)
         for secret in SECRETS:
             assert secret not in text
     store_dir = wb.config.get_settings().store

@@ -22,11 +22,11 @@ import pytest
 
 import workbench as wb
 from workbench.cli import main
-from workbench.engine.progress import TextProgress
 from workbench.errors import ProviderError
 from workbench.providers.sdk_errors import from_sdk_exception
 from workbench.redact import redact
 from workbench.testing.mockserver import MockServer
+from workbench.views.progress import TextProgress
 
 OPENAI_KEY = "sk-proj-" + "Tq8Zr3Lw6Np1Xv4Kb9Hm2Jd7Fs0Gc5Ya8Ue3Io6Pl1Mn4Bv7Cx"
 ANTHROPIC_KEY = "sk-ant-api03-" + "Rk5Vn2Wq9Lz4Ht7Mb1Xp8Dj3Fg6Sy0Ua2Ce5Io8Kl1Tn4Qw7Er"
@@ -133,7 +133,7 @@ def point_at(url: str) -> None:
 
 def scan_run(res: wb.Results, tmp_path: Path, tag: str) -> None:
     assert_clean("df", res.df.to_csv(index=False))
-    assert_clean("repr", repr(res) + res._repr_html_() + repr(res.meta) + res.message)
+    assert_clean("repr", repr(res) + res._repr_html_() + repr(res.record) + res.message)
     assert_clean("summary", res.summary().to_csv())
     for suffix in ("csv", "jsonl", "parquet"):
         path = res.save(tmp_path / "out" / f"{tag}.{suffix}")

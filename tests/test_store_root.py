@@ -142,8 +142,8 @@ def test_python_experiments_use_the_project_of_the_working_folder(
     exp = wb.Experiment("py", ds, [wb.Variant("v", model="fake/echo", user="{{ q }}")])
     os.chdir(root / "experiments" / "sub")
     res = exp.run(progress=NullProgress())
-    assert res.meta["store"] == str(root / ".workbench" / "store.sqlite")
-    assert res.meta["store_origin"] == f"project folder {root} holds .git"
+    assert res.record.store == str(root / ".workbench" / "store.sqlite")
+    assert res.record.store_origin == f"project folder {root} holds .git"
     os.chdir(root / "other")
     assert exp.run(progress=NullProgress()).df["cached"].all()
     assert fake.calls.total() == 2

@@ -177,18 +177,18 @@ def test_widget_cell_detail_and_label_saved_in_store(res: wb.Results) -> None:
     assert w.saved == 1 and not w.error
     assert cell({"rows": w.rows}, "r1", "flaky")["label"] == "down"
     assert w.detail["repeats"][1]["comment"] == "wrong city"
-    with Store(res.meta["store"]) as store:
+    with Store(res.record.store) as store:
         saved = store.labels("grid")
     assert saved[("r1", "flaky", 0)] == saved[("r1", "flaky", 1)] == ("down", "wrong city")
     part = res.df[res.df["human_label"].notna()]
     assert list(part["row_id"]) == ["r1", "r1"] and set(part["human_comment"]) == {"wrong city"}
     # one repeat, then clearing it
     w.label = {"row_id": "r0", "variant": "echo", "label": "A", "comment": "", "repeat": 1}
-    with Store(res.meta["store"]) as store:
+    with Store(res.record.store) as store:
         assert ("r0", "echo", 0) not in store.labels("grid")
         assert store.labels("grid")[("r0", "echo", 1)] == ("A", "")
     w.label = {"row_id": "r0", "variant": "echo", "label": "", "comment": "", "repeat": 1}
-    with Store(res.meta["store"]) as store:
+    with Store(res.record.store) as store:
         assert ("r0", "echo", 1) not in store.labels("grid")
 
 

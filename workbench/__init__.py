@@ -46,7 +46,7 @@ _LAZY = {
     "Compare": ("workbench.views", "Compare"),
     "Dataset": ("workbench.data", "Dataset"),
     "Experiment": ("workbench.experiment", "Experiment"),
-    "Results": ("workbench.results", "Results"),
+    "Results": ("workbench.run_results", "Results"),
     "Variant": ("workbench.prompts", "Variant"),
     "budget": ("workbench.token_budget", "budget"),
     "configure": ("workbench.config", "configure"),
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from workbench.experiment import Experiment
     from workbench.history import runs
     from workbench.prompts import Variant
-    from workbench.results import Results
+    from workbench.run_results import Results
     from workbench.token_budget import budget
     from workbench.views import Compare
 

@@ -266,7 +266,7 @@ def _demo(args: argparse.Namespace) -> int:
         "Where to look next:\n"
         f"  - the results table above, one row per question × variant × repeat (pandas: "
         f"pd.read_csv);\n"
-        f"  - `{cmd} demo` again: 0 calls, everything is cached in {res.meta['store']};\n"
+        f"  - `{cmd} demo` again: 0 calls, everything is cached in {res.record.store};\n"
         f"  - `{cmd} runs demo-capitals`: every run so far, and what each prompt version scored;\n"
         "  - notebooks/quickstart.ipynb in JupyterLab for the comparison grid "
         "(pip install 'prompt-workbench[notebook]');\n"
@@ -299,10 +299,10 @@ def _command_name() -> str:
 
 
 def _report(res: object, out: Path, fmt: str) -> int:
-    from workbench.results import Results
+    from workbench.run_results import Results
 
     assert isinstance(res, Results)
-    from workbench.results.text import format_leaderboard
+    from workbench.views.text import format_leaderboard
 
     board = res.leaderboard()
     reducer = board["reducer"].iloc[0]
@@ -425,14 +425,14 @@ def _size(n: int) -> str:
 
 def _export(args: argparse.Namespace) -> int:
     from workbench.artifact.export import export_results
-    from workbench.engine.progress import TextProgress
     from workbench.experiment_file import load_experiment
+    from workbench.views.progress import TextProgress
 
     exp = load_experiment(args.experiment)
     # Progress on stderr; finished calls cached; recorded as an export run, not an experiment run.
     res = exp.run(progress=TextProgress(exp.name), kind="export")
     cached = int(res.df["cached"].sum())
-    p = export_results(res, args.variant, name=args.name, to=args.to, label=args.label)
+    p = export_results(res.table, args.variant, name=args.name, to=args.to, label=args.label)
     print(f"Exported {p.eval['variant']} as {p.name} v{p.version}: {p.path}")
     print(f"({len(res.df)} cells, {cached} from the cache)")
     return 0
@@ -462,8 +462,8 @@ def _label(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from workbench.artifact.check import run_check
-    from workbench.engine.progress import TextProgress
+    from workbench.checking import run_check
+    from workbench.views.progress import TextProgress
 
     report = run_check(
         args.ref,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from workbench.config import Settings, get_settings
 from workbench.data.dataset import Dataset
 from workbench.engine.dispatcher import Dispatcher
 from workbench.engine.plan import Plan, check_variables, make_plan
-from workbench.engine.progress import Progress, auto_progress, in_notebook
+from workbench.engine.progress import Progress
 from workbench.engine.runner import RunOutcome, execute
 from workbench.engine.store import RUN_KINDS, Store, open_readonly
 from workbench.engine.sync import run_blocking
@@ -30,9 +29,14 @@ from workbench.prompts.variant import Variant
 from workbench.providers.base import Provider
 from workbench.providers.registry import check_provider, parse_model_id
 from workbench.results.columns import RESERVED, scorer_columns
-from workbench.results.table import Results
-from workbench.scoring.base import Score, Scorer, build_scorer
+from workbench.results.frame import build_frame
+from workbench.results.record import DatasetFacts, RunRecord, Spend
+from workbench.results.table import RunTable
+from workbench.run_results import Results
+from workbench.scoring.base import Scorer, build_scorer
 from workbench.scoring.stage import score_cells
+from workbench.views.notebook import in_notebook
+from workbench.views.progress import auto_progress
 
 __all__ = ["Experiment"]
 
@@ -253,101 +257,55 @@ class Experiment:
                     },
                 )
             labels = store.labels(self.name)
-        df = self._frame(plan, outcome, scores, labels)
-        meta = {
-            "dataset_fingerprint": self.dataset.fingerprint,
-            "repeats": self.repeats,
-            "models": [str(m) for m in plan.models],
-            "store": str(settings.store_path),
-            "store_origin": settings.store_origin,
-            "kind": kind,
-            "started": started,
-            "finished": time.time(),
-            "spent_usd": ledger.spent.get("cell", 0.0),
-            "scoring_usd": ledger.spent.get("judge", 0.0),
-            "judge_calls": dispatcher.calls["judge"],
-            # What an export needs to describe and later re-run this experiment.
-            "spec": self.spec(),
-            "dataset_columns": self.dataset.columns,
-            "dataset_path": str(self.dataset.path) if self.dataset.path else None,
-            "id_column": self.dataset.id_column,
-        }
-        res = Results(
-            df,
+        message = outcome.message
+        if ledger.refused["judge"]:
+            message += (
+                f" {ledger.refused['judge']} judge call(s) not made at the budget (those cells "
+                f"are unscored); raise budget_usd and run again."
+            ).rstrip()
+        record = RunRecord(
             experiment=self.name,
             run_id=run_id,
-            scorers=[s.name for s in self.scorers],
-            variants=[v.name for v in self.variants],
             status=outcome.status,
-            message=outcome.message,
-            meta=meta,
+            message=message.strip(),
+            kind=kind,
+            variants=plan.variants,
+            scorers=tuple(dict(s.spec) for s in self.scorers),
+            scorer_columns=tuple(s.name for s in self.scorers),
+            repeats=self.repeats,
+            budget_usd=budget,
+            dataset=DatasetFacts.of(self.dataset),
+            models=tuple(str(m) for m in plan.models),
+            store=str(settings.store_path),
+            store_origin=settings.store_origin,
+            started=started,
+            finished=time.time(),
+            spend=Spend(
+                calls_usd=ledger.spent.get("cell", 0.0),
+                scoring_usd=ledger.spent.get("judge", 0.0),
+                judge_calls=dispatcher.calls["judge"],
+                unpriced_calls=sum(ledger.unpriced.values()),
+                not_made=sum(ledger.refused.values()),
+            ),
         )
+        df = build_frame(
+            plan,
+            outcome.outcomes,
+            scores,
+            record.scorer_columns,
+            self.dataset.rows,
+            labels,
+            outcome.status,
+        )
+        table = RunTable(df, record)
         with Store(settings.store_path) as store:  # what each variant scored, for wb.runs()
             fingerprints = {v.name: v.fingerprint for v in self.variants}
             store.add_to_summary(
                 run_id,
-                variants=headline(res, fingerprints),
+                variants=headline(table, fingerprints),
                 dataset=self.dataset.fingerprint[:12],
             )
-        return res
-
-    def _frame(
-        self,
-        plan: Plan,
-        outcome: RunOutcome,
-        scores: list[list[Score]],
-        labels: Mapping[tuple[str, str, int], tuple[str, str]],
-    ) -> pd.DataFrame:
-        rows = self.dataset.rows
-        renamed = {c: (f"input.{c}" if c in RESERVED else c) for c in self.dataset.columns}
-        not_run = (
-            "not run: stopped at the budget"
-            if outcome.status == "budget"
-            else "not run: interrupted"
-        )
-        records: list[dict[str, Any]] = []
-        for cell, cell_scores in zip(plan.cells, scores, strict=True):
-            record: dict[str, Any] = {"row_id": cell.row_id}
-            for column, value in rows[cell.row_index].items():
-                record[renamed[column]] = value
-            done = outcome.outcomes[cell.index]
-            response = done.response if done else None
-            label = labels.get((str(cell.row_id), cell.variant, cell.repeat))
-            record.update(
-                {
-                    "variant": cell.variant,
-                    "repeat": cell.repeat,
-                    "model": str(cell.request.model),
-                    "provider": cell.request.model.provider,
-                    "messages": json.dumps(list(cell.request.messages), ensure_ascii=False),
-                    "output": response.text if response else None,
-                    "error": (response.error if response else not_run),
-                    "finish_reason": response.finish_reason if response else None,
-                    "input_tokens": response.input_tokens if response else None,
-                    "output_tokens": response.output_tokens if response else None,
-                    "latency_ms": response.latency_ms if response else None,
-                    "cost_usd": done.cost_usd if done else 0.0,
-                    "scoring_cost_usd": _total(score.cost_usd for score in cell_scores),
-                    "cached": bool(done.cached) if done else False,
-                    "request_key": cell.key,
-                    "human_label": label[0] if label else None,
-                    "human_comment": label[1] if label else None,
-                }
-            )
-            for scorer, score in zip(self.scorers, cell_scores, strict=True):
-                value, passed, reason = scorer_columns(scorer.name)
-                record[value], record[passed], record[reason] = (
-                    score.value,
-                    score.passed,
-                    score.reason,
-                )
-            records.append(record)
-        df = pd.DataFrame.from_records(records)
-        for column in ("input_tokens", "output_tokens"):
-            df[column] = df[column].astype("Int64")
-        for scorer in self.scorers:
-            df[f"{scorer.name}_pass"] = df[f"{scorer.name}_pass"].astype("boolean")
-        return df
+        return Results(table)
 
 
 def _stopper(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Callable[[], None]:
@@ -410,9 +368,3 @@ def _unique_scorers(scorers: list[Scorer]) -> list[Scorer]:
         taken.add(name)
         out.append(s if name == s.name else s.rename(name))
     return out
-
-
-def _total(costs: Iterable[float | None]) -> float | None:
-    """Sum of costs; None (unknown) when any is."""
-    values = list(costs)
-    return None if any(c is None for c in values) else sum(c or 0.0 for c in values)

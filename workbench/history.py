@@ -15,15 +15,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from workbench.analysis.run import analyze
 from workbench.config import get_settings
 from workbench.engine.store import open_readonly
-
-if TYPE_CHECKING:
-    from workbench.results.table import Results
+from workbench.results.table import RunTable
 
 __all__ = ["headline", "runs"]
 
@@ -50,11 +49,11 @@ COLUMNS = [
 ]
 
 
-def headline(res: Results, fingerprints: Mapping[str, str]) -> list[dict[str, Any]]:
+def headline(table: RunTable, fingerprints: Mapping[str, str]) -> list[dict[str, Any]]:
     """Per variant: fingerprint, model, rows, the first scorer's pass rate with its interval
     (repeats reduced by the default reducer), errors and cost — what the history shows."""
-    summary = res.summary()
-    scorer = res.scorers[0] if res.scorers else None
+    summary = analyze(table).summary()
+    scorer = table.scorers[0] if table.scorers else None
     out: list[dict[str, Any]] = []
     for rec in summary.to_dict("records"):
         item = {

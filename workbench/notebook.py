@@ -17,7 +17,7 @@ from workbench import __version__
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
-    from workbench.results.table import Results
+    from workbench.run_results import Results
 
 __all__ = ["new_notebook", "provenance", "read_provenance", "show_provenance", "stamp_notebook"]
 
@@ -32,24 +32,23 @@ def _nbformat() -> Any:
 
 def provenance(res: Results) -> dict[str, Any]:
     """What identifies a run: versions, ids, dataset fingerprint, models and variants."""
-    meta = res.meta
-    spec = meta.get("spec") or {}
+    record = res.record
     return {
         "workbench_version": __version__,
         "python": sys.version.split()[0],
-        "experiment": res.experiment,
-        "run_id": res.run_id,
-        "status": res.status,
+        "experiment": record.experiment,
+        "run_id": record.run_id,
+        "status": record.status,
         "dataset": {
-            "path": meta.get("dataset_path"),
-            "fingerprint": meta.get("dataset_fingerprint"),
-            "rows": int(res.df["row_id"].nunique()) if len(res.df) else 0,
+            "path": record.dataset.path,
+            "fingerprint": record.dataset.fingerprint,
+            "rows": record.dataset.rows,
         },
-        "repeats": meta.get("repeats"),
-        "models": list(meta.get("models", [])),
-        "variants": [v.get("name") for v in spec.get("variants", [])] or list(res.variants),
-        "scorers": list(res.scorers),
-        "finished": meta.get("finished"),
+        "repeats": record.repeats,
+        "models": list(record.models),
+        "variants": record.variant_names,
+        "scorers": list(record.scorer_columns),
+        "finished": record.finished,
     }
 
 

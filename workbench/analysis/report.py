@@ -126,10 +126,8 @@ def summarize(
             row.update(_rate(name, mine, seed))
         row["input_tokens"] = _mean(ok["input_tokens"])
         row["output_tokens"] = _mean(ok["output_tokens"])
-        row["cost_usd"] = float(pd.to_numeric(part["cost_usd"], errors="coerce").sum())
-        row["scoring_cost_usd"] = float(
-            pd.to_numeric(part["scoring_cost_usd"], errors="coerce").sum()
-        )
+        row["cost_usd"] = _known_sum(part["cost_usd"])
+        row["scoring_cost_usd"] = _known_sum(part["scoring_cost_usd"])
         latency = describe_latency(pd.to_numeric(ok["latency_ms"], errors="coerce").to_numpy())
         row["latency_mean_ms"] = latency["mean"]
         row["latency_p50_ms"] = latency["p50"]
@@ -139,6 +137,12 @@ def summarize(
     frame = pd.DataFrame(out)
     frame.attrs["reducer"] = str(reducer)
     return frame
+
+
+def _known_sum(values: pd.Series) -> float | None:
+    """The sum of costs, or None when one is unknown (a model without a price)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return None if numbers.isna().any() else float(numbers.sum())
 
 
 def _rate(name: str, mine: pd.DataFrame, seed: int) -> dict[str, float | None]:

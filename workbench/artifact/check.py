@@ -19,17 +19,16 @@ from typing import Any
 import pandas as pd
 
 from workbench.analysis.report import by_row
-from workbench.artifact.loader import LoadedPrompt, load_prompt
+from workbench.analysis.run import analyze
+from workbench.artifact.loader import LoadedPrompt
 from workbench.data.dataset import Dataset
-from workbench.engine.progress import NullProgress, Progress
 from workbench.errors import ArtifactError, WorkbenchError
-from workbench.experiment import Experiment
 from workbench.prompts.variant import Variant
-from workbench.results.table import Results
+from workbench.results.table import RunTable
 from workbench.scoring.base import Scorer, build_scorer
 from workbench.scoring.reducers import get_reducer
 
-__all__ = ["CheckReport", "run_check", "variant_of"]
+__all__ = ["CheckInputs", "CheckReport", "check_inputs", "judge_check", "variant_of"]
 
 
 @dataclass
@@ -42,7 +41,8 @@ class CheckReport:
     """One line per thing that got worse."""
     lines: list[str] = field(default_factory=list)
     """The full report."""
-    results: Results | None = None
+    results: RunTable | None = None
+    """The check run."""
 
     def __str__(self) -> str:
         return "\n".join(self.lines)
@@ -148,46 +148,67 @@ def _newly_failing(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
     return [r for r, p in _passes(after).items() if old.get(r) and not p]
 
 
-def run_check(
-    ref: str | Path,
-    *,
-    model: str | None = None,
-    dataset: str | Path | None = None,
-    min_pass_rate: float | None = None,
-    tolerance: float = 0.0,
-    progress: Progress | None = None,
-) -> CheckReport:
-    """Re-run the evaluation of an exported prompt and compare with its record."""
-    if min_pass_rate is not None and not 0 <= min_pass_rate <= 1:
-        raise ArtifactError(f"min_pass_rate must be between 0 and 1, got {min_pass_rate}.")
-    prompt = load_prompt(ref)
+@dataclass(frozen=True)
+class CheckInputs:
+    """What a check runs: the artifact's prompt as a variant, the dataset and the scorers."""
+
+    experiment: str
+    variant: Variant
+    dataset: Dataset
+    scorers: list[Scorer]
+    repeats: int
+    notes: list[str]
+
+
+def check_inputs(
+    prompt: LoadedPrompt, model: str | None = None, dataset: str | Path | None = None
+) -> CheckInputs:
+    """Rebuild what the record says was evaluated (optionally on another model or dataset)."""
     record = prompt.eval
     ds, notes = _dataset(record, dataset)
     scorers, skipped = _scorers(record)
-    notes += skipped
-    variant = variant_of(prompt, model)
-    exp = Experiment(
+    return CheckInputs(
         str(record.get("experiment") or prompt.name),
+        variant_of(prompt, model),
         ds,
-        [variant],
         scorers,
-        repeats=int(record.get("repeats") or 1),
+        int(record.get("repeats") or 1),
+        notes + skipped,
     )
-    res = exp.run(progress=progress or NullProgress(), kind="check")
-    if not res.complete:
-        raise ArtifactError(f"The check run did not finish ({res.status}): {res.message}")
+
+
+def judge_check(
+    prompt: LoadedPrompt,
+    inputs: CheckInputs,
+    table: RunTable,
+    *,
+    model: str | None = None,
+    min_pass_rate: float | None = None,
+    tolerance: float = 0.0,
+) -> CheckReport:
+    """Compare the check run (``table``) with the record the prompt shipped with."""
+    if table.record.status != "complete":
+        run = table.record
+        raise ArtifactError(f"The check run did not finish ({run.status}): {run.message}")
+    record = prompt.eval
+    notes = list(inputs.notes)
     try:
         reducer = get_reducer(record.get("reducer"))
     except WorkbenchError:
         reducer = get_reducer(None)
         notes.append(f"reducer {record.get('reducer')!r} unknown here; used {reducer}")
-    summary = res.summary(reducer).iloc[0]
+    stats = analyze(table)
+    summary = stats.summary(reducer).iloc[0]
+    variant = inputs.variant
     then = (record.get("variants") or {}).get(variant.name) or {}
     label = f"{prompt.name}@{prompt.version}"
     moved = f" (model {prompt.model} -> {model})" if model and model != prompt.model else ""
-    lines = [f"check {label}: {variant.model}{moved}, {len(ds)} rows × {exp.repeats} repeats"]
+    lines = [
+        f"check {label}: {variant.model}{moved}, {len(inputs.dataset)} rows × "
+        f"{inputs.repeats} repeats"
+    ]
     worse: list[str] = []
-    for name in res.scorers:
+    for name in table.scorers:
         now = summary.get(f"{name}_pass_rate")
         low, high = summary.get(f"{name}_pass_low"), summary.get(f"{name}_pass_high")
         old = ((then.get("scores") or {}).get(name) or {}).get("pass_rate")
@@ -195,7 +216,7 @@ def run_check(
             f"  {name}: pass rate {_pct(now)} (95% CI {_pct(low)}–{_pct(high)}), "
             f"recorded {_pct(old)}"
         )
-        failing = _newly_failing(_recorded_rows(prompt, name, reducer), res.by_row(name, reducer))
+        failing = _newly_failing(_recorded_rows(prompt, name, reducer), stats.by_row(name, reducer))
         if failing:
             line += f"; rows now failing: {', '.join(failing[:10])}"
             line += " …" if len(failing) > 10 else ""
@@ -203,7 +224,7 @@ def run_check(
         if now is None or now != now:
             continue
         if min_pass_rate is not None:
-            if name == res.scorers[0] and now < min_pass_rate:
+            if name == table.scorers[0] and now < min_pass_rate:
                 worse.append(
                     f"{name} pass rate {_pct(now)} is below the required {_pct(min_pass_rate)}"
                 )
@@ -215,8 +236,10 @@ def run_check(
     errors_then, errors_now = then.get("errors"), int(summary["errors"])
     if errors_then is not None and errors_now > errors_then:
         lines.append(f"  errors: {errors_then} -> {errors_now}")
+    cost = summary["cost_usd"]
+    shown = "unknown" if cost is None or cost != cost else f"${float(cost):.4f}"
     lines.append(
-        f"  cost ${float(summary['cost_usd']):.4f} (recorded ${float(then.get('cost_usd') or 0):.4f}), "
+        f"  cost {shown} (recorded ${float(then.get('cost_usd') or 0):.4f}), "
         f"{int(summary['cached'])} of {int(summary['n'])} calls from the cache"
     )
     lines += [f"  note: {n}" for n in notes]
@@ -225,9 +248,9 @@ def run_check(
         lines.append("REGRESSED: " + "; ".join(worse))
     else:
         rule = (
-            f"{res.scorers[0] if res.scorers else 'pass rate'} >= {_pct(min_pass_rate)}"
+            f"{table.scorers[0] if table.scorers else 'pass rate'} >= {_pct(min_pass_rate)}"
             if min_pass_rate is not None
             else "no scorer below its recorded pass rate"
         )
         lines.append(f"OK: {rule}")
-    return CheckReport(label, regressed, worse, lines, res)
+    return CheckReport(label, regressed, worse, lines, table)

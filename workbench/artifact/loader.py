@@ -13,12 +13,14 @@ Imports no pandas, widgets, charts or provider SDKs: only PyYAML and Jinja2.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.artifact.files import write_prompt
 from workbench.artifact.prompty import PromptFile, parse_prompty
 from workbench.artifact.store import (
     EVAL_FILE,
@@ -140,11 +142,17 @@ class LoadedPrompt:
         """The version's verified files by name (re-read and checked against the manifest)."""
         return read_manifest(self.path)
 
-    def export(self, to: str | Path, name: str | None = None) -> Path:
-        """Write this version again as a new version under ``to/name``: byte-identical files."""
-        from workbench.artifact.export import export_loaded
-
-        return export_loaded(self, to, name)
+    def export(self, to: str | Path, name: str | None = None, label: str | None = None) -> Path:
+        """Write this version again, unchanged, as a new version of ``to/name`` (byte-identical
+        files unless renamed); ``label`` is pointed at it. Returns the new version's folder."""
+        self.files()  # verify again: a version tampered with since loading is not copied
+        target = name or self.name
+        record = dict(self.eval)
+        source = self.prompt
+        if target != self.name:
+            record["name"] = target
+            source = dataclasses.replace(source, name=target)
+        return write_prompt(to, target, source, record, self.evidence(), label)
 
     def __repr__(self) -> str:
         return f"<LoadedPrompt {self.name}@{self.version} {self.model} ({self.path})>"

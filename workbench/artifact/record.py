@@ -11,8 +11,6 @@ bytes. The export adds ``dotprompt`` (why there is no ``prompt.prompt``) when it
 from __future__ import annotations
 
 import json
-import math
-import platform
 import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,10 +19,14 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.analysis.run import analyze
 from workbench.artifact.store import EVAL_SCHEMA, normalize
-from workbench.errors import ArtifactError
-from workbench.results.columns import RESERVED, scorer_columns
-from workbench.results.table import Results
+from workbench.errors import ArtifactError, ConfigError
+from workbench.models.catalog import model_info
+from workbench.plain import plain
+from workbench.results.columns import EVIDENCE, scorer_columns
+from workbench.results.frame import input_column
+from workbench.results.table import RunTable
 from workbench.tokens.estimate import estimate_tokens
 
 __all__ = ["build_evidence", "build_record", "git_commit", "label_columns", "runner_up"]
@@ -57,32 +59,21 @@ def git_commit(where: Path) -> str | None:
     return commit if done.returncode == 0 and len(commit) == 40 else None
 
 
-def runner_up(res: Results, winner: str, scorer: str | None) -> str | None:
+def runner_up(table: RunTable, winner: str, scorer: str | None) -> str | None:
     """The best-ranked variant other than ``winner``."""
-    others = [str(v) for v in res.leaderboard(scorer)["variant"] if str(v) != winner]
+    board = analyze(table).leaderboard(scorer)
+    others = [str(v) for v in board["variant"] if str(v) != winner]
     return others[0] if others else None
 
 
-def _spec(res: Results) -> Mapping[str, Any]:
-    spec = res.meta.get("spec")
-    if not isinstance(spec, Mapping):
+def variant_spec(table: RunTable, variant: str) -> dict[str, Any]:
+    """The variant's spec, its model the one that actually ran."""
+    try:
+        return table.record.variant(variant).spec()
+    except KeyError:
         raise ArtifactError(
-            "These results do not say how they were made (no meta['spec']); run the "
-            "experiment again with this version of workbench, then export."
-        )
-    return spec
-
-
-def variant_spec(res: Results, variant: str) -> dict[str, Any]:
-    """The variant's spec with its model resolved to the one that actually ran."""
-    for spec in _spec(res)["variants"]:
-        if spec["name"] == variant:
-            out = dict(spec)
-            models = res.df.loc[res.df["variant"] == variant, "model"]
-            if len(models):
-                out["model"] = str(models.iloc[0])
-            return out
-    raise ArtifactError(f"No variant '{variant}' in these results; variants: {res.variants}.")
+            f"No variant '{variant}' in these results; variants: {table.variants}."
+        ) from None
 
 
 def _metrics(summary: pd.DataFrame, scorers: Sequence[str]) -> dict[str, Any]:
@@ -116,10 +107,12 @@ def _metrics(summary: pd.DataFrame, scorers: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _comparison(res: Results, a: str | None, b: str, scorer: str | None) -> dict[str, Any] | None:
+def _comparison(
+    table: RunTable, a: str | None, b: str, scorer: str | None
+) -> dict[str, Any] | None:
     if a is None or scorer is None:
         return None
-    c = res.compare(a, b, scorer=scorer)
+    c = analyze(table).compare(a, b, scorer=scorer)
     return {
         "baseline": a,
         "candidate": b,
@@ -140,14 +133,12 @@ def _comparison(res: Results, a: str | None, b: str, scorer: str | None) -> dict
     }
 
 
-def _token_budget(res: Results, variant: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-    from workbench.models.catalog import model_info
-
-    rows = res.df[res.df["variant"] == variant]
+def _token_budget(table: RunTable, variant: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    rows = table.df[table.df["variant"] == variant]
     messages = json.loads(str(rows["messages"].iloc[0])) if len(rows) else []
     try:
         window = model_info(str(spec["model"])).context_window
-    except Exception:  # an unknown model has no catalog entry: the budget still stands
+    except ConfigError:  # e.g. a local model not installed here: the budget still stands
         window = None
     return {
         "input_tokens": estimate_tokens(messages),
@@ -159,7 +150,7 @@ def _token_budget(res: Results, variant: str, spec: Mapping[str, Any]) -> dict[s
 
 
 def build_record(
-    res: Results,
+    table: RunTable,
     variant: str,
     *,
     name: str,
@@ -167,57 +158,50 @@ def build_record(
     notebook: str | None = None,
 ) -> dict[str, Any]:
     """The evaluation record of ``variant`` (plain JSON data, floats normalised)."""
-    from workbench import __version__
 
-    spec = _spec(res)
-    primary = res.scorers[0] if res.scorers else None
-    second = runner_up(res, variant, primary)
-    summary = res.summary()
-    finished = res.meta.get("finished")
-    when = (
-        datetime.fromtimestamp(float(finished), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if isinstance(finished, (int, float))
-        else None
-    )
-    dataset = dict(spec["dataset"])
-    vspec = variant_spec(res, variant)
+    run = table.record
+    primary = table.scorers[0] if table.scorers else None
+    second = runner_up(table, variant, primary)
+    summary = analyze(table).summary()
+    when = datetime.fromtimestamp(run.finished, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    vspec = variant_spec(table, variant)
     record = {
         "schema_version": EVAL_SCHEMA,
         "name": name,
-        "experiment": res.experiment,
-        "run_id": res.run_id,
-        "status": res.status,
+        "experiment": run.experiment,
+        "run_id": run.run_id,
+        "status": run.status,
         "evaluated_at": when,
         "variant": variant,
         "variant_spec": vspec,
         "model": vspec["model"],
         "params": dict(vspec.get("params") or {}),
         "dataset": {
-            "path": res.meta.get("dataset_path"),
-            "source": dataset.get("source"),
-            "fingerprint": dataset.get("fingerprint"),
-            "rows": dataset.get("rows"),
-            "columns": list(res.meta.get("dataset_columns") or []),
-            "id_column": res.meta.get("id_column"),
+            "path": run.dataset.path,
+            "source": run.dataset.source,
+            "fingerprint": run.dataset.fingerprint,
+            "rows": run.dataset.rows,
+            "columns": list(run.dataset.columns),
+            "id_column": run.dataset.id_column,
         },
-        "repeats": spec.get("repeats"),
+        "repeats": run.repeats,
         "reducer": str(summary["reducer"].iloc[0]) if len(summary) else None,
-        "scorers": [dict(s) for s in spec.get("scorers", [])],
-        "scorer_columns": list(res.scorers),
+        "scorers": [dict(s) for s in run.scorers],
+        "scorer_columns": list(table.scorers),
         "primary_scorer": primary,
-        "variants": _metrics(summary, res.scorers),
+        "variants": _metrics(summary, table.scorers),
         "runner_up": second,
-        "comparison": _comparison(res, second, variant, primary),
+        "comparison": _comparison(table, second, variant, primary),
         "cost": {
-            "calls_usd": res.meta.get("spent_usd"),
-            "scoring_usd": res.meta.get("scoring_usd"),
+            "calls_usd": run.spend.calls_usd,
+            "scoring_usd": run.spend.scoring_usd,
         },
-        "token_budget": _token_budget(res, variant, vspec),
+        "token_budget": _token_budget(table, variant, vspec),
         "provenance": {
-            "workbench": __version__,
-            "python": platform.python_version(),
+            "workbench": run.environment.workbench,
+            "python": run.environment.python,
             "git_commit": git_commit(where),
-            "notebook": notebook or res.meta.get("notebook"),
+            "notebook": notebook,
         },
     }
     out = normalize(record)
@@ -225,47 +209,34 @@ def build_record(
     return out
 
 
-def _cell(value: Any) -> Any:
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
 def build_evidence(
-    res: Results, variants: Sequence[str], labels: Sequence[str] | None = None
+    table: RunTable, variants: Sequence[str], labels: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
-    """One record per (variant, row, repeat) of ``variants``: inputs, output, scores, labels."""
-    columns = list(res.meta.get("dataset_columns") or [])
+    """One record per (variant, row, repeat) of ``variants``: inputs, labels, the result columns
+    declared as evidence (:data:`~workbench.results.columns.EVIDENCE`) and the scores."""
+    columns = list(table.record.dataset.columns)
     label_cols = list(labels) if labels is not None else label_columns(columns)
-    renamed = {c: (f"input.{c}" if c in RESERVED else c) for c in columns}
     out: list[dict[str, Any]] = []
     for variant in variants:
-        part = res.df[res.df["variant"] == variant]
+        part = table.df[table.df["variant"] == variant]
         for row in part.to_dict(orient="records"):
             scores = {}
-            for s in res.scorers:
+            for s in table.scorers:
                 value, passed, reason = scorer_columns(s)
                 scores[s] = {
-                    "value": _cell(row[value]),
-                    "passed": _cell(row[passed]),
-                    "reason": _cell(row[reason]),
+                    "value": plain(row[value]),
+                    "passed": plain(row[passed]),
+                    "reason": plain(row[reason]),
                 }
+            inputs = {c: plain(row[input_column(c)]) for c in columns}
             out.append(
                 {
                     "variant": variant,
                     "row_id": str(row["row_id"]),
-                    "repeat": _cell(row["repeat"]),
-                    "inputs": {c: _cell(row[renamed[c]]) for c in columns if c not in label_cols},
-                    "labels": {c: _cell(row[renamed[c]]) for c in label_cols if c in renamed},
-                    "output": _cell(row["output"]),
-                    "error": _cell(row["error"]),
-                    "finish_reason": _cell(row["finish_reason"]),
-                    "input_tokens": _cell(row["input_tokens"]),
-                    "output_tokens": _cell(row["output_tokens"]),
-                    "latency_ms": _cell(row["latency_ms"]),
-                    "cost_usd": _cell(row["cost_usd"]),
+                    "repeat": plain(row["repeat"]),
+                    "inputs": {c: v for c, v in inputs.items() if c not in label_cols},
+                    "labels": {c: inputs[c] for c in label_cols if c in inputs},
+                    **{name: plain(row[name]) for name in EVIDENCE},
                     "scores": scores,
                 }
             )

@@ -111,6 +111,8 @@ class Plan:
 
     cells: tuple[Cell, ...]
     models: tuple[ModelId, ...]
+    variants: tuple[Variant, ...] = ()
+    """The variants as they run: each with its model resolved (the default filled in)."""
 
     def __len__(self) -> int:
         return len(self.cells)
@@ -165,7 +167,8 @@ def make_plan(
                     )
                 )
     models = tuple(sorted({m.id for _, m, _ in resolved}))
-    return Plan(tuple(cells), models)
+    ran = tuple(v.replace(model=str(m.id)) for v, m, _ in resolved)
+    return Plan(tuple(cells), models, ran)
 
 
 def _frozen(params: Mapping[str, Any]) -> dict[str, Any]:

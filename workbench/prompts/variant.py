@@ -102,6 +102,11 @@ class Variant:
             out.append(("user", "user", self.user))
         return out
 
+    @property
+    def history_at(self) -> int:
+        """Where the history column's turns go among :meth:`templates`: before ``user``."""
+        return len(self.templates()) - (1 if self.user is not None else 0)
+
     def _template_variables(self) -> frozenset[str]:
         names: set[str] = set()
         for where, _, source in self.templates():

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from workbench.data.dataset import Dataset
 from workbench.prompts.variant import Variant
 
 __all__ = ["RECORD_VERSION", "DatasetFacts", "Environment", "RunRecord", "Spend"]
@@ -33,6 +34,19 @@ class DatasetFacts:
     id_column: str | None
     fingerprint: str
     """sha256 of columns and values: compare results only where it is the same."""
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> DatasetFacts:
+        """The facts of a dataset."""
+        return cls(
+            name=dataset.name,
+            source=dataset.describe_source(),
+            path=str(dataset.path) if dataset.path else None,
+            rows=len(dataset),
+            columns=tuple(dataset.columns),
+            id_column=dataset.id_column,
+            fingerprint=dataset.fingerprint,
+        )
 
 
 @dataclass(frozen=True)

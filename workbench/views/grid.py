@@ -14,10 +14,11 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from workbench.engine.progress import in_notebook
+from workbench.analysis.run import analyze
 from workbench.engine.store import Store
-from workbench.results.table import Results
+from workbench.results.table import RunTable
 from workbench.views.grid_model import Filters, GridModel, Sort
+from workbench.views.notebook import in_notebook
 
 __all__ = ["Compare"]
 
@@ -65,16 +66,20 @@ class Compare(anywidget.AnyWidget):
 
     def __init__(
         self,
-        results: Results,
+        results: Any,
         *,
         page_size: int = 25,
         baseline: str = "",
         background: bool | None = None,
     ) -> None:
-        """``background``: compute the header's statistics (bootstrap intervals, verdict: seconds
-        at 1,000 rows) in a thread after the first page shows; default: in a notebook."""
-        self.results = results
-        df = results.df
+        """``results``: a run's ``Results`` (or its run table). ``background``: compute the
+        header's statistics (bootstrap intervals, verdict: seconds at 1,000 rows) in a thread
+        after the first page shows; default: in a notebook."""
+        table = results if isinstance(results, RunTable) else getattr(results, "table", None)
+        if not isinstance(table, RunTable):
+            raise TypeError(f"Compare needs the results of a run, got {type(results).__name__}.")
+        self.table = table
+        df = table.df
         labels: dict[tuple[str, str, int], tuple[str, str]] = {}
         if "human_label" in df.columns:
             graded = df[df["human_label"].notna() | df["human_comment"].notna()]
@@ -85,14 +90,15 @@ class Compare(anywidget.AnyWidget):
                     str(rec[3] or ""),
                     str(rec[4] or ""),
                 )
-        self.model = GridModel(df, results.variants, results.scorers, labels)
+        self.model = GridModel(df, table.variants, table.scorers, labels)
+        record = table.record
         super().__init__(
             page_size=page_size,
             baseline=baseline,
-            variants=list(results.variants),
-            scorers=list(results.scorers),
+            variants=list(table.variants),
+            scorers=list(table.scorers),
             inputs=list(self.model.inputs),
-            title=f"{results.experiment} · run {results.run_id} · {results.status}",
+            title=f"{record.experiment} · run {record.run_id} · {record.status}",
         )
         self._refresh()
         if background is None:
@@ -104,7 +110,7 @@ class Compare(anywidget.AnyWidget):
             self._fill_header()
 
     def _fill_header(self) -> None:
-        summary, verdict = _summary(self.results)
+        summary, verdict = _summary(self.table)
         with self.hold_sync():
             self.summary, self.verdict, self.summary_ready = summary, verdict, True
 
@@ -155,7 +161,7 @@ class Compare(anywidget.AnyWidget):
 
     def _raw(self, keys: list[str]) -> dict[str, Any]:
         try:
-            with Store(self.results._store_path()) as store:
+            with Store(self.table.store_path) as store:
                 found = store.get_many(keys)
         except Exception:  # the detail still shows without raw bodies
             return {}
@@ -169,7 +175,7 @@ class Compare(anywidget.AnyWidget):
         label, comment = str(msg.get("label") or ""), str(msg.get("comment") or "")
         repeat = msg.get("repeat")
         try:
-            self.results.set_label(
+            self.table.set_label(
                 msg["row_id"],
                 msg["variant"],
                 label,
@@ -189,14 +195,15 @@ class Compare(anywidget.AnyWidget):
             self._on_select({"new": self.selected})
 
 
-def _summary(results: Results) -> tuple[list[dict[str, Any]], str]:
+def _summary(table: RunTable) -> tuple[list[dict[str, Any]], str]:
+    stats = analyze(table)
     try:
-        frame = results.summary()
+        frame = stats.summary()
     except Exception:
         return [], ""
     rows = [{str(k): _clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
     try:
-        verdict = results.verdict() if results.scorers else ""
+        verdict = stats.verdict() if table.scorers else ""
     except Exception:
         verdict = ""
     return rows, verdict

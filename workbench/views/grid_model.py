@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.results.columns import COLUMNS, SCORER_SUFFIXES
+from workbench.results.columns import RESERVED, SCORER_SUFFIXES
 
 __all__ = ["SORT_KEYS", "Filters", "GridModel", "Sort", "word_diff"]
 
@@ -117,7 +117,7 @@ class GridModel:
         self.variants = list(self.variants)
         self.scorers = list(self.scorers)
         scorer_cols = {s + x for s in self.scorers for x in SCORER_SUFFIXES}
-        self.inputs = [c for c in df.columns if c not in COLUMNS and c not in scorer_cols]
+        self.inputs = [c for c in df.columns if c not in RESERVED and c not in scorer_cols]
         self.row_ids: list[Any] = list(dict.fromkeys(df["row_id"]))
         self._row_pos = {str(r): i for i, r in enumerate(self.row_ids)}
         self._var_pos = {v: j for j, v in enumerate(self.variants)}

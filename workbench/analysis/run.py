@@ -1,0 +1,139 @@
+"""The statistics of one run, computed once per table (bootstraps take a while)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from workbench.analysis.report import (
+    Comparison,
+    by_row,
+    compare,
+    overall_verdict,
+    rank,
+    summarize,
+)
+from workbench.analysis.stats import AgreementResult, agreement
+from workbench.errors import WorkbenchError
+from workbench.results.table import RunTable
+from workbench.scoring.reducers import Reducer, get_reducer
+
+__all__ = ["RunAnalysis", "analyze"]
+
+_T = TypeVar("_T")
+_YES = {"true", "1", "1.0", "pass", "passed", "yes", "y", "good", "ok", "👍", "up"}
+
+
+def analyze(table: RunTable) -> RunAnalysis:
+    """The analysis of a run table (its results are kept in ``table.memo``)."""
+    return RunAnalysis(table)
+
+
+class RunAnalysis:
+    """Summaries, leaderboard, paired comparisons and verdicts of one run table."""
+
+    def __init__(self, table: RunTable) -> None:
+        self.table = table
+
+    def _memo(self, key: tuple[str, ...], make: Callable[[], _T]) -> _T:
+        """Recomputed only when ``df`` is replaced."""
+        full = (id(self.table.df), len(self.table.df), *key)
+        memo = self.table.memo
+        if full not in memo:
+            memo[full] = make()
+        return memo[full]  # type: ignore[no-any-return]
+
+    def scorer(self, scorer: str | None) -> str | None:
+        """The scorer named (checked), or the first one."""
+        scorers = self.table.scorers
+        if scorer is None:
+            return scorers[0] if scorers else None
+        if scorer not in scorers:
+            raise WorkbenchError(f"No scorer '{scorer}' in these results; scorers: {scorers}.")
+        return scorer
+
+    def variant(self, name: str) -> str:
+        """The variant named (checked)."""
+        if name not in self.table.variants:
+            raise WorkbenchError(
+                f"No variant '{name}' in these results; variants: {self.table.variants}."
+            )
+        return name
+
+    def summary(self, reducer: str | Reducer | None = None) -> pd.DataFrame:
+        """Per variant: calls, errors, pass rates with intervals, cost, latency, stability."""
+        red = get_reducer(reducer)
+        table = self.table
+        return self._memo(
+            ("summary", str(red)),
+            lambda: summarize(table.df, table.variants, table.scorers, red),
+        ).copy()
+
+    def by_row(
+        self, scorer: str | None = None, reducer: str | Reducer | None = None
+    ) -> pd.DataFrame:
+        """One row per (variant, row): repeats reduced to one verdict."""
+        name = self.scorer(scorer)
+        if name is None:
+            raise WorkbenchError("These results have no scorer.")
+        return by_row(self.table.df, name, get_reducer(reducer))
+
+    def ranked(
+        self, scorer: str | None = None, reducer: str | Reducer | None = None
+    ) -> tuple[pd.DataFrame, list[Comparison]]:
+        """Variants best first, each compared with the leader (Holm-adjusted)."""
+        name = self.scorer(scorer)
+        red = get_reducer(reducer)
+
+        def make() -> tuple[pd.DataFrame, list[Comparison]]:
+            rows = by_row(self.table.df, name, red) if name else pd.DataFrame()
+            return rank(self.summary(red), rows, name, red)
+
+        ranked, comparisons = self._memo(("ranked", str(name), str(red)), make)
+        return ranked.copy(), comparisons
+
+    def leaderboard(
+        self, scorer: str | None = None, reducer: str | Reducer | None = None
+    ) -> pd.DataFrame:
+        """The ranked table (see :meth:`ranked`)."""
+        return self.ranked(scorer, reducer)[0]
+
+    def compare(
+        self, a: str, b: str, scorer: str | None = None, reducer: str | Reducer | None = None
+    ) -> Comparison:
+        """Is ``b`` better than ``a`` on the same rows? (paired test)."""
+        name = self.scorer(scorer)
+        if name is None:
+            raise WorkbenchError("These results have no scorer to compare by.")
+        red = get_reducer(reducer)
+        rows = by_row(self.table.df, name, red)
+        return compare(rows, self.variant(a), self.variant(b), name, red)
+
+    def verdict(self, scorer: str | None = None, reducer: str | Reducer | None = None) -> str:
+        """Which variant is best on ``scorer``, and whether the difference is real."""
+        ranked, comparisons = self.ranked(scorer, reducer)
+        return overall_verdict(ranked, comparisons, self.scorer(scorer))
+
+    def agreement(self, scorer: str, labels: str, on: str = "pass") -> AgreementResult:
+        """How well a scorer agrees with human labels in column ``labels``."""
+        name = self.scorer(scorer)
+        df = self.table.df
+        if labels not in df.columns:
+            raise WorkbenchError(f"No column '{labels}' in res.df; columns: {list(df.columns)}.")
+        frame = df[[f"{name}_pass", name, labels]].copy()
+        frame = frame[frame[labels].notna() & (frame[labels].astype(str) != "")]
+        if on == "pass":
+            frame = frame[frame[f"{name}_pass"].notna()]
+            return agreement(
+                [_truthy(v) for v in frame[labels]], [bool(v) for v in frame[f"{name}_pass"]]
+            )
+        if on == "value":
+            frame = frame[frame[name].notna()]
+            return agreement([float(v) for v in frame[labels]], [float(v) for v in frame[name]])
+        raise WorkbenchError(f"on must be 'pass' or 'value', got {on!r}.")
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in _YES
