@@ -22,8 +22,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import WorkbenchError
-
-__version__ = "0.1.0.dev0"
+from workbench.version import __version__
 
 __all__ = [
     "Compare",

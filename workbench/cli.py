@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workbench import __version__
 from workbench.errors import WorkbenchError
+from workbench.version import __version__
 
 __all__ = ["main"]
 

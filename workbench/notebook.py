@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench import __version__
 from workbench.errors import WorkbenchError
+from workbench.version import __version__
 
 if TYPE_CHECKING:
     from workbench.run_results import Results

@@ -11,16 +11,18 @@ __all__ = ["plain"]
 
 def plain(value: Any) -> Any:
     """``value`` as plain data: numpy scalars as Python numbers, NaN and missing values as None,
-    arrays (a Parquet list cell, even of one item) and tuples as lists, mappings as dicts with
-    text keys; anything else as it is."""
+    arrays (a Parquet list cell, even of one item) as lists, lists and tuples item by item,
+    mappings as dicts with text keys; anything else as it is."""
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list):
         return [plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
     if getattr(value, "ndim", 0) >= 1 and hasattr(value, "tolist"):
         return [plain(v) for v in value.tolist()]
     if _missing(value):

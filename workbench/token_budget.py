@@ -24,8 +24,7 @@ import pandas as pd
 from workbench.config import Settings, get_settings
 from workbench.errors import ConfigError
 from workbench.models.resolved import resolve
-from workbench.prompts.render import Message, template_variables
-from workbench.prompts.variant import Variant
+from workbench.prompts.variant import Variant, units
 from workbench.tokens.count import TokenCount
 
 __all__ = [
@@ -112,13 +111,6 @@ class Budget:
         df["share"] = (df["tokens"] / max(1, window)).round(4)
         return df
 
-    def chart(self) -> Any:
-        """An altair stacked bar of the segments, reserved output and free space against the
-        context window (needs the ``notebook`` extra)."""
-        from workbench.views.charts import token_budget
-
-        return token_budget(self.table(), limit=self.context_window)  # segments are disjoint
-
     def summary(self) -> str:
         """One line: prompt, reserved, window, free, and how counts were made."""
         how = f"exact, {self.method}" if self.exact else self.method
@@ -175,21 +167,8 @@ def reserved_output(variant: Variant, settings: Settings | None = None) -> int:
     return resolve(variant.model, settings).reserved_output(variant.params)
 
 
-def _labels(variant: Variant, history: Sequence[Message] = ()) -> list[tuple[str, str]]:
-    """(kind, label) per rendered message. Middle messages go in units (a user turn with the reply
-    after it): a unit of fixed text is a few-shot example, one that reads the row a turn. The
-    row's conversation (``history``) follows as turns ``history 1 (user)``, ..."""
-    middle: list[tuple[str, str]] = []
-    numbers = {"example": 0, "turn": 0}
-    for unit in _units(variant.messages):
-        turns = [variant.messages[i] for i in unit]
-        kind = "turn" if any(template_variables(t["content"]) for t in turns) else "example"
-        numbers[kind] += 1
-        middle.extend((kind, f"{kind} {numbers[kind]} ({t['role']})") for t in turns)
-    middle.extend(("turn", f"history {n} ({t['role']})") for n, t in enumerate(history, start=1))
-    head = [("system", "system")] if variant.system is not None else []
-    tail = [("user", "user")] if variant.user is not None else []
-    return head + middle + tail
+_KIND = {"history": "turn"}
+"""Budget segment kinds by part origin: a conversation's turns show as turns."""
 
 
 def _fields(row: Mapping[str, Any], content: str, count: TokenCount, i: int) -> list[Segment]:
@@ -218,7 +197,6 @@ def budget(
     settings = settings or get_settings()
     model = resolve(variant.model, settings)
     messages = variant.render(row)
-    labels = _labels(variant, variant.history_turns(row))
     count = model.count_tokens(messages, remote=remote)
     segments: list[Segment] = []
     if count.inserted:
@@ -230,10 +208,11 @@ def budget(
                 preview=count.inserted_text[:80],
             )
         )
-    for i, ((kind, label), message) in enumerate(zip(labels, messages, strict=True)):
-        subs = _fields(row, message["content"], count, i)
+    for i, part in enumerate(messages.parts):
+        subs = _fields(row, part.content, count, i)
         own = count.per_message[i] - sum(s.tokens for s in subs)
-        segments.append(Segment(kind, label, own, i, preview=message["content"][:80]))
+        kind, label = _KIND.get(part.origin, part.origin), part.label
+        segments.append(Segment(kind, label, own, i, preview=part.content[:80]))
         segments.extend(Segment(s.kind, s.label, s.tokens, i, label, s.preview) for s in subs)
     segments.append(Segment("overhead", "template overhead", count.overhead))
     return Budget(
@@ -298,17 +277,6 @@ class Truncation:
         return f"<p>{html.escape(repr(self)[1:-1])}</p>" + self.table().to_html(index=False)
 
 
-def _units(turns: Sequence[Mapping[str, object]]) -> list[list[int]]:
-    """Turns grouped oldest first: a user turn with the assistant turn after it."""
-    units: list[list[int]] = []
-    for i, turn in enumerate(turns):
-        if units and turn["role"] == "assistant" and turns[units[-1][-1]]["role"] == "user":
-            units[-1].append(i)
-        else:
-            units.append([i])
-    return units
-
-
 def truncate(
     variant: Variant,
     row: Mapping[str, Any],
@@ -345,16 +313,16 @@ def _drop_oldest(
     variant: Variant, row: Mapping[str, Any], target: int, before: Budget, settings: Settings
 ) -> Truncation:
     history = variant.history_turns(row)
-    labels = _labels(variant, history)
+    labels = {s.message: s.label for s in before.segments if s.kind != "field"}
     head = 1 if variant.system is not None else 0
-    at = head + len(variant.messages)  # where the conversation's turns start
+    at = variant.history_at  # where the conversation's turns start
     tokens: dict[int, int] = {}
     for s in before.segments:
         if s.message is not None:
             tokens[s.message] = tokens.get(s.message, 0) + s.tokens
     # Oldest first: the conversation (keeping the user turn the model replies to), then messages.
-    old_turns = _units(history)[: None if variant.user is not None else -1]
-    units = [(at, u) for u in old_turns] + [(head, u) for u in _units(variant.messages)]
+    old_turns = units(history)[: None if variant.user is not None else -1]
+    order = [(at, u) for u in old_turns] + [(head, u) for u in units(variant.messages)]
     current, cut, dropped = before, list[str](), set[int]()
 
     def shortened() -> tuple[Variant, dict[str, Any]]:
@@ -364,11 +332,11 @@ def _drop_oldest(
             out[variant.history] = [dict(t) for i, t in enumerate(history) if at + i not in dropped]
         return variant.replace(messages=kept), out
 
-    for start, unit in units:
+    for start, unit in order:
         if current.prompt_tokens <= target:
             break
         dropped |= {start + i for i in unit}
-        cut.extend(f"dropped {labels[start + i][1]} ({tokens[start + i]:,} tokens)" for i in unit)
+        cut.extend(f"dropped {labels[start + i]} ({tokens[start + i]:,} tokens)" for i in unit)
         current = budget(*shortened(), settings=settings)
     index = [i for i in range(len(before.messages)) if i not in dropped]
     shorter, new_row = shortened()

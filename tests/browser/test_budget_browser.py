@@ -7,6 +7,7 @@ from pathlib import Path
 from chromium import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
 import workbench as wb
+from workbench.views import charts
 from workbench.views.charts import to_svg
 
 
@@ -32,7 +33,7 @@ def test_token_budget_renders(tmp_path: Path) -> None:
     page_html = (
         "<html><body style='font-family:sans-serif;width:900px'>"
         + budget._repr_html_()
-        + to_svg(budget.chart())
+        + to_svg(charts.token_budget(budget))
         + "</body></html>"
     )
     (tmp_path / "budget.html").write_text(page_html, encoding="utf-8")

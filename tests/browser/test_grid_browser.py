@@ -56,7 +56,7 @@ rows = [{"id": "short", "document": policy, "question": "Can I return shoes?"},
         {"id": "long", "document": policy * 300, "question": "Can I return a jacket?"},
         {"id": "huge", "document": policy * 900, "question": "And a hat?"}]
 BudgetExplorer(variant, rows, row="long")""",
-    "wb.budget(variant, rows[1]).chart()",
+    "charts.token_budget(wb.budget(variant, rows[1]))",
 ]
 
 STOP_CELLS = [
@@ -229,7 +229,7 @@ def test_budget_explorer_in_jupyterlab(lab: tuple[str, Path], tmp_path: Path) ->
         expect(out).to_contain_text("row huge (3 of 3)", timeout=30_000)
         page.locator(".lm-TabBar-tab", has_text="Budget").first.click()
         expect(out).to_contain_text("OVERFLOW", timeout=30_000)
-        # The stacked bar of Budget.chart() against the window, drawn by JupyterLab offline.
+        # The stacked bar of charts.token_budget(budget) against the window, drawn by JupyterLab offline.
         bar = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output")
         expect(bar.locator("svg.marks, canvas").first).to_be_attached(timeout=30_000)
         assert "Error" not in bar.inner_text()

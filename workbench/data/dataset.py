@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pandas as pd
 
 from workbench.data.readers import ReadAs, read_table
 from workbench.errors import DatasetError
+from workbench.plain import plain
 
 __all__ = ["Dataset"]
 
@@ -134,7 +134,7 @@ class Dataset:
     def rows(self) -> list[dict[str, Any]]:
         """Rows as plain dicts (numpy scalars made Python, missing values None)."""
         records = self.df.to_dict(orient="records")
-        return [{str(k): _plain(v) for k, v in r.items()} for r in records]
+        return [{str(k): plain(v) for k, v in r.items()} for r in records]
 
     @cached_property
     def row_ids(self) -> list[str]:
@@ -169,18 +169,3 @@ def _is_multiline(value: Any) -> bool:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if getattr(value, "ndim", 0) >= 1 and hasattr(value, "tolist"):
-        return [_plain(v) for v in value.tolist()]  # a Parquet list cell, even of one item
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str, bytes)):
-        try:
-            return value.item()
-        except (ValueError, AttributeError):
-            return value
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value

@@ -93,6 +93,8 @@ class Cell:
     est_input_tokens: int
     max_output_tokens: int
     model: Model
+    origins: tuple[str, ...] = ()
+    """Where each message came from (``Part.origin``: system, example, turn, history, user)."""
 
     def max_cost(self) -> float | None:
         """Cost if the reply uses every allowed output token (None: price unknown)."""
@@ -148,7 +150,8 @@ def make_plan(
     cells: list[Cell] = []
     for row_index, (row_id, row) in enumerate(zip(dataset.row_ids, dataset.rows, strict=True)):
         for variant, model, max_out in resolved:
-            messages = tuple(variant.render(row, row_id=row_id))
+            rendered = variant.render(row, row_id=row_id)
+            messages = tuple(rendered)
             estimate = model.count_tokens(messages, remote=False, with_offsets=False).total
             for repeat in range(repeats):
                 request = ChatRequest(model.id, messages, _frozen(variant.params), repeat)
@@ -164,6 +167,7 @@ def make_plan(
                         est_input_tokens=estimate,
                         max_output_tokens=max_out,
                         model=model,
+                        origins=tuple(p.origin for p in rendered.parts),
                     )
                 )
     models = tuple(sorted({m.id for _, m, _ in resolved}))

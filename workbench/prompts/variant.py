@@ -13,9 +13,44 @@ from workbench.errors import TemplateError
 from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import Message, render_template, template_variables
 
-__all__ = ["Variant"]
+__all__ = ["Part", "Rendered", "Variant", "units"]
 
 ROLES = ("system", "user", "assistant")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One rendered message and where it came from."""
+
+    role: str
+    content: str
+    origin: str
+    """``system``, ``example`` (a few-shot turn of fixed text), ``turn`` (a ``messages`` turn that
+    reads the row), ``history`` (a turn of the row's conversation) or ``user``."""
+    label: str
+    """How a person names it: ``system``, ``example 1 (user)``, ``history 2 (assistant)``, ..."""
+
+
+class Rendered(list[Message]):
+    """The chat messages for one row (a plain list of messages) and, in :attr:`parts`, the same
+    messages with their origin: budgets, scorers and exports read the order from here."""
+
+    parts: tuple[Part, ...]
+
+    def __init__(self, parts: Sequence[Part]) -> None:
+        super().__init__(Message(role=p.role, content=p.content) for p in parts)
+        self.parts = tuple(parts)
+
+
+def units(turns: Sequence[Mapping[str, object]]) -> list[list[int]]:
+    """Turns grouped oldest first: a user turn with the assistant turn after it."""
+    grouped: list[list[int]] = []
+    for i, turn in enumerate(turns):
+        if grouped and turn["role"] == "assistant" and turns[grouped[-1][-1]]["role"] == "user":
+            grouped[-1].append(i)
+        else:
+            grouped.append([i])
+    return grouped
 
 
 @dataclass(frozen=True)
@@ -136,19 +171,34 @@ class Variant:
             ends_with_user=self.user is None,
         )
 
-    def render(self, row: Mapping[str, Any], *, row_id: str | None = None) -> list[Message]:
-        """The chat messages for one row: system, ``messages``, the history turns, user.
-        ``row_id`` only names the row in error messages."""
-        out = [
-            Message(
-                role=role, content=render_template(source, row, f"variant '{self.name}' {where}")
-            )
-            for where, role, source in self.templates()
+    def render(self, row: Mapping[str, Any], *, row_id: str | None = None) -> Rendered:
+        """The chat messages for one row: system, ``messages``, the history turns, user — with
+        each message's origin in ``.parts``. ``row_id`` only names the row in error messages."""
+        made = [
+            Part(role, render_template(source, row, f"variant '{self.name}' {where}"), *kind)
+            for (where, role, source), kind in zip(self.templates(), self._kinds(), strict=True)
         ]
-        if self.history is None:
-            return out
-        turns = self.history_turns(row, row_id=row_id)
-        return out[:-1] + turns + out[-1:] if self.user is not None else out + turns
+        if self.history is not None:
+            turns = [
+                Part(t["role"], t["content"], "history", f"history {n} ({t['role']})")
+                for n, t in enumerate(self.history_turns(row, row_id=row_id), start=1)
+            ]
+            made = made[: self.history_at] + turns + made[self.history_at :]
+        return Rendered(made)
+
+    def _kinds(self) -> list[tuple[str, str]]:
+        """(origin, label) of each template, in order: a unit of ``messages`` (a user turn and
+        the reply after it) of fixed text is a few-shot example, one that reads the row a turn."""
+        middle: list[tuple[str, str]] = []
+        numbers = {"example": 0, "turn": 0}
+        for unit in units(self.messages):
+            turns = [self.messages[i] for i in unit]
+            kind = "turn" if any(template_variables(t["content"]) for t in turns) else "example"
+            numbers[kind] += 1
+            middle.extend((kind, f"{kind} {numbers[kind]} ({t['role']})") for t in turns)
+        head = [("system", "system")] if self.system is not None else []
+        tail = [("user", "user")] if self.user is not None else []
+        return head + middle + tail
 
     def replace(self, **changes: Any) -> Variant:
         """A copy with some fields changed: ``a.replace(name="friendly", system="...")``."""

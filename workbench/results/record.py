@@ -13,6 +13,7 @@ from typing import Any
 
 from workbench.data.dataset import Dataset
 from workbench.prompts.variant import Variant
+from workbench.version import __version__
 
 __all__ = ["RECORD_VERSION", "DatasetFacts", "Environment", "RunRecord", "Spend"]
 
@@ -76,8 +77,6 @@ class Environment:
     @classmethod
     def here(cls) -> Environment:
         """This process."""
-        from workbench import __version__
-
         return cls(__version__, platform.python_version(), platform.platform(terse=True))
 
 

@@ -56,8 +56,9 @@ async def score_cells(
 def conversation_of(
     cell: Cell, variant: Variant | None, rows: Sequence[Mapping[str, Any]]
 ) -> tuple[Any, ...]:
-    """The tail of the sent messages that is the row's conversation (plus the user message)."""
+    """The tail of the sent messages that is the row's conversation (and the final user message)
+    when the variant reads a history column; empty otherwise."""
     if variant is None or variant.history is None:
         return ()
-    turns = len(variant.history_turns(rows[cell.row_index])) + (variant.user is not None)
-    return tuple(cell.request.messages[len(cell.request.messages) - turns :]) if turns else ()
+    sent = zip(cell.request.messages, cell.origins, strict=True)
+    return tuple(m for m, origin in sent if origin in ("history", "user"))

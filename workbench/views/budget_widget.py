@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import html
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as w
 import pandas as pd
@@ -30,9 +30,6 @@ from workbench.token_budget import (
     dataset_budget,
     truncate,
 )
-
-if TYPE_CHECKING:
-    from workbench.experiment import Experiment
 
 __all__ = ["BudgetExplorer"]
 
@@ -56,7 +53,7 @@ class BudgetExplorer:
 
     def __init__(
         self,
-        variants: Variant | Sequence[Variant] | Experiment,
+        variants: Variant | Sequence[Variant] | Any,
         dataset: Any = None,
         *,
         row: int | str = 0,
@@ -327,9 +324,7 @@ class BudgetExplorer:
 
 
 def _source(variants: Any, dataset: Any) -> tuple[list[Variant], Any]:
-    from workbench.experiment import Experiment
-
-    if isinstance(variants, Experiment):
+    if hasattr(variants, "variants") and hasattr(variants, "dataset"):  # an Experiment
         return list(variants.variants), variants.dataset if dataset is None else dataset
     found = [variants] if isinstance(variants, Variant) else list(variants)
     if not found or not all(isinstance(v, Variant) for v in found):

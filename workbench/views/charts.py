@@ -129,9 +129,13 @@ _BUDGET_COLOURS = alt.Scale(
 )
 
 
-def token_budget(segments: pd.DataFrame, limit: int | None = None) -> alt.Chart:
-    """Stacked bar of a prompt's tokens by segment (columns ``segment``, ``tokens``, ``kind``;
-    optional ``variant`` for one bar each), with the context ``limit`` as a red rule."""
+def token_budget(segments: Any, limit: int | None = None) -> alt.Chart:
+    """Stacked bar of a prompt's tokens by segment, with the context ``limit`` as a red rule:
+    ``charts.token_budget(wb.budget(variant, row))`` (its segments, reserved output and free
+    space against the window), or a table with columns ``segment``, ``tokens``, ``kind`` (and
+    ``variant`` for one bar each)."""
+    if hasattr(segments, "table") and hasattr(segments, "context_window"):  # a Budget
+        segments, limit = segments.table(), segments.context_window  # segments are disjoint
     _need(segments, ["segment", "tokens", "kind"], "token_budget")
     data = segments.copy()
     if "variant" not in data.columns:
