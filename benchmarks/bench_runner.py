@@ -114,7 +114,19 @@ def main() -> None:
     parser.add_argument(
         "--rss-calls", type=int, default=10_000, help="calls at concurrency 200, then peak RSS"
     )
+    parser.add_argument(
+        "--gc-tuning", choices=["on", "off"], default="on", help="the gc_tuning setting"
+    )
+    parser.add_argument(
+        "--heap-objects",
+        type=int,
+        default=0,
+        help="keep this many small objects alive first, as a notebook's heap would",
+    )
     args = parser.parse_args()
+    configure(gc_tuning=args.gc_tuning == "on")
+    heap = [{"i": i, "s": str(i)} for i in range(args.heap_objects)]  # noqa: F841 - kept alive
+    print(f"gc_tuning {args.gc_tuning}, {args.heap_objects:,} objects on the heap")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["WORKBENCH_STORE"] = str(Path(tmp) / "store")
         proc, url = start_mock(args.latency)
