@@ -15,8 +15,10 @@ import pandas as pd
 import workbench as wb
 from workbench.config import get_settings
 from workbench.engine.plan import make_plan
-from workbench.models import tokenizers
 from workbench.models import count_tokens
+from workbench.models.resolved import _COUNTS
+from workbench.tokens.gguf import load_local_tokenizer
+from workbench.tokens.tiktoken_offline import load_tiktoken
 
 PARAGRAPH = (
     "Prompt budgets matter: a 1,000-row dataset at 2.5k tokens each costs real money! "
@@ -28,8 +30,9 @@ def main() -> None:
     text = PARAGRAPH * 1900
     messages = [{"role": "system", "content": "Summarise."}, {"role": "user", "content": text}]
     for model in ("openai/gpt-6.2-sol", "local/smollm2"):
-        tokenizers.load_tiktoken.cache_clear()
-        tokenizers.load_local_tokenizer.cache_clear()
+        load_tiktoken.cache_clear()
+        load_local_tokenizer.cache_clear()
+        _COUNTS.clear()
         start = time.perf_counter()
         probe = count_tokens(model, [{"role": "user", "content": "hi"}])
         if not probe.exact:
