@@ -71,6 +71,7 @@ exp = wb.Experiment("capitals", dataset=ds, variants=[a, b], repeats=3, scorers=
 res = exp.run()
 """,
     ),
+    "Providers and keys": Context(after=("Quickstart",)),
     "CLI": Context(commands=("workbench demo --copy-data",)),
     # `client` and `anthropic_client` are the user's production clients: here the real SDKs
     # against the loopback mock server.
