@@ -28,9 +28,11 @@ from workbench.engine.store import Store
 CELLS = [
     """import pandas as pd
 import workbench as wb
+from workbench.providers.fake import FakeProvider
 from workbench.views import charts
 charts.enable_offline()
-fake.script("wrong", {"tokyo": "Kyoto"})  # one wrong answer; the rest echo
+fake = FakeProvider().script("wrong", {"tokyo": "Kyoto"})  # one wrong answer; the rest echo
+wb.configure(providers=[fake])
 ds = wb.Dataset(pd.DataFrame({"id": ["r0", "r1", "r2"], "question": ["paris", "tokyo", "rome"],
                               "expected": ["Paris", "Tokyo", "Rome"]}))
 exp = wb.Experiment("browser", ds,
@@ -45,7 +47,6 @@ res = exp.run()""",
 BUDGET_CELLS = [
     """import workbench as wb
 from workbench.views import BudgetExplorer, charts
-from workbench.providers.fake import FakeProvider
 charts.enable_offline()
 variant = wb.Variant("support", model="local/smollm2",
                      system="You are a support assistant. Answer from the document only.",
@@ -62,7 +63,8 @@ BudgetExplorer(variant, rows, row="long")""",
 STOP_CELLS = [
     """import pandas as pd
 import workbench as wb
-fake.script("slow", lambda request: "ok", latency=0.25)
+from workbench.providers.fake import FakeProvider
+wb.configure(providers=[FakeProvider().script("slow", lambda request: "ok", latency=0.25)])
 ds = wb.Dataset(pd.DataFrame({"q": [f"q{i}" for i in range(80)]}))
 exp = wb.Experiment("stop", ds, [wb.Variant("v", model="fake/slow", user="{{ q }}")],
                     concurrency=1)
