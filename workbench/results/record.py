@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workbench.data.dataset import Dataset
+from workbench.errors import WorkbenchError
 from workbench.prompts.variant import Variant
 from workbench.version import __version__
 
@@ -145,3 +146,27 @@ class RunRecord:
         out["variants"] = [v.spec() for v in self.variants]
         out["scorers"] = [dict(s) for s in self.scorers]
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        """The record :meth:`to_dict` gave; an unknown ``version`` is refused."""
+        if data.get("version") != RECORD_VERSION:
+            raise WorkbenchError(
+                f"Run record version {data.get('version')!r} is not one this workbench reads "
+                f"({RECORD_VERSION}): upgrade with pip install -U prompt-workbench."
+            )
+        fields = dict(data)
+        dataset = dict(fields.pop("dataset"))
+        dataset["columns"] = tuple(dataset["columns"])
+        return cls(
+            **{
+                **fields,
+                "variants": tuple(Variant.from_spec(v) for v in fields["variants"]),
+                "scorers": tuple(dict(s) for s in fields["scorers"]),
+                "scorer_columns": tuple(fields["scorer_columns"]),
+                "models": tuple(fields["models"]),
+                "dataset": DatasetFacts(**dataset),
+                "spend": Spend(**fields["spend"]),
+                "environment": Environment(**fields["environment"]),
+            }
+        )

@@ -111,7 +111,10 @@ class RunTable:
 
     def refresh_labels(self) -> None:
         """Re-read human labels from the store into ``df`` (e.g. graded in another kernel)."""
-        found = self.labels()
+        self.apply_labels(self.labels())
+
+    def apply_labels(self, found: dict[tuple[str, str, int], tuple[str, str]]) -> None:
+        """Set ``human_label`` / ``human_comment`` from labels by (row_id, variant, repeat)."""
         keys = zip(
             self.df["row_id"].astype(str), self.df["variant"], self.df["repeat"], strict=True
         )

@@ -19,10 +19,13 @@ from workbench.engine.store import Store
 from workbench.results.table import RunTable
 from workbench.views.grid_model import Filters, GridModel, Sort
 from workbench.views.notebook import in_notebook
+from workbench.views.snapshot import compare_html, with_static
 
 __all__ = ["Compare"]
 
 _STATIC = Path(__file__).parent / "static"
+HEADER_WAIT = 5.0
+"""Seconds a display waits for the header's statistics, to save them in its snapshot."""
 
 
 class Compare(anywidget.AnyWidget):
@@ -119,6 +122,20 @@ class Compare(anywidget.AnyWidget):
         if self._header.is_alive():
             self._header.join(timeout)
         return self.summary_ready
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live grid, and beside it a static snapshot (first page, statistics, verdict)
+        that a saved notebook shows without a kernel."""
+        self.wait_header(HEADER_WAIT)
+        snapshot = compare_html(
+            self.title,
+            self.model,
+            self.summary,
+            self.verdict,
+            page_size=self.page_size,
+            baseline=self.baseline or None,
+        )
+        return with_static(super()._repr_mimebundle_(**kwargs), snapshot)
 
     @t.observe("page", "page_size", "filters", "sort", "baseline")
     def _on_view(self, change: dict[str, Any]) -> None:
