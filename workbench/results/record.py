@@ -9,12 +9,13 @@ from __future__ import annotations
 import platform
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workbench.data.dataset import Dataset
 from workbench.errors import WorkbenchError
 from workbench.prompts.variant import Variant
-from workbench.version import __version__
+from workbench.version import __version__, git_commit
 
 __all__ = ["RECORD_VERSION", "DatasetFacts", "Environment", "RunRecord", "Spend"]
 
@@ -74,11 +75,18 @@ class Environment:
     workbench: str
     python: str
     platform: str
+    git_commit: str | None = None
+    """The commit checked out around the working folder when the run was made."""
 
     @classmethod
     def here(cls) -> Environment:
-        """This process."""
-        return cls(__version__, platform.python_version(), platform.platform(terse=True))
+        """This process, in the working folder."""
+        return cls(
+            __version__,
+            platform.python_version(),
+            platform.platform(terse=True),
+            git_commit(Path.cwd()),
+        )
 
 
 @dataclass(frozen=True)
