@@ -71,7 +71,7 @@ class RunsComparison:
         ``change`` (regression, improvement or same)."""
         p = self.pair(variant)
         a, b = _first(self.a.df, p.a, self.scorer), _first(self.b.df, p.b, self.scorer)
-        out = a.join(b, lsuffix="_a", rsuffix="_b", how="inner").loc[list(self.shared_rows)]
+        out = a.add_suffix("_a").join(b.add_suffix("_b"), how="inner").loc[list(self.shared_rows)]
         out["change"] = [
             "regression" if r in p.regressions else "improvement" if r in p.improvements else "same"
             for r in out.index

@@ -119,5 +119,6 @@ class RunTable:
             self.df["row_id"].astype(str), self.df["variant"], self.df["repeat"], strict=True
         )
         pairs = [found.get((r, v, int(n))) for r, v, n in keys]
-        self.df["human_label"] = [p[0] if p else None for p in pairs]
-        self.df["human_comment"] = [p[1] if p else None for p in pairs]
+        for column, at in (("human_label", 0), ("human_comment", 1)):
+            values = [p[at] if p else None for p in pairs]
+            self.df[column] = pd.Series(values, index=self.df.index, dtype=object)
