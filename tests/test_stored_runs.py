@@ -68,7 +68,7 @@ def test_latest_and_previous_by_experiment(fake: FakeProvider) -> None:
 
 
 def test_unknown_runs_and_missing_stores_are_named(fake: FakeProvider, tmp_path: Path) -> None:
-    with pytest.raises(WorkbenchError, match="No store at .*run an experiment first"):
+    with pytest.raises(WorkbenchError, match=r"No store at .*run an experiment first"):
         load_run("latest")
     assert not get_settings().store_path.exists()  # reading created nothing
     res = experiment().run()

@@ -6,6 +6,7 @@ Nothing here fetches anything: :func:`to_svg` renders through vl-convert offline
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import altair as alt
@@ -213,9 +214,21 @@ def _svg(spec: dict[str, Any]) -> str:
     return str(vlc.vegalite_to_svg(spec))
 
 
+def _png(spec: dict[str, Any]) -> str:
+    import vl_convert as vlc  # type: ignore[import-untyped,unused-ignore]
+
+    return base64.b64encode(vlc.vegalite_to_png(spec)).decode("ascii")
+
+
 def _svg_renderer(spec: dict[str, Any], **_: Any) -> dict[str, str]:
-    """Inline SVG (a few kB), which a saved notebook, GitHub and nbconvert show as it is."""
-    return {"image/svg+xml": _svg(spec), "text/plain": "<altair chart (SVG)>"}
+    """Inline SVG, and a PNG for where SVG is not shown (JupyterLab shows no SVG of an
+    untrusted notebook: one opened without running it): tens of kB, shown by a saved notebook,
+    GitHub and nbconvert as they are."""
+    return {
+        "image/svg+xml": _svg(spec),
+        "image/png": _png(spec),
+        "text/plain": "<altair chart (SVG, PNG)>",
+    }
 
 
 def _interactive_renderer(spec: dict[str, Any], **_: Any) -> Any:
@@ -228,7 +241,7 @@ def _interactive_renderer(spec: dict[str, Any], **_: Any) -> Any:
 
     bundle = jupyter_renderer(spec, offline=True)
     data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-    return {**data, "image/svg+xml": _svg(spec)}, metadata
+    return {**data, **_svg_renderer(spec), "text/plain": data.get("text/plain", "")}, metadata
 
 
 alt.renderers.register("workbench-svg", _svg_renderer)
