@@ -103,7 +103,7 @@ def _cell_html(cell: Mapping[str, Any], limit: int) -> str:
             break
     if cell.get("errors"):
         worst = "fail"
-    symbol, background, colour = STATES[worst]
+    _, background, colour = STATES[worst]
     marks = " ".join(
         f"{STATES[c['state']][0]} {html.escape(name)} {c['k']}/{c['n']}"
         for name, c in checks.items()
@@ -117,7 +117,7 @@ def _cell_html(cell: Mapping[str, Any], limit: int) -> str:
     return (
         f'<td class="wb-snapshot-cell wb-snapshot-{worst}" style="{_CELL};'
         f'background:{background};color:{colour}">{shown}'
-        f"<br><small>{symbol} {marks}</small></td>"
+        f"<br><small>{marks}</small></td>"
     )
 
 
