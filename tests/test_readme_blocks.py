@@ -86,6 +86,10 @@ anthropic_client = anthropic.Anthropic(
     ),
     "Token budget": Context(after=("Quickstart",), python="variant, row = a, ds.rows[0]\n"),
     "In JupyterLab": QUICKSTART,
+    # Two runs to line up: the Quickstart's and the same experiment again (from the cache).
+    "Reports and runs across time": Context(
+        after=("Quickstart",), python="res_before = res\nres_after = exp.run()\n"
+    ),
 }
 
 

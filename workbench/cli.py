@@ -57,6 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("experiment", nargs="?", help="only this experiment")
     runs.add_argument("--limit", type=int, default=20, help="newest N runs (default %(default)s)")
 
+    report = sub.add_parser("report", help="write a stored run as one offline HTML file")
+    report.add_argument("run", help="a run id from `workbench runs`, latest or previous")
+    report.add_argument("--out", type=Path, default=Path("run.html"), help="the .html file")
+    report.add_argument("--experiment", help="latest / previous of this experiment")
+
+    diff_runs = sub.add_parser(
+        "diff-runs", help="compare two stored runs: paired verdicts for matching variants"
+    )
+    diff_runs.add_argument("a", help="the earlier run: an id, latest or previous")
+    diff_runs.add_argument("b", help="the later run: an id, latest or previous")
+    diff_runs.add_argument("--experiment", help="latest / previous of this experiment")
+
     store = sub.add_parser("store", help="inspect the result store")
     store.add_argument("action", choices=["info", "move-aside"])
     _artifact_parsers(sub)
@@ -184,6 +196,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return _notebook(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "report":
+            return _write_report(args)
+        if args.command == "diff-runs":
+            return _diff_runs(args)
         return _store(args)
     except WorkbenchError as exc:
         print(f"workbench: error: {exc}", file=sys.stderr)
@@ -377,6 +393,29 @@ def _runs(args: argparse.Namespace) -> int:
             if not _missing(v.scorer) and not _missing(v.pass_rate):
                 score = f"{v.scorer} {v.pass_rate:.2f} [{v.pass_low:.2f}, {v.pass_high:.2f}]"
             print(f"    {v.variant:16} {v.prompt}  {v.model:24} {score}  rows {v.rows}")
+    return 0
+
+
+def _write_report(args: argparse.Namespace) -> int:
+    from workbench.report import write_report
+    from workbench.results.stored import load_run
+
+    table = load_run(args.run, experiment=args.experiment)
+    path = write_report(table, args.out)
+    print(
+        f"Wrote {path} ({_size(path.stat().st_size)}): run {table.record.run_id} of "
+        f"'{table.record.experiment}', one file, opens offline in any browser."
+    )
+    return 0
+
+
+def _diff_runs(args: argparse.Namespace) -> int:
+    from workbench.analysis.across import compare_runs
+    from workbench.results.stored import load_run
+
+    a = load_run(args.a, experiment=args.experiment)
+    b = load_run(args.b, experiment=args.experiment)
+    print(compare_runs(a, b))
     return 0
 
 

@@ -31,6 +31,7 @@ from workbench.providers.registry import check_provider, parse_model_id
 from workbench.results.columns import RESERVED, scorer_columns
 from workbench.results.frame import build_frame
 from workbench.results.record import DatasetFacts, RunRecord, Spend
+from workbench.results.stored import keep_table
 from workbench.results.table import RunTable
 from workbench.run_results import Results
 from workbench.scoring.base import Scorer, build_scorer
@@ -305,6 +306,7 @@ class Experiment:
                 variants=headline(table, fingerprints),
                 dataset=self.dataset.fingerprint[:12],
             )
+            keep_table(store, table)  # read back by reports and comparisons across runs
         return Results(table)
 
 

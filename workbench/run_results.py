@@ -164,6 +164,14 @@ class Results:
 
         return export_results(self.table, variant, name=name, to=to, label=label, labels=labels)
 
+    def report(self, path: str | Path = "run.html") -> Path:
+        """Write this run as one self-contained offline HTML file: verdict, leaderboard with
+        intervals, charts, the comparison grid (paging, filters, search, sort, word diff, each
+        cell's detail) and provenance. Refused, naming where, if it would contain a secret."""
+        from workbench.report import write_report
+
+        return write_report(self.table, path)
+
     # -- display -------------------------------------------------------------------------
     def __repr__(self) -> str:
         head = (

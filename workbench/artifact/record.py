@@ -11,7 +11,6 @@ bytes. The export adds ``dotprompt`` (why there is no ``prompt.prompt``) when it
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from workbench.results.columns import EVIDENCE, scorer_columns
 from workbench.results.frame import input_column
 from workbench.results.table import RunTable
 from workbench.tokens.estimate import estimate_tokens
+from workbench.version import git_commit
 
 __all__ = ["build_evidence", "build_record", "git_commit", "label_columns", "runner_up"]
 
@@ -37,26 +37,6 @@ _LABEL_NAMES = ("human", "label", "labels")
 def label_columns(columns: Sequence[str]) -> list[str]:
     """Dataset columns holding human labels: ``human``, ``label(s)``, ``human_*``, ``label_*``."""
     return [c for c in columns if c in _LABEL_NAMES or c.startswith(("human_", "label_"))]
-
-
-def git_commit(where: Path) -> str | None:
-    """The commit checked out in the git repository around ``where``, if there is one."""
-    folder = where.resolve()
-    while not folder.exists():
-        folder = folder.parent
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and len(commit) == 40 else None
 
 
 def runner_up(table: RunTable, winner: str, scorer: str | None) -> str | None:

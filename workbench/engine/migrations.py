@@ -96,6 +96,23 @@ def m003_run_kind(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'")
 
 
+@migration
+def m004_run_tables(db: sqlite3.Connection) -> None:
+    """Each finished run's results table and record, so a run can be read back (reports,
+    comparisons across runs) without its dataset file or scorers at hand."""
+    _run(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS run_tables (
+            run_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            record TEXT NOT NULL,
+            data BLOB NOT NULL
+        )
+        """,
+    )
+
+
 def has_table(db: sqlite3.Connection, name: str) -> bool:
     """True if the database has a table of this name."""
     found = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))

@@ -334,6 +334,31 @@ class Store:
                 r["status"] = "killed"
         return out
 
+    # -- run tables ---------------------------------------------------------------------------
+    def put_run_table(self, run_id: str, version: int, record: str, data: bytes) -> None:
+        """Keep a finished run's table (``data``, in the layout ``version``) and its record."""
+        with self._write():
+            self._db.execute(
+                "INSERT OR REPLACE INTO run_tables VALUES (?, ?, ?, ?)",
+                (run_id, version, record, data),
+            )
+
+    def run_table(self, run_id: str) -> tuple[int, str, bytes] | None:
+        """``(version, record, data)`` of a run's kept table, or None (a run made before tables
+        were kept, or one that ended before its table was written)."""
+        if "m004_run_tables" in self.pending and not has_table(self._db, "run_tables"):
+            return None  # a read-only store from before run tables
+        row = self._db.execute(
+            "SELECT version, record, data FROM run_tables WHERE run_id=?", (run_id,)
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
+
+    def tabled_runs(self) -> set[str]:
+        """Ids of the runs whose table is kept."""
+        if "m004_run_tables" in self.pending and not has_table(self._db, "run_tables"):
+            return set()
+        return {r[0] for r in self._db.execute("SELECT run_id FROM run_tables")}
+
     @staticmethod
     def move_aside(path: Path) -> Path:
         """Rename a broken store (and its WAL files) out of the way; returns the new name."""

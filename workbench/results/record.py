@@ -9,11 +9,13 @@ from __future__ import annotations
 import platform
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workbench.data.dataset import Dataset
+from workbench.errors import WorkbenchError
 from workbench.prompts.variant import Variant
-from workbench.version import __version__
+from workbench.version import __version__, git_commit
 
 __all__ = ["RECORD_VERSION", "DatasetFacts", "Environment", "RunRecord", "Spend"]
 
@@ -73,11 +75,18 @@ class Environment:
     workbench: str
     python: str
     platform: str
+    git_commit: str | None = None
+    """The commit checked out around the working folder when the run was made."""
 
     @classmethod
     def here(cls) -> Environment:
-        """This process."""
-        return cls(__version__, platform.python_version(), platform.platform(terse=True))
+        """This process, in the working folder."""
+        return cls(
+            __version__,
+            platform.python_version(),
+            platform.platform(terse=True),
+            git_commit(Path.cwd()),
+        )
 
 
 @dataclass(frozen=True)
@@ -145,3 +154,27 @@ class RunRecord:
         out["variants"] = [v.spec() for v in self.variants]
         out["scorers"] = [dict(s) for s in self.scorers]
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        """The record :meth:`to_dict` gave; an unknown ``version`` is refused."""
+        if data.get("version") != RECORD_VERSION:
+            raise WorkbenchError(
+                f"Run record version {data.get('version')!r} is not one this workbench reads "
+                f"({RECORD_VERSION}): upgrade with pip install -U prompt-workbench."
+            )
+        fields = dict(data)
+        dataset = dict(fields.pop("dataset"))
+        dataset["columns"] = tuple(dataset["columns"])
+        return cls(
+            **{
+                **fields,
+                "variants": tuple(Variant.from_spec(v) for v in fields["variants"]),
+                "scorers": tuple(dict(s) for s in fields["scorers"]),
+                "scorer_columns": tuple(fields["scorer_columns"]),
+                "models": tuple(fields["models"]),
+                "dataset": DatasetFacts(**dataset),
+                "spend": Spend(**fields["spend"]),
+                "environment": Environment(**fields["environment"]),
+            }
+        )

@@ -111,10 +111,14 @@ class RunTable:
 
     def refresh_labels(self) -> None:
         """Re-read human labels from the store into ``df`` (e.g. graded in another kernel)."""
-        found = self.labels()
+        self.apply_labels(self.labels())
+
+    def apply_labels(self, found: dict[tuple[str, str, int], tuple[str, str]]) -> None:
+        """Set ``human_label`` / ``human_comment`` from labels by (row_id, variant, repeat)."""
         keys = zip(
             self.df["row_id"].astype(str), self.df["variant"], self.df["repeat"], strict=True
         )
         pairs = [found.get((r, v, int(n))) for r, v, n in keys]
-        self.df["human_label"] = [p[0] if p else None for p in pairs]
-        self.df["human_comment"] = [p[1] if p else None for p in pairs]
+        for column, at in (("human_label", 0), ("human_comment", 1)):
+            values = [p[at] if p else None for p in pairs]
+            self.df[column] = pd.Series(values, index=self.df.index, dtype=object)

@@ -30,6 +30,7 @@ from workbench.token_budget import (
     dataset_budget,
     truncate,
 )
+from workbench.views.snapshot import snapshot_note, with_static
 
 __all__ = ["BudgetExplorer"]
 
@@ -314,13 +315,18 @@ class BudgetExplorer:
 
     # -- display -------------------------------------------------------------------------------
 
+    def static_html(self) -> str:
+        """The budget shown now, as HTML saved with the notebook (no kernel needed to read it)."""
+        shown = str(self.budget_html.value)
+        return snapshot_note("explorer (other rows, truncation, dataset)") + shown
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.box._repr_mimebundle_(**kwargs)
+        return with_static(self.box._repr_mimebundle_(**kwargs), self.static_html())
 
     def _ipython_display_(self) -> None:
         from IPython.display import display  # type: ignore[import-not-found,unused-ignore]
 
-        display(self.box)  # type: ignore[no-untyped-call,unused-ignore]
+        display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call,unused-ignore]
 
 
 def _source(variants: Any, dataset: Any) -> tuple[list[Variant], Any]:

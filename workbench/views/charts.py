@@ -6,6 +6,7 @@ Nothing here fetches anything: :func:`to_svg` renders through vl-convert offline
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import altair as alt
@@ -204,15 +205,52 @@ def prompt_sizes(sizes: pd.DataFrame, limit: int | None = None, bins: int = 30) 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """The chart as SVG text, rendered offline by vl-convert."""
+    return _svg(chart.to_dict())
+
+
+def _svg(spec: dict[str, Any]) -> str:
     import vl_convert as vlc  # type: ignore[import-untyped,unused-ignore]
 
-    return str(vlc.vegalite_to_svg(chart.to_dict()))
+    return str(vlc.vegalite_to_svg(spec))
 
 
-def enable_offline() -> None:
-    """Draw altair charts in JupyterLab without internet: the offline Jupyter renderer
-    (anywidget + vl-convert), else inline SVG."""
+def _png(spec: dict[str, Any]) -> str:
+    import vl_convert as vlc  # type: ignore[import-untyped,unused-ignore]
+
+    return base64.b64encode(vlc.vegalite_to_png(spec)).decode("ascii")
+
+
+def _svg_renderer(spec: dict[str, Any], **_: Any) -> dict[str, str]:
+    """Inline SVG, and a PNG for where SVG is not shown (JupyterLab shows no SVG of an
+    untrusted notebook: one opened without running it): tens of kB, shown by a saved notebook,
+    GitHub and nbconvert as they are."""
+    return {
+        "image/svg+xml": _svg(spec),
+        "image/png": _png(spec),
+        "text/plain": "<altair chart (SVG, PNG)>",
+    }
+
+
+def _interactive_renderer(spec: dict[str, Any], **_: Any) -> Any:
+    """The offline Jupyter chart widget (tooltips), with the SVG beside it for readers without
+    a kernel."""
     try:
-        alt.renderers.enable("jupyter", offline=True)
-    except Exception:
-        alt.renderers.enable("svg")
+        from altair.vegalite.v6.display import jupyter_renderer
+    except ImportError:  # altair 5
+        from altair.vegalite.v5.display import jupyter_renderer  # type: ignore[no-redef]
+
+    bundle = jupyter_renderer(spec, offline=True)
+    data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+    return {**data, **_svg_renderer(spec), "text/plain": data.get("text/plain", "")}, metadata
+
+
+alt.renderers.register("workbench-svg", _svg_renderer)
+alt.renderers.register("workbench-interactive", _interactive_renderer)
+
+
+def enable_offline(interactive: bool = False) -> None:
+    """Draw altair charts in JupyterLab without internet, as inline SVG: small, saved with the
+    notebook, and shown by a reader without a kernel, GitHub and ``nbconvert --to html``.
+    ``interactive=True``: the offline chart widget (tooltips) with the SVG beside it; a
+    notebook saved with widget state then stores about 1 MB per chart."""
+    alt.renderers.enable("workbench-interactive" if interactive else "workbench-svg")

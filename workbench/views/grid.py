@@ -16,13 +16,17 @@ import traitlets as t
 
 from workbench.analysis.run import analyze
 from workbench.engine.store import Store
+from workbench.results.stored import load_run
 from workbench.results.table import RunTable
 from workbench.views.grid_model import Filters, GridModel, Sort
 from workbench.views.notebook import in_notebook
+from workbench.views.snapshot import compare_html, with_static
 
 __all__ = ["Compare"]
 
 _STATIC = Path(__file__).parent / "static"
+HEADER_WAIT = 5.0
+"""Seconds a display waits for the header's statistics, to save them in its snapshot."""
 
 
 class Compare(anywidget.AnyWidget):
@@ -64,6 +68,15 @@ class Compare(anywidget.AnyWidget):
     error = t.Unicode("").tag(sync=True)
     title = t.Unicode("").tag(sync=True)
 
+    def __new__(cls, results: Any = None, other: Any = None, /, **options: Any) -> Any:
+        """``Compare(run_a, run_b)``: two runs lined up (a :class:`~workbench.views.across.RunsView`);
+        ``Compare(res)``: this grid."""
+        if other is not None:
+            from workbench.views.across import RunsView
+
+            return RunsView(results, other, grid=cls, **options)
+        return super().__new__(cls)
+
     def __init__(
         self,
         results: Any,
@@ -71,10 +84,14 @@ class Compare(anywidget.AnyWidget):
         page_size: int = 25,
         baseline: str = "",
         background: bool | None = None,
+        experiment: str | None = None,
     ) -> None:
-        """``results``: a run's ``Results`` (or its run table). ``background``: compute the
-        header's statistics (bootstrap intervals, verdict: seconds at 1,000 rows) in a thread
-        after the first page shows; default: in a notebook."""
+        """``results``: a run's ``Results`` (or its run table), or a stored run's id, ``latest``
+        or ``previous`` (of ``experiment``). ``background``: compute the header's statistics
+        (bootstrap intervals, verdict: seconds at 1,000 rows) in a thread after the first page
+        shows; default: in a notebook."""
+        if isinstance(results, str):
+            results = load_run(results, experiment=experiment)
         table = results if isinstance(results, RunTable) else getattr(results, "table", None)
         if not isinstance(table, RunTable):
             raise TypeError(f"Compare needs the results of a run, got {type(results).__name__}.")
@@ -119,6 +136,20 @@ class Compare(anywidget.AnyWidget):
         if self._header.is_alive():
             self._header.join(timeout)
         return self.summary_ready
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live grid, and beside it a static snapshot (first page, statistics, verdict)
+        that a saved notebook shows without a kernel."""
+        self.wait_header(HEADER_WAIT)
+        snapshot = compare_html(
+            self.title,
+            self.model,
+            self.summary,
+            self.verdict,
+            page_size=self.page_size,
+            baseline=self.baseline or None,
+        )
+        return with_static(super()._repr_mimebundle_(**kwargs), snapshot)
 
     @t.observe("page", "page_size", "filters", "sort", "baseline")
     def _on_view(self, change: dict[str, Any]) -> None:

@@ -13,10 +13,12 @@ import html
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import ipywidgets as w
 
 from workbench.engine.progress import Finished, Tally
+from workbench.views.snapshot import with_static
 
 __all__ = ["ProgressWidget"]
 
@@ -39,10 +41,13 @@ class ProgressWidget:
         self._stop: Callable[[], None] | None = None
         self._last = 0.0
         self._unroute: Callable[[], None] | None = None
+        self._handle: Any = None
         if display:
             from IPython.display import display as show  # type: ignore[import-not-found,unused-ignore]
 
-            show(self.box)  # type: ignore[no-untyped-call,unused-ignore]
+            self._handle = show(  # type: ignore[no-untyped-call,unused-ignore]
+                self.box._repr_mimebundle_(), raw=True, display_id=True
+            )
             self._unroute = _own_thread_for(self.stop_button)
 
     def bind(self, stop: Callable[[], None]) -> None:
@@ -89,9 +94,17 @@ class ProgressWidget:
         self.bar.bar_style = {"complete": "success", "budget": "warning"}.get(status, "danger")
         self.stop_button.disabled = True
         self.stop_button.description = "Stopped" if status != "complete" else "Done"
+        if self._handle is not None:  # the finished state, also for readers without a kernel
+            self._handle.update(
+                with_static(self.box._repr_mimebundle_(), self.static_html()), raw=True
+            )
         if self._unroute is not None:
             self._unroute()
             self._unroute = None
+
+    def static_html(self) -> str:
+        """The progress as it stands, as HTML saved with the notebook."""
+        return f"<div>{self.text.value}{self.latest.value}</div>"
 
 
 def _latest_table(recent: Iterable[Finished], width: int = 160) -> str:
