@@ -18,6 +18,7 @@ from workbench.providers.base import (
     ModelInfo,
     Provider,
     Response,
+    estimated_tools,
 )
 from workbench.providers.sdk_errors import from_sdk_exception, safe_int, split_credentials
 from workbench.providers.sdk_http import sdk_http_client
@@ -106,7 +107,7 @@ class AnthropicProvider(Provider):
                 return TokenCount(str(model), total, (), total, True, method)
             except Exception:  # network, auth, SDK missing: estimate
                 pass
-        return super().count_tool_tokens(model, tools, settings=settings, remote=False)
+        return estimated_tools(model, tools, "Anthropic has no offline tokenizer")
 
     def __init__(self, name: str = "anthropic", base_url: str | None = None) -> None:
         super().__init__(name)

@@ -35,6 +35,7 @@ __all__ = [
     "ModelInfo",
     "Provider",
     "Response",
+    "estimated_tools",
     "parse_retry_after",
     "status_error",
     "validate_params",
@@ -207,11 +208,7 @@ class Provider(ABC):
     ) -> TokenCount:
         """Input tokens the tool definitions add to a request: a labelled estimate (about four
         characters a token of their JSON) unless the provider knows better."""
-        text = "".join(_json(d) for d in tools.definitions)
-        n = estimate_text_tokens(text)
-        return TokenCount(
-            str(model), n, (), n, False, f"estimate ({cls.label} has no tool-definition counter)"
-        )
+        return estimated_tools(model, tools, f"{cls.label} has no tool-definition counter")
 
     @classmethod
     def reserved_output(cls, params: Mapping[str, Any], info: ModelInfo) -> int:
@@ -372,3 +369,10 @@ def status_error(status: int, message: str, retry_after: float | None = None) ->
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def estimated_tools(model: ModelId, tools: ToolConfig, why: str) -> TokenCount:
+    """A labelled estimate of the tokens tool definitions add: about four characters a token of
+    their JSON."""
+    n = estimate_text_tokens("".join(_json(d) for d in tools.definitions))
+    return TokenCount(str(model), n, (), n, False, f"estimate ({why})")
