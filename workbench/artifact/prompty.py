@@ -61,8 +61,8 @@ section holding only ``{{ conversation }}`` where the turns go::
 never rendered nor split on role markers); the section's own role marker is not used.
 
 A variant with tools gets prompty ``tools`` (``kind: function``, its parameters as prompty
-properties) for prompty to send; ``tool_choice`` and ``parallel_tool_calls`` go in
-``model.options.additionalProperties`` (sent as they are). Prompty's parameter properties cannot
+properties) for prompty to send; ``parallel_tool_calls`` is the option ``allowMultipleToolCalls``
+and ``tool_choice`` goes in ``model.options.additionalProperties`` (sent as it is). Prompty's parameter properties cannot
 say everything a JSON Schema can, so the definitions exactly as the evaluation sent them are kept
 in ``metadata.workbench.tools``, which workbench's loader reads::
 
@@ -115,6 +115,7 @@ _OPTIONS = {
     "presence_penalty": "presencePenalty",
     "frequency_penalty": "frequencyPenalty",
     "reasoning_effort": "reasoningEffort",
+    "parallel_tool_calls": "allowMultipleToolCalls",
 }
 _PARAMS = {v: k for k, v in _OPTIONS.items()}
 

@@ -117,10 +117,11 @@ class FakeProvider(Provider):
     def script(self, name: str, responder: Responder, *, latency: float = 0.0) -> FakeProvider:
         """Decide what ``fake/<name>`` answers (returns the provider, to chain).
 
-        ``responder``: a fixed string; a mapping from the last user message to a reply (others
+        ``responder``: a fixed reply; a mapping from the last user message to a reply (others
         echo); a list of replies picked by repeat index; or a function of the
-        :class:`ChatRequest` returning text or a Response (it may raise ``ProviderError`` to act
-        out a failure). ``latency`` seconds are spent before each reply.
+        :class:`ChatRequest`. A reply is text, a :class:`ToolReply` (:func:`tool_call`) or a
+        Response; a function may raise ``ProviderError`` to act out a failure. ``latency``
+        seconds are spent before each reply.
         """
         self._scripts[name] = _Script(responder, latency)
         return self
@@ -159,7 +160,7 @@ class FakeProvider(Provider):
         if entry is None:
             return text.upper() if name == "upper" else text
         responder = entry.responder
-        if isinstance(responder, str):
+        if isinstance(responder, (str, ToolReply, Response)):
             return responder
         if isinstance(responder, Mapping):
             found: Reply = responder.get(text, text)

@@ -65,12 +65,13 @@ def describe_tools(output: str, ctx: ScoreContext) -> str:
 
 
 @scorer("tool_called")
-def tool_called(name: str | list[str]) -> ScoreFn:
-    """The reply called the tool ``name`` (a template), or any of several: a list, or a template
-    rendering to ``a|b`` or a JSON list."""
+def tool_called(tool: str | list[str]) -> ScoreFn:
+    """The reply called the tool ``tool`` (a template), or any of several: a list, or a template
+    rendering to ``a|b`` or a JSON list. (``name=`` names the scorer's column, as for every
+    scorer.)"""
 
     def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
-        wanted = expected_options(name, row, "scorer 'tool_called'")
+        wanted = expected_options(tool, row, "scorer 'tool_called'")
         if not wanted:
             return Score(None, None, "no expected tool name")
         calls = ctx.tool_calls
@@ -183,13 +184,13 @@ def _shown(value: Any) -> str:
 
 @scorer("tool_args")
 def tool_args(
-    name: str,
+    tool: str,
     expected: Mapping[str, Any],
     match: Literal["subset", "exact"] = "subset",
     tolerance: float = 0.0,
     case_sensitive: bool = True,
 ) -> ScoreFn:
-    """The reply called the tool ``name`` (a template) with arguments matching ``expected``:
+    """The reply called ``tool`` (a template) with arguments matching ``expected``:
     every expected key (``subset``, default) or exactly those keys (``exact``), nested objects
     alike. Text values are templates over the row; numbers (or text reading as one) compare
     within ``tolerance``; text compares with whitespace runs collapsed, case-sensitive unless
@@ -209,12 +210,12 @@ def tool_args(
     compare = _Compare(match, float(tolerance), case_sensitive)
 
     def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
-        tool = render_template(name, row, "scorer 'tool_args'")
+        wanted = render_template(tool, row, "scorer 'tool_args'")
         want = _render(expected, row)
         calls = ctx.tool_calls
-        mine = [c for c in calls if c["name"] == tool]
+        mine = [c for c in calls if c["name"] == wanted]
         if not mine:
-            return Score(0.0, False, f"called {_called(calls, output)} instead of {tool}")
+            return Score(0.0, False, f"called {_called(calls, output)} instead of {wanted}")
         problems: list[str] = []
         for call in mine:
             if call.get("invalid"):
@@ -234,7 +235,7 @@ def tool_args(
 
 @scorer("tool_args_valid")
 def tool_args_valid() -> ScoreFn:
-    """Every tool call names a declared tool, and its arguments are valid JSON that validates
+    """Every tool call names a declared tool, and its arguments are valid JSON that validate
     against that tool's parameters schema (JSON Schema Draft 2020-12). Unscored when the reply
     called no tool."""
     from jsonschema import Draft202012Validator
