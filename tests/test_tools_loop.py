@@ -240,3 +240,70 @@ def test_small_step_limits(fake: FakeProvider, steps: int) -> None:
     assert fake.calls["agent"] == 3 * steps
     expected = "tool_calls" if steps == 1 else "stop"
     assert res.df["finish_reason"].eq(expected).all()
+
+
+def test_a_yaml_experiment_runs_a_loop_with_imported_functions(
+    fake: FakeProvider, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from workbench.cli import main
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "wb_yaml_tools", raising=False)
+    (tmp_path / "wb_yaml_tools.py").write_text(
+        "def lookup_order(order_id: str) -> dict:\n"
+        '    """Find an order by id."""\n'
+        '    return {"order_id": order_id, "status": "shipped"}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "q.csv").write_text("message\nwhere is order 42\n", encoding="utf-8")
+    (tmp_path / "experiment.yaml").write_text(
+        "name: yaml-loop\n"
+        "dataset: q.csv\n"
+        "variants:\n"
+        "  - name: agent\n"
+        "    model: fake/agent\n"
+        '    user: "{{ message }}"\n'
+        "    tools: [wb_yaml_tools.lookup_order]\n"
+        "    tool_choice: auto\n"
+        "    max_steps: 2\n"
+        "scorers:\n"
+        "  - tool_called: lookup_order\n",
+        encoding="utf-8",
+    )
+    fake.script("agent", agent)
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "run",
+        "experiment.yaml",
+        "--import",
+        "wb_yaml_tools",
+        "--out",
+        "out",
+        "--format",
+        "jsonl",
+    ]
+    assert main(args) == 0
+    row = json.loads(next((tmp_path / "out").glob("*.jsonl")).read_text().splitlines()[0])
+    assert row["output"] == 'Result: {"order_id": "42", "status": "shipped"}'
+    assert row["tool_called_pass"] is True
+    monkeypatch.delitem(sys.modules, "wb_yaml_tools")
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_single_call_never_pays_again_for_a_loops_first_step(
+    fake: FakeProvider, concurrency: int
+) -> None:
+    fake.script("agent", agent)
+    single = loop_variant(max_steps=None).replace(name="single")
+    # one at a time, the loop stores its first step before the single call asks for it;
+    # at once, the single call shares the loop's call in flight
+    res = run([loop_variant(), single], concurrency=concurrency)
+    assert fake.calls["agent"] == 6
+    assert res.df.groupby("variant")["output"].apply(
+        lambda s: s.str.len().gt(0).all()
+    ).to_dict() == {
+        "loop": True,
+        "single": False,
+    }

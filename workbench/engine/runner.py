@@ -118,6 +118,8 @@ async def execute(
     store.journal_cached(run_id, [(c.index, c.key) for c in done_now])
     tally.cached = tally.done = len(done_now)
     charged = {c.key for c in done_now}
+    looped = {c.key for c in plan.cells if c.loop is not None}
+    """First requests of tool loops: a single call with the same request may find it stored."""
 
     # Identical requests collapse into one call (one tool loop) whose result the cells share.
     groups: dict[Group, list[Cell]] = defaultdict(list)
@@ -160,9 +162,9 @@ async def execute(
         try:
             if first.loop is None:
                 done = await dispatcher.call(
-                    first.as_call(), journal=journal, on_commit=shown, cached=False
+                    first.as_call(), journal=journal, on_commit=shown, cached=key in looped
                 )
-                if outcomes[first.index] is None:  # shared the same request of a tool loop
+                if outcomes[first.index] is None:  # answered by a tool loop's first step
                     shown(done)
                 return
             hit = cached.get(key)
