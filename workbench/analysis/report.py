@@ -60,7 +60,8 @@ def answers(df: pd.DataFrame) -> pd.Series:
 
 def by_row(df: pd.DataFrame, scorer: str, reducer: Reducer) -> pd.DataFrame:
     """One row per (variant, row_id): repeats n, passes c, the reducer's value and verdict,
-    the mean score, and how many distinct answers (output and tool calls) the repeats gave. Rows a scorer only gave
+    the mean score, and how many distinct answers (output and tool calls) the repeats gave. Rows
+    a scorer only gave
     values (no pass/fail, e.g. a custom score) reduce to the mean value, with no verdict."""
     ran = _ran(df)
     passes = ran[f"{scorer}_pass"].astype("boolean")

@@ -61,10 +61,11 @@ section holding only ``{{ conversation }}`` where the turns go::
 never rendered nor split on role markers); the section's own role marker is not used.
 
 A variant with tools gets prompty ``tools`` (``kind: function``, its parameters as prompty
-properties) for prompty to send; ``parallel_tool_calls`` is the option ``allowMultipleToolCalls``
-and ``tool_choice`` goes in ``model.options.additionalProperties`` (sent as it is). Prompty's parameter properties cannot
-say everything a JSON Schema can, so the definitions exactly as the evaluation sent them are kept
-in ``metadata.workbench.tools``, which workbench's loader reads::
+properties) for prompty to send; ``parallel_tool_calls`` is the option
+``allowMultipleToolCalls`` and ``tool_choice`` goes in ``model.options.additionalProperties``
+(sent as it is). Prompty's parameter properties cannot say everything a JSON Schema can, so the
+definitions exactly as the evaluation sent them are kept in ``metadata.workbench.tools``, which
+workbench's loader reads::
 
     tools:
     - name: lookup_order

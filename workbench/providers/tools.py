@@ -113,7 +113,8 @@ def compact(call: Mapping[str, Any], limit: int = 120) -> str:
         text = f"{call['name']}(⚠ invalid arguments: {call.get('raw_arguments')})"
     else:
         args = call.get("arguments") or {}
-        text = f"{call['name']}({', '.join(f'{k}={json.dumps(v, ensure_ascii=False)}' for k, v in args.items())})"
+        shown = (f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
+        text = f"{call['name']}({', '.join(shown)})"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
