@@ -204,10 +204,8 @@ BAD = [
     ([{"role": "user"}], "turn 1 of the conversation has no content"),
     (["hello"], "turn 1 of the conversation must be a mapping"),
     ([{"role": "system", "content": "x"}], r"role 'system'.*Variant\(system=\.\.\.\)"),
-    (
-        [{"role": "tool", "content": "x"}],
-        "role 'tool'; a turn's role must be 'user' or 'assistant'",
-    ),
+    ([{"role": "tool", "content": "x"}], "turn 1 of the conversation has no tool_call_id"),
+    ([{"role": "developer", "content": "x"}], "role 'developer'; a turn's role must be 'user'"),
     ([{"role": "user", "content": 3}], "content of type int; content must be text"),
     ([{"role": "user", "content": "a", "id": 1}], r"key\(s\) \['id'\] besides role and content"),
     (

@@ -135,8 +135,8 @@ def _import_arg(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="MODULE",
-        help="import this module first (its @scorer scorers and custom scorer functions); "
-        "repeatable; the working folder is on the import path",
+        help="import this module first (its @scorer scorers, custom scorer functions and tool "
+        "functions); repeatable; the working folder is on the import path",
     )
 
 

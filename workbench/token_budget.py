@@ -48,6 +48,7 @@ _COLORS = {
     "turn": "#eeca3b",
     "user": "#54a24b",
     "field": "#b279a2",
+    "tools": "#72b7b2",
     "overhead": "#bab0ac",
 }
 
@@ -57,7 +58,7 @@ class Segment:
     """One part of the prompt and its tokens."""
 
     kind: str
-    """system | inserted | example | turn | user | field | overhead."""
+    """system | inserted | example | turn | user | field | tools | overhead."""
     label: str
     """E.g. ``system``, ``example 1 (user)``, ``turn 2 (assistant)``, ``history 3 (user)`` (a turn
     of the row's conversation), ``field: document``."""
@@ -81,7 +82,7 @@ class Budget:
     reserved_output: int
     exact: bool
     method: str
-    messages: tuple[dict[str, str], ...] = field(repr=False, default=())
+    messages: tuple[dict[str, Any], ...] = field(repr=False, default=())
 
     @property
     def free(self) -> int | None:
@@ -214,17 +215,26 @@ def budget(
         kind, label = _KIND.get(part.origin, part.origin), part.label
         segments.append(Segment(kind, label, own, i, preview=part.content[:80]))
         segments.extend(Segment(s.kind, s.label, s.tokens, i, label, s.preview) for s in subs)
+    total, exact, method = count.total, count.exact, count.method
+    tools = variant.tool_config
+    if tools is not None:
+        counted = model.count_tools(tools, remote=remote)
+        label = f"tool definitions ({', '.join(tools.names)})"
+        segments.append(Segment("tools", label, counted.total, preview=label[:80]))
+        total += counted.total
+        exact = exact and counted.exact
+        method = f"{method}; tool definitions: {counted.method}"
     segments.append(Segment("overhead", "template overhead", count.overhead))
     return Budget(
         variant=variant.name,
         model=str(model),
         segments=tuple(segments),
-        prompt_tokens=count.total,
+        prompt_tokens=total,
         context_window=model.info.context_window,
         reserved_output=model.reserved_output(variant.params),
-        exact=count.exact,
-        method=count.method,
-        messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
+        exact=exact,
+        method=method,
+        messages=tuple(dict(m) for m in messages),
     )
 
 
@@ -481,7 +491,9 @@ def dataset_budget(
         model.count_tokens(variant.render(r, row_id=i), remote=remote)
         for i, r in zip(ids, rows, strict=True)
     ]
-    totals = [c.total for c in counts]
+    tools = variant.tool_config
+    extra = model.count_tools(tools, remote=remote) if tools is not None else None
+    totals = [c.total + (extra.total if extra is not None else 0) for c in counts]
     free: Sequence[int | None] = [None if window is None else window - reserved - t for t in totals]
     df = pd.DataFrame(
         {
@@ -497,6 +509,7 @@ def dataset_budget(
         df=df,
         context_window=window,
         reserved_output=reserved,
-        exact=all(c.exact for c in counts),
-        method=counts[0].method if counts else "",
+        exact=all(c.exact for c in counts) and (extra is None or extra.exact),
+        method=(counts[0].method if counts else "")
+        + (f"; tool definitions: {extra.method}" if extra is not None else ""),
     )

@@ -16,11 +16,13 @@ from workbench.analysis.intervals import bootstrap_mean_interval, describe_laten
 from workbench.analysis.paired import holm, mcnemar_exact, paired_bootstrap, wilcoxon_signed_rank
 from workbench.analysis.stats import required_sample_size_means, required_sample_size_paired
 from workbench.errors import WorkbenchError
+from workbench.providers.tools import signatures
 from workbench.scoring.reducers import Reducer
 
 __all__ = [
     "ALPHA",
     "Comparison",
+    "answers",
     "by_row",
     "compare",
     "overall_verdict",
@@ -40,9 +42,26 @@ def _ran(df: pd.DataFrame) -> pd.DataFrame:
     return df[~errors.str.startswith("not run", na=False)]
 
 
+def answers(df: pd.DataFrame) -> pd.Series:
+    """What each repeat answered, for telling repeats apart: the output text, and the
+    signatures (name + canonical arguments) of the tools it called, whatever their ids."""
+    if "tool_calls" not in df.columns:
+        return df["output"]
+    calls = [signatures(c) if isinstance(c, list) else "" for c in df["tool_calls"]]
+    return pd.Series(
+        [
+            o if not c else f"{'' if o is None else o}\x1f{c}"
+            for o, c in zip(df["output"], calls, strict=True)
+        ],
+        index=df.index,
+        dtype=object,
+    )
+
+
 def by_row(df: pd.DataFrame, scorer: str, reducer: Reducer) -> pd.DataFrame:
     """One row per (variant, row_id): repeats n, passes c, the reducer's value and verdict,
-    the mean score, and how many distinct outputs the repeats gave. Rows a scorer only gave
+    the mean score, and how many distinct answers (output and tool calls) the repeats gave. Rows
+    a scorer only gave
     values (no pass/fail, e.g. a custom score) reduce to the mean value, with no verdict."""
     ran = _ran(df)
     passes = ran[f"{scorer}_pass"].astype("boolean")
@@ -55,7 +74,7 @@ def by_row(df: pd.DataFrame, scorer: str, reducer: Reducer) -> pd.DataFrame:
             "valued": passes.isna() & scores.notna(),
             "passed": passes.fillna(False).astype(bool),
             "score": scores,
-            "output": ran["output"],
+            "output": answers(ran),
         }
     )
     grouped = frame.groupby(["variant", "row_id"], sort=False)
@@ -176,8 +195,9 @@ def _mean(series: pd.Series) -> float | None:
 
 
 def _stability(ok: pd.DataFrame) -> float | None:
-    """Share of rows whose repeats all gave the same output (None with one repeat)."""
-    groups = ok.groupby("row_id")["output"]
+    """Share of rows whose repeats all gave the same answer: output and tool-call signatures
+    (None with one repeat)."""
+    groups = ok.assign(_answer=answers(ok)).groupby("row_id")["_answer"]
     sizes = groups.size()
     multi = sizes[sizes > 1].index
     if not len(multi):

@@ -22,7 +22,8 @@ from workbench.analysis.report import by_row
 from workbench.analysis.run import analyze
 from workbench.artifact.loader import LoadedPrompt
 from workbench.data.dataset import Dataset
-from workbench.errors import ArtifactError, WorkbenchError
+from workbench.errors import ArtifactError, TemplateError, WorkbenchError
+from workbench.prompts.tools import find_function
 from workbench.prompts.variant import Variant
 from workbench.results.table import RunTable
 from workbench.scoring.base import Scorer, build_scorer
@@ -66,6 +67,20 @@ def variant_of(prompt: LoadedPrompt, model: str | None = None) -> Variant:
         user = turns.pop()[1] if turns and turns[-1][0] == "user" else None
     else:
         user = after[0][1] if after else None
+    tools = prompt.tools
+    meta = prompt.prompt.metadata
+    offered: list[Any] = list(tools.definitions) if tools is not None else []
+    steps = meta.get("max_steps")
+    if tools is not None and steps is not None:  # a tool loop: its functions, imported
+        paths = dict(meta.get("tool_functions") or {})
+        try:
+            offered = [
+                find_function(paths.get(n, ""), f"{prompt.path}: tool {n!r}") for n in tools.names
+            ]
+        except TemplateError as exc:
+            raise ArtifactError(
+                f"{exc} The prompt runs a tool loop (max_steps={steps}), which calls these functions."
+            ) from None
     return Variant(
         name=str(prompt.eval.get("variant") or prompt.name),
         model=model or prompt.model,
@@ -74,6 +89,10 @@ def variant_of(prompt: LoadedPrompt, model: str | None = None) -> Variant:
         messages=[{"role": r, "content": c} for r, c in turns],
         params=prompt.params,
         history=history,
+        tools=offered,
+        tool_choice=tools.choice if tools is not None else None,
+        parallel_tool_calls=tools.parallel if tools is not None else None,
+        max_steps=steps if tools is not None else None,
     )
 
 

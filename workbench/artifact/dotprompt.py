@@ -30,6 +30,10 @@ naming it; the export then writes no ``.prompt`` file.
 Values render alike when they are text or integers: Handlebars writes ``true`` for ``True``, lists
 joined by commas, and takes an empty mapping as true.
 
+Tools become ``toolDefs`` (name, description, ``inputSchema``: the parameters' JSON Schema as
+sent). Dotprompt has no ``tool_choice`` nor ``parallel_tool_calls``: a prompt that sets either
+(other than ``tool_choice="auto"``, the default) is not translated.
+
 A conversation column (``Variant(history="conversation")``) becomes Dotprompt's ``{{history}}``
 marker where its turns go; Dotprompt takes those turns from the render's ``messages`` (not from
 an input), with ``model`` for an assistant turn::
@@ -49,6 +53,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 
 from workbench.artifact.prompty import PromptFile, params_to_options
 from workbench.prompts.render import parse_template
+from workbench.prompts.tools import ToolConfig
 
 __all__ = ["DOTPROMPT_FILE", "SKIP_KEY", "Untranslatable", "write_dotprompt"]
 
@@ -270,6 +275,30 @@ def _config(params: Mapping[str, Any]) -> dict[str, Any]:
     return dict(sorted({**options, **extra}.items()))
 
 
+def _tool_defs(tools: ToolConfig) -> list[dict[str, Any]]:
+    """The tools as Dotprompt ``toolDefs``; raises :class:`Untranslatable` for a tool_choice or
+    parallel_tool_calls Dotprompt cannot say."""
+    if tools.choice not in (None, "auto"):
+        raise Untranslatable(f"tool_choice {tools.choice!r}, which Dotprompt has no field for")
+    if tools.parallel is not None:
+        raise Untranslatable("parallel_tool_calls, which Dotprompt has no field for")
+    out = []
+    for definition in tools.definitions:
+        function = definition["function"]
+        if "strict" in function:
+            raise Untranslatable(
+                f"strict on the tool {function['name']!r}, which Dotprompt cannot say"
+            )
+        tool: dict[str, Any] = {"name": function["name"]}
+        if function.get("description") is not None:
+            tool["description"] = function["description"]
+        tool["inputSchema"] = dict(
+            function.get("parameters") or {"type": "object", "properties": {}}
+        )
+        out.append(tool)
+    return out
+
+
 def write_dotprompt(prompt: PromptFile) -> str:
     """The ``.prompt`` text (same PromptFile, same text); raises :class:`Untranslatable`."""
     messages: list[tuple[str, _Message, str]] = []
@@ -297,6 +326,8 @@ def write_dotprompt(prompt: PromptFile) -> str:
     config = _config(prompt.params)
     if config:
         front["config"] = config
+    if prompt.tools is not None:
+        front["toolDefs"] = _tool_defs(prompt.tools)
     if names:
         front["input"] = {"schema": {n: _kind(prompt.examples.get(n), n in dotted) for n in names}}
     head = yaml.safe_dump(

@@ -20,6 +20,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from workbench.analysis.run import analyze
 from workbench.artifact.files import check_name, write_prompt
@@ -29,6 +30,7 @@ from workbench.artifact.record import build_evidence, build_record, runner_up, v
 from workbench.errors import ArtifactError, WorkbenchWarning
 from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import template_variables
+from workbench.prompts.tools import function_path
 from workbench.results.table import RunTable
 
 __all__ = ["export_results"]
@@ -77,9 +79,18 @@ def export_results(
     first = evidence[0]["inputs"] if evidence else {}
     examples = {v: first.get(v) for v in sorted(_variables(messages))}
     history = chosen.history
+    tools = chosen.tool_config
     if history is not None:  # the first row's conversation, as plain turns
-        turns = parse_conversation(first.get(history), f"Variant '{variant}', first row")
+        turns = parse_conversation(
+            first.get(history),
+            f"Variant '{variant}', first row",
+            tools=tools.names if tools is not None else (),
+        )
         examples[history] = [dict(t) for t in turns]
+    metadata: dict[str, Any] = {"experiment": run.experiment, "variant": variant}
+    if chosen.max_steps is not None:  # the loop's functions, found again by `workbench check`
+        metadata["max_steps"] = chosen.max_steps
+        metadata["tool_functions"] = {n: function_path(f) for n, f in chosen.functions.items()}
     prompt = PromptFile(
         name=name,
         model=str(spec["model"]),
@@ -87,9 +98,10 @@ def export_results(
         params=dict(chosen.params),
         description=chosen.description or f"{variant} from experiment {run.experiment}",
         examples=examples,
-        metadata={"experiment": run.experiment, "variant": variant},
+        metadata=metadata,
         history=history,
         history_at=chosen.history_at,
+        tools=tools,
     )
     return load_prompt(write_prompt(to, name, prompt, record, evidence, label))
 

@@ -32,12 +32,20 @@ from workbench.artifact.store import (
 )
 from workbench.errors import ArtifactError, DatasetError, TemplateError
 from workbench.prompts.conversation import parse_conversation
-from workbench.prompts.render import render_template, template_variables
+from workbench.prompts.render import Message, render_template, template_variables
+from workbench.prompts.tools import ToolConfig
+from workbench.providers.tools import (
+    anthropic_messages,
+    anthropic_tool_fields,
+    openai_messages,
+)
 
 __all__ = ["LoadedPrompt", "load_prompt"]
 
 _REQUIRED = (PROMPT_FILE, EVAL_FILE, EVIDENCE_FILE)
-_ANTHROPIC_FIELDS = frozenset({"model", "messages", "system", "max_tokens", "stop_sequences"})
+_ANTHROPIC_FIELDS = frozenset(
+    {"model", "messages", "system", "max_tokens", "stop_sequences", "tools", "tool_choice"}
+)
 """Keys of :meth:`LoadedPrompt.render_anthropic` every SDK's ``messages.create`` takes."""
 
 
@@ -72,6 +80,11 @@ class LoadedPrompt:
         return self.prompt.history
 
     @property
+    def tools(self) -> ToolConfig | None:
+        """The tools offered to the model (definitions, tool_choice, parallel_tool_calls)."""
+        return self.prompt.tools
+
+    @property
     def variables(self) -> frozenset[str]:
         """Inputs the prompt reads: its templates' and the conversation (:attr:`history`)."""
         names: set[str] = set()
@@ -79,15 +92,16 @@ class LoadedPrompt:
             names |= template_variables(source, f"{self.name} {role} message")
         return frozenset(names | ({self.history} if self.history else set()))
 
-    def messages(self, **inputs: Any) -> list[dict[str, str]]:
+    def messages(self, **inputs: Any) -> list[Message]:
         """The chat messages for these inputs (sandboxed Jinja2; a missing input is an error).
 
         With a :attr:`history` input, pass the conversation so far as that input: a list of
         ``{"role": "user" | "assistant", "content": str}`` turns or JSON text of one (``[]`` or
-        None for none). Its turns are checked as in the evaluation and sent verbatim.
+        None for none); turns may call the prompt's tools and hold their results (OpenAI's
+        shape). Its turns are checked as in the evaluation and sent verbatim.
         """
         out = [
-            {"role": role, "content": render_template(source, inputs, f"{self.name} {role}")}
+            Message(role=role, content=render_template(source, inputs, f"{self.name} {role}"))
             for role, source in self.prompt.messages
         ]
         name, at = self.history, self.prompt.history_at
@@ -98,32 +112,49 @@ class LoadedPrompt:
                 f"{self.name} needs the conversation so far: pass {name}=[{{'role': 'user', "
                 f"'content': ...}}, ...] (or {name}=[] for none)."
             )
+        tools = self.tools
         try:
             turns = parse_conversation(
-                inputs[name], f"{self.name}, input '{name}'", ends_with_user=at == len(out)
+                inputs[name],
+                f"{self.name}, input '{name}'",
+                ends_with_user=at == len(out),
+                tools=tools.names if tools is not None else (),
             )
         except DatasetError as exc:
             raise TemplateError(str(exc)) from None
-        history = [{"role": t["role"], "content": t["content"]} for t in turns]
-        return out[:at] + history + out[at:]
+        return out[:at] + turns + out[at:]
+
+    def _bare_model(self) -> str:
+        _, _, bare = self.model.partition("/")
+        return bare or self.model
 
     def render(self, **inputs: Any) -> dict[str, Any]:
-        """An OpenAI-style chat request: ``{"model": ..., "messages": [...], **params}``.
+        """An OpenAI-style chat request: ``{"model": ..., "messages": [...], **params}``, with
+        ``tools`` (and ``tool_choice``, ``parallel_tool_calls``) as the evaluation sent them.
 
         ``model`` is the provider's own model name (``gpt-4o-mini``, not ``openai/gpt-4o-mini``).
         """
-        _, _, bare = self.model.partition("/")
-        return {"model": bare or self.model, "messages": self.messages(**inputs), **self.params}
+        payload = {
+            "model": self._bare_model(),
+            "messages": openai_messages(self.messages(**inputs)),
+            **self.params,
+        }
+        if self.tools is not None:
+            payload.update(self.tools.request_fields())
+        return payload
 
     def render_anthropic(self, **inputs: Any) -> dict[str, Any]:
         """An Anthropic Messages request for ``client.messages.create(**...)``: system text
-        apart, ``max_tokens`` required, sampling parameters (temperature, top_p, ...) in
-        ``extra_body`` (SDK versions differ in which they take as keywords; 2.14 takes none)."""
-        payload = self.render(**inputs)
-        system = [m["content"] for m in payload["messages"] if m["role"] == "system"]
-        payload["messages"] = [m for m in payload["messages"] if m["role"] != "system"]
+        apart, ``max_tokens`` required, tools converted (``input_schema``, ``tool_choice``
+        types, ``tool_use`` / ``tool_result`` blocks), sampling parameters (temperature, top_p,
+        ...) in ``extra_body`` (SDK versions differ in which they take as keywords; 2.14 takes
+        none)."""
+        system, turns = anthropic_messages(self.messages(**inputs))
+        payload: dict[str, Any] = {"model": self._bare_model(), "messages": turns, **self.params}
         if system:
-            payload["system"] = "\n\n".join(system)
+            payload["system"] = system
+        if self.tools is not None:
+            payload.update(anthropic_tool_fields(self.tools))
         if "stop" in payload:
             stop = payload.pop("stop")
             payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)

@@ -59,6 +59,22 @@ section holding only ``{{ conversation }}`` where the turns go::
 
 ``prompty.prepare`` replaces that section with the turns, as structured messages (their text is
 never rendered nor split on role markers); the section's own role marker is not used.
+
+A variant with tools gets prompty ``tools`` (``kind: function``, its parameters as prompty
+properties) for prompty to send; ``parallel_tool_calls`` is the option
+``allowMultipleToolCalls`` and ``tool_choice`` goes in ``model.options.additionalProperties``
+(sent as it is). Prompty's parameter properties cannot say everything a JSON Schema can, so the
+definitions exactly as the evaluation sent them are kept in ``metadata.workbench.tools``, which
+workbench's loader reads::
+
+    tools:
+    - name: lookup_order
+      kind: function
+      description: Find an order by id.
+      parameters:
+      - name: order_id
+        kind: string
+        required: true
 """
 
 from __future__ import annotations
@@ -72,6 +88,7 @@ import yaml
 
 from workbench.errors import ArtifactError, TemplateError
 from workbench.prompts.render import template_variables
+from workbench.prompts.tools import ToolConfig, tool_config
 
 __all__ = [
     "PromptFile",
@@ -99,6 +116,7 @@ _OPTIONS = {
     "presence_penalty": "presencePenalty",
     "frequency_penalty": "frequencyPenalty",
     "reasoning_effort": "reasoningEffort",
+    "parallel_tool_calls": "allowMultipleToolCalls",
 }
 _PARAMS = {v: k for k, v in _OPTIONS.items()}
 
@@ -122,6 +140,61 @@ class PromptFile:
     """The input holding the conversation so far (a ``kind: thread`` input), or None."""
     history_at: int = 0
     """How many of ``messages`` come before the conversation's turns."""
+    tools: ToolConfig | None = None
+    """The tools offered to the model (definitions, tool_choice, parallel_tool_calls)."""
+
+
+_TOOL_OPTIONS = ("tool_choice", "parallel_tool_calls")
+"""Request fields of the tools kept in ``model.options.additionalProperties``."""
+_KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "array": "array",
+    "object": "object",
+}
+
+
+def _prompty_property(
+    name: str | None, schema: Mapping[str, Any], required: bool
+) -> dict[str, Any]:
+    """A JSON Schema property as a prompty property (its kind ``any`` when it has no type)."""
+    out: dict[str, Any] = {"name": name} if name is not None else {}
+    out["kind"] = _KINDS.get(str(schema.get("type")), "any")
+    if schema.get("description"):
+        out["description"] = schema["description"]
+    if required:
+        out["required"] = True
+    if schema.get("enum"):
+        out["enumValues"] = list(schema["enum"])
+    if out["kind"] == "array" and isinstance(schema.get("items"), Mapping):
+        out["items"] = _prompty_property(None, schema["items"], False)
+    if out["kind"] == "object" and schema.get("properties"):
+        inner = set(schema.get("required") or ())
+        out["properties"] = [
+            _prompty_property(k, v, k in inner) for k, v in schema["properties"].items()
+        ]
+    return out
+
+
+def _prompty_tools(tools: ToolConfig) -> list[dict[str, Any]]:
+    """The tool definitions as prompty ``tools`` (``kind: function``)."""
+    out = []
+    for definition in tools.definitions:
+        function = definition["function"]
+        tool: dict[str, Any] = {"name": function["name"], "kind": "function"}
+        if function.get("description"):
+            tool["description"] = function["description"]
+        params = function.get("parameters") or {}
+        required = set(params.get("required") or ())
+        props = params.get("properties") or {}
+        if props:
+            tool["parameters"] = [_prompty_property(k, v, k in required) for k, v in props.items()]
+        if "strict" in function:
+            tool["strict"] = function["strict"]
+        out.append(tool)
+    return out
 
 
 def params_to_options(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,7 +245,10 @@ def write_prompty(prompt: PromptFile) -> str:
     """The ``.prompty`` text; the same PromptFile always gives the same text."""
     provider, _, model_name = prompt.model.partition("/")
     model: dict[str, Any] = {"id": model_name or provider, "provider": provider}
-    options = params_to_options(prompt.params)
+    fields = prompt.tools.request_fields() if prompt.tools is not None else {}
+    options = params_to_options(
+        {**prompt.params, **{k: v for k, v in fields.items() if k in _TOOL_OPTIONS}}
+    )
     if options:
         model["options"] = options
     front: dict[str, Any] = {"name": prompt.name}
@@ -190,9 +266,14 @@ def write_prompty(prompt: PromptFile) -> str:
         inputs[key] = entry
     if inputs:
         front["inputs"] = inputs
+    if prompt.tools is not None:
+        front["tools"] = _prompty_tools(prompt.tools)
     front["template"] = {"format": {"kind": "jinja2"}, "parser": {"kind": "prompty"}}
-    if prompt.metadata:
-        front["metadata"] = {"workbench": dict(prompt.metadata)}
+    meta = dict(prompt.metadata)
+    if prompt.tools is not None:  # exactly as sent (prompty's properties say less)
+        meta["tools"] = fields["tools"]
+    if meta:
+        front["metadata"] = {"workbench": meta}
     head = yaml.safe_dump(
         front, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
     )
@@ -243,17 +324,31 @@ def parse_prompty(text: str, where: str = "prompt.prompty") -> PromptFile:
         del messages[history_at]
         if not messages:
             raise ArtifactError(f"{where}: no messages besides the conversation '{history}'.")
+    params = options_to_params(model.get("options") or {})
+    meta = dict(meta)
+    tools = _read_tools(meta.pop("tools", None), params, where)
     return PromptFile(
         name=str(front.get("name", "")),
         model=f"{provider}/{model_name}" if provider else model_name,
         messages=tuple(messages),
-        params=options_to_params(model.get("options") or {}),
+        params=params,
         description=str(front.get("description") or ""),
         examples=examples,
-        metadata=dict(meta),
+        metadata=meta,
         history=history,
         history_at=history_at,
+        tools=tools,
     )
+
+
+def _read_tools(definitions: Any, params: dict[str, Any], where: str) -> ToolConfig | None:
+    """The tools of ``metadata.workbench.tools`` and the tool options taken out of ``params``."""
+    choice = params.pop("tool_choice", None)
+    parallel = params.pop("parallel_tool_calls", None)
+    try:
+        return tool_config(definitions or [], choice, parallel, where)
+    except TemplateError as exc:
+        raise ArtifactError(f"{exc} Re-export the prompt.") from None
 
 
 def _history(name: str, messages: list[tuple[str, str]], where: str) -> tuple[str, int]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.config import Settings
@@ -13,22 +13,47 @@ from workbench.data.dataset import Dataset
 from workbench.errors import TemplateError
 from workbench.models.resolved import Model, resolve
 from workbench.prompts.render import Message
+from workbench.prompts.tools import ToolConfig
 from workbench.prompts.variant import Variant
 from workbench.providers.base import ChatRequest, ModelId, Response
 
-__all__ = ["CACHE_KEY_VERSION", "Call", "Cell", "Plan", "cache_key", "make_call", "make_plan"]
+__all__ = [
+    "CACHE_KEY_VERSION",
+    "Call",
+    "Cell",
+    "Plan",
+    "ToolLoop",
+    "cache_key",
+    "make_call",
+    "make_plan",
+]
 
 CACHE_KEY_VERSION = "wb1"
 
 
+def _keyed(message: Message) -> list[Any]:
+    """A message in the key: [role, content], plus its tool calls or call id when it has any
+    (so a message without them keys as it always did)."""
+    keyed: list[Any] = [message["role"], message["content"]]
+    extra: dict[str, Any] = {}
+    if "tool_calls" in message:
+        extra["tool_calls"] = message["tool_calls"]
+    if "tool_call_id" in message:
+        extra["tool_call_id"] = message["tool_call_id"]
+    return [*keyed, extra] if extra else keyed
+
+
 def cache_key(request: ChatRequest) -> str:
-    """Hash of what changes the output: model, messages, params, repeat index. Never secrets."""
-    body = {
+    """Hash of what changes the output: model, messages, params, repeat index, and the tools when
+    there are any (a request without tools keeps the key it always had). Never secrets."""
+    body: dict[str, Any] = {
         "model": str(request.model),
-        "messages": [[m["role"], m["content"]] for m in request.messages],
+        "messages": [_keyed(m) for m in request.messages],
         "params": dict(request.params),
         "repeat": request.repeat,
     }
+    if request.tools is not None:
+        body["tools"] = request.tools.request_fields()
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return f"{CACHE_KEY_VERSION}:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -66,17 +91,33 @@ def make_call(
     repeat: int = 0,
     *,
     purpose: str = "cell",
+    tools: ToolConfig | None = None,
 ) -> Call:
-    """A call of ``model`` with these messages and params: its request, cache key and sizes."""
-    request = ChatRequest(model.id, tuple(messages), _frozen(params), repeat)
+    """A call of ``model`` with these messages, params and tools: its request, cache key and
+    sizes."""
+    request = ChatRequest(model.id, tuple(messages), _frozen(params), repeat, tools)
     return Call(
         request=request,
         key=cache_key(request),
         model=model,
-        est_input_tokens=model.count_tokens(messages, remote=False, with_offsets=False).total,
+        est_input_tokens=model.input_tokens(messages, tools),
         max_output_tokens=model.reserved_output(params),
         purpose=purpose,
     )
+
+
+@dataclass(frozen=True)
+class ToolLoop:
+    """How a cell runs its tool loop: up to ``max_steps`` model calls, calling ``functions``
+    (by tool name) with the arguments of each tool call in between."""
+
+    max_steps: int
+    functions: Mapping[str, Callable[..., Any]] = field(repr=False)
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """Equal for loops that run alike (same steps, same functions)."""
+        return (self.max_steps, tuple(sorted((n, id(f)) for n, f in self.functions.items())))
 
 
 @dataclass(frozen=True)
@@ -95,13 +136,21 @@ class Cell:
     model: Model
     origins: tuple[str, ...] = ()
     """Where each message came from (``Part.origin``: system, example, turn, history, user)."""
+    loop: ToolLoop | None = None
+    """The variant's tool loop (``max_steps``); None: one call."""
 
     def max_cost(self) -> float | None:
         """Cost if the reply uses every allowed output token (None: price unknown)."""
         return self.model.info.cost(self.est_input_tokens, self.max_output_tokens)
 
+    @property
+    def group(self) -> tuple[Any, ...]:
+        """Cells of the same group are answered by one call (or one tool loop): same request,
+        same loop."""
+        return (self.key, self.loop.signature if self.loop is not None else None)
+
     def as_call(self) -> Call:
-        """The call this cell makes."""
+        """The call this cell makes (the first step of a tool loop)."""
         return Call(
             self.request, self.key, self.model, self.est_input_tokens, self.max_output_tokens
         )
@@ -145,16 +194,23 @@ def make_plan(
     for variant in variants:
         check_variables(variant.variables, dataset, f"Variant '{variant.name}'")
         model = resolve(variant.model, settings)
-        model.check_params(variant.params, f"Variant '{variant.name}' ({model})")
+        where = f"Variant '{variant.name}' ({model})"
+        model.check_params(variant.params, where)
+        model.check_tools(variant.tool_config, where)
         resolved.append((variant, model, model.reserved_output(variant.params)))
+    loops = {
+        v.name: ToolLoop(v.max_steps, v.functions) if v.max_steps is not None else None
+        for v, _, _ in resolved
+    }
     cells: list[Cell] = []
     for row_index, (row_id, row) in enumerate(zip(dataset.row_ids, dataset.rows, strict=True)):
         for variant, model, max_out in resolved:
             rendered = variant.render(row, row_id=row_id)
             messages = tuple(rendered)
-            estimate = model.count_tokens(messages, remote=False, with_offsets=False).total
+            tools = variant.tool_config
+            estimate = model.input_tokens(messages, tools)
             for repeat in range(repeats):
-                request = ChatRequest(model.id, messages, _frozen(variant.params), repeat)
+                request = ChatRequest(model.id, messages, _frozen(variant.params), repeat, tools)
                 cells.append(
                     Cell(
                         index=len(cells),
@@ -168,6 +224,7 @@ def make_plan(
                         max_output_tokens=max_out,
                         model=model,
                         origins=tuple(p.origin for p in rendered.parts),
+                        loop=loops[variant.name],
                     )
                 )
     models = tuple(sorted({m.id for _, m, _ in resolved}))

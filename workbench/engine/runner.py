@@ -15,6 +15,7 @@ from typing import Any
 from workbench.engine.dispatcher import CallResult, Dispatcher, NotRun
 from workbench.engine.plan import Cell, Plan
 from workbench.engine.progress import Finished, Progress, Tally
+from workbench.engine.tool_loop import run_loop
 
 __all__ = ["CellOutcome", "RunOutcome", "execute", "missing_cells"]
 
@@ -24,9 +25,11 @@ class CellOutcome:
     """What one cell ended as."""
 
     response: Any
-    """The :class:`~workbench.providers.base.Response`."""
+    """The :class:`~workbench.providers.base.Response` (of a tool loop: the steps combined)."""
     cached: bool
     cost_usd: float | None
+    trajectory: list[dict[str, Any]] | None = None
+    """A tool loop's turns after the prompt (None: the cell made one call)."""
 
 
 @dataclass
@@ -39,6 +42,9 @@ class RunOutcome:
     message: str = ""
     tally: Tally = field(default_factory=Tally)
 
+
+Group = tuple[Any, ...]
+"""Cells answered together (:attr:`Cell.group`): the same request and tool loop."""
 
 YOUNG_GC_THRESHOLD = 20_000
 """Allocations between young-generation collections while a run goes (Python's default: 700)."""
@@ -103,38 +109,45 @@ async def execute(
     tally.total = len(plan.cells)
 
     cached = dispatcher.from_cache(c.as_call() for c in plan.cells)
-    for cell in plan.cells:
-        if cell.key in cached:  # identical cells: the first carries the cost, as on the first run
-            hit = cached[cell.key]
-            outcomes[cell.index] = CellOutcome(hit.response, True, hit.cost_usd)
+    # A tool loop whose first step is cached still runs its other steps (from the store too).
+    done_now = [c for c in plan.cells if c.key in cached and c.loop is None]
+    for cell in done_now:  # identical cells: the first carries the cost, as on the first run
+        hit = cached[cell.key]
+        outcomes[cell.index] = CellOutcome(hit.response, True, hit.cost_usd)
     _share_cost(plan, outcomes, cached)
-    store.journal_cached(run_id, [(c.index, c.key) for c in plan.cells if c.key in cached])
-    tally.cached = tally.done = sum(1 for o in outcomes if o is not None)
+    store.journal_cached(run_id, [(c.index, c.key) for c in done_now])
+    tally.cached = tally.done = len(done_now)
+    charged = {c.key for c in done_now}
+    looped = {c.key for c in plan.cells if c.loop is not None}
+    """First requests of tool loops: a single call with the same request may find it stored."""
 
-    # Identical requests collapse into one call whose result every such cell shares.
-    groups: dict[str, list[Cell]] = defaultdict(list)
+    # Identical requests collapse into one call (one tool loop) whose result the cells share.
+    groups: dict[Group, list[Cell]] = defaultdict(list)
     for cell in plan.cells:
-        if cell.key not in cached:
-            groups[cell.key].append(cell)
-    by_provider: dict[str, list[str]] = defaultdict(list)
-    for key, cells in groups.items():
-        by_provider[cells[0].request.model.provider].append(key)
+        if outcomes[cell.index] is None:
+            groups[cell.group].append(cell)
+    by_provider: dict[str, list[Group]] = defaultdict(list)
+    for group, cells in groups.items():
+        by_provider[cells[0].request.model.provider].append(group)
 
     progress.start(tally, dispatcher.ledger.limit)
     dispatcher.on_note = tally.note
     started = time.monotonic()
 
-    async def one(key: str) -> None:
-        cells = groups[key]
+    async def one(group: Group) -> None:
+        cells = groups[group]
         first = cells[0]
+        key = first.key
 
-        def shown(done: CallResult) -> None:  # runs right after the commit that holds this call
+        def shown(done: CallResult, trajectory: list[dict[str, Any]] | None = None) -> None:
+            """Runs right after the commit that holds the cell's (last) call."""
             response = done.response
             for i, cell in enumerate(cells):  # one call paid for all: the first carries it
                 outcomes[cell.index] = CellOutcome(
-                    response, False, done.cost_usd if i == 0 else 0.0
+                    response, done.cached, done.cost_usd if i == 0 else 0.0, trajectory
                 )
             tally.done += len(cells)
+            tally.cached += len(cells) if done.cached else 0
             tally.failed += 0 if response.ok else len(cells)
             tally.recent.append(
                 Finished(first.variant, first.row_id, first.repeat, response.text, response.error)
@@ -147,14 +160,30 @@ async def execute(
 
         journal = [(run_id, c.index) for c in cells]
         try:
-            await dispatcher.call(first.as_call(), journal=journal, on_commit=shown, cached=False)
+            if first.loop is None:
+                done = await dispatcher.call(
+                    first.as_call(), journal=journal, on_commit=shown, cached=key in looped
+                )
+                if outcomes[first.index] is None:  # answered by a tool loop's first step
+                    shown(done)
+                return
+            hit = cached.get(key)
+            if hit is not None and key in charged:  # its cost is carried by another cell
+                hit = CallResult(hit.response, 0.0, True)
+            charged.add(key)
+            loop = await run_loop(
+                first.as_call(), first.loop, dispatcher, journal=journal, first_result=hit
+            )
         except NotRun:
-            return  # never sent: the cell stays "not run"
+            return  # never sent (or stopped midway, its steps saved): the cell stays "not run"
+        if loop.cached:
+            store.journal_cached(run_id, [(c.index, key) for c in cells])
+        shown(CallResult(loop.response, loop.cost_usd, loop.cached), loop.trajectory)
 
     def going() -> bool:
         return not dispatcher.ledger.exhausted and not dispatcher.stopped
 
-    async def worker(queue: list[str]) -> None:
+    async def worker(queue: list[Group]) -> None:
         while queue and going():
             await one(queue.pop())
 
@@ -162,11 +191,11 @@ async def execute(
     stop = dispatcher.stop
     with _FrozenHeap(dispatcher.settings.gc_tuning):  # the collector skips what existed before
         try:
-            for name, keys in by_provider.items():
-                queue = list(reversed(keys))  # pop() from the end keeps plan order
+            for name, keyed in by_provider.items():
+                queue = list(reversed(keyed))  # pop() from the end keeps plan order
                 concurrency = dispatcher.limits(name).concurrency or 1
                 # Twice as many workers as slots: one backing off does not idle a slot.
-                for _ in range(min(len(keys), 2 * concurrency)):
+                for _ in range(min(len(keyed), 2 * concurrency)):
                     tasks.append(asyncio.create_task(worker(queue)))
             everything: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))
             # Workers cancelled by a stop fail the gather: retrieve it so asyncio logs no traceback.

@@ -3,6 +3,8 @@ token counting, output reservation and parameter checks that go with them."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +12,7 @@ from typing import Any
 
 from workbench.config import Settings, get_settings
 from workbench.models.catalog import model_info
+from workbench.prompts.tools import ToolConfig
 from workbench.providers.base import ModelId, ModelInfo, Provider
 from workbench.providers.registry import default_model, parse_model_id, provider_class
 from workbench.tokens.count import TokenCount
@@ -33,6 +36,31 @@ class Model:
         """Refuse, before any call, parameters the provider would reject."""
         self.provider.check_params(params, self.info, where)
 
+    def check_tools(self, tools: ToolConfig | None, where: str) -> None:
+        """Refuse, before any call, tools the provider cannot offer the model."""
+        self.provider.check_tools(tools, where)
+
+    def count_tools(self, tools: ToolConfig, *, remote: bool | None = None) -> TokenCount:
+        """Input tokens the tool definitions add to a request (cached)."""
+        if remote is None:
+            remote = self._remote()
+        key = (self.provider, self.id, "tools", json.dumps(tools.request_fields()), remote)
+        found = _COUNTS.get(key)
+        if found is None:
+            found = self.provider.count_tool_tokens(
+                self.id, tools, settings=self.settings, remote=remote
+            )
+            _remember(key, found)
+        return found
+
+    def input_tokens(self, messages: Sequence[Mapping[str, Any]], tools: ToolConfig | None) -> int:
+        """Input tokens of a request, tool definitions included (offline: for plans and costs)."""
+        total = self.count_tokens(messages, remote=False, with_offsets=False).total
+        return total + (self.count_tools(tools, remote=False).total if tools is not None else 0)
+
+    def _remote(self) -> bool:
+        return bool(self.provider.key_env) and self.provider.key_env in _environ()
+
     def reserved_output(self, params: Mapping[str, Any]) -> int:
         """Output tokens one call with ``params`` may use (estimates, budgets and requests)."""
         return self.provider.reserved_output(params, self.info)
@@ -51,13 +79,36 @@ class Model:
         """Input tokens of a chat request (cached per model and messages). ``remote`` lets a
         provider use a counting API (default: when its key is set)."""
         if remote is None:
-            remote = bool(self.provider.key_env) and self.provider.key_env in _environ()
-        key = tuple((str(m["role"]), str(m.get("content") or "")) for m in messages)
-        return _count(self, key, remote, with_offsets)
+            remote = self._remote()
+        key = tuple((str(m["role"]), _countable(m)) for m in messages)
+        found = _count(self, key, remote, with_offsets)
+        if any(_has_tool_fields(m) for m in messages) and found.exact:
+            why = "tool calls and results in the conversation counted as text"
+            found = dataclasses.replace(found, exact=False, method=f"{found.method}; {why}")
+        return found
 
 
 def _environ() -> Mapping[str, str]:
     return {k: v for k, v in os.environ.items() if v}
+
+
+def _has_tool_fields(message: Mapping[str, Any]) -> bool:
+    return "tool_calls" in message or "tool_call_id" in message
+
+
+def _countable(message: Mapping[str, Any]) -> str:
+    """A message's text as counted: its content, then the tool calls it makes (as JSON)."""
+    text = str(message.get("content") or "")
+    if message.get("tool_calls"):
+        calls = [c.get("function", c) for c in message["tool_calls"]]
+        text += ("\n" if text else "") + json.dumps(calls, ensure_ascii=False)
+    return text
+
+
+def _remember(key: tuple[Any, ...], count: TokenCount) -> None:
+    if len(_COUNTS) >= 4096:
+        _COUNTS.pop(next(iter(_COUNTS)))
+    _COUNTS[key] = count
 
 
 def _count(
@@ -71,9 +122,7 @@ def _count(
         found = model.provider.count_tokens(
             model.id, msgs, settings=model.settings, remote=remote, with_offsets=with_offsets
         )
-        if len(_COUNTS) >= 4096:
-            _COUNTS.pop(next(iter(_COUNTS)))
-        _COUNTS[key] = found
+        _remember(key, found)
     return found
 
 

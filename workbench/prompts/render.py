@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import jinja2
 from jinja2 import meta, nodes
@@ -21,10 +21,14 @@ __all__ = ["Message", "parse_template", "render_template", "template_variables"]
 
 
 class Message(TypedDict):
-    """One chat message after rendering."""
+    """One chat message after rendering, in OpenAI's shape: ``tool_calls`` on an assistant turn
+    that called tools (``[{"id", "type": "function", "function": {"name", "arguments"}}]``,
+    arguments as JSON text), ``tool_call_id`` on a ``tool`` turn (a tool's result)."""
 
     role: str
     content: str
+    tool_calls: NotRequired[list[dict[str, Any]]]
+    tool_call_id: NotRequired[str]
 
 
 def _finalize(value: Any) -> Any:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from workbench.errors import TemplateError
 from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import Message, render_template, template_variables
+from workbench.prompts.tools import ToolConfig, find_function, function_tool, tool_config
 
 __all__ = ["Part", "Rendered", "Variant", "units"]
 
@@ -29,6 +31,19 @@ class Part:
     reads the row), ``history`` (a turn of the row's conversation) or ``user``."""
     label: str
     """How a person names it: ``system``, ``example 1 (user)``, ``history 2 (assistant)``, ..."""
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
+    """The tools an assistant turn of the conversation called (OpenAI's shape)."""
+    tool_call_id: str | None = None
+    """The call a ``tool`` turn of the conversation answers."""
+
+    def message(self) -> Message:
+        """The chat message it is."""
+        out = Message(role=self.role, content=self.content)
+        if self.tool_calls:
+            out["tool_calls"] = [dict(c) for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
 
 
 class Rendered(list[Message]):
@@ -38,15 +53,19 @@ class Rendered(list[Message]):
     parts: tuple[Part, ...]
 
     def __init__(self, parts: Sequence[Part]) -> None:
-        super().__init__(Message(role=p.role, content=p.content) for p in parts)
+        super().__init__(p.message() for p in parts)
         self.parts = tuple(parts)
 
 
 def units(turns: Sequence[Mapping[str, object]]) -> list[list[int]]:
-    """Turns grouped oldest first: a user turn with the assistant turn after it."""
+    """Turns grouped oldest first: a user turn with the assistant turn after it (and the tool
+    turns and assistant turns of the tool calls in between)."""
     grouped: list[list[int]] = []
     for i, turn in enumerate(turns):
-        if grouped and turn["role"] == "assistant" and turns[grouped[-1][-1]]["role"] == "user":
+        if grouped and (
+            turn["role"] == "tool"
+            or (turn["role"] == "assistant" and turns[grouped[-1][-1]]["role"] != "assistant")
+        ):
             grouped[-1].append(i)
         else:
             grouped.append([i])
@@ -83,7 +102,21 @@ class Variant:
     """Dataset column holding the conversation so far: a list of ``{"role": "user" | "assistant",
     "content": str}`` turns, or JSON text of one. Its turns are sent verbatim (never rendered)
     after ``messages`` and before ``user``; without ``user`` the conversation must end with a user
-    turn. A missing value is an empty conversation."""
+    turn (or a tool result). A missing value is an empty conversation. Turns may call tools and
+    hold their results, in OpenAI's shape (see :mod:`workbench.prompts.conversation`)."""
+    tools: Sequence[Mapping[str, Any] | Callable[..., Any]] = ()
+    """Tools the model may call: OpenAI function-tool definitions
+    (``{"type": "function", "function": {"name", "description", "parameters"}}``) or Python
+    functions (the definition made from the signature, type hints and docstring); in YAML a
+    function is named ``module.function`` (imported with ``--import module``)."""
+    tool_choice: str | Mapping[str, Any] | None = None
+    """``"auto"``, ``"none"``, ``"required"``, a tool's name, or OpenAI's
+    ``{"type": "function", "function": {"name": ...}}``; None sends none (the API's default)."""
+    parallel_tool_calls: bool | None = None
+    """Whether the model may call several tools at once; None sends none (the API's default)."""
+    max_steps: int | None = None
+    """Run a tool loop of up to this many model calls (model -> tool calls -> your functions ->
+    results back -> model ...); every tool must then be a Python function."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -99,6 +132,14 @@ class Variant:
                 raise TemplateError(f"Variant '{self.name}': messages[{i}].content must be text.")
         object.__setattr__(self, "messages", turns)
         object.__setattr__(self, "params", dict(self.params or {}))
+        if _listish(self.tools):  # "module.function" (YAML): the function, from its imported module
+            where = f"Variant '{self.name}': tools"
+            found = [find_function(t, where) if isinstance(t, str) else t for t in self.tools]
+            object.__setattr__(self, "tools", tuple(found))
+        config = self.tool_config  # checks tools, tool_choice and parallel_tool_calls now
+        if config is not None and config.choice is not None:
+            object.__setattr__(self, "tool_choice", config.choice)
+        self._check_loop()
         if not self.templates() and self.history is None:
             raise TemplateError(
                 f"Variant '{self.name}' has no messages: give user=..., system=... or messages=[...]."
@@ -124,6 +165,44 @@ class Variant:
             raise TemplateError(
                 f"Variant '{self.name}': a template reads {{{{ {name} }}}}, the history column; "
                 f"its turns are added as messages on their own, so templates may not read it."
+            )
+
+    @cached_property
+    def tool_config(self) -> ToolConfig | None:
+        """The tools part of every request (definitions, choice, parallel); None without tools."""
+        return tool_config(
+            self.tools, self.tool_choice, self.parallel_tool_calls, f"Variant '{self.name}'"
+        )
+
+    @property
+    def functions(self) -> dict[str, Callable[..., Any]]:
+        """Tools given as Python functions, by tool name (what a tool loop calls)."""
+        return {
+            str(function_tool(t)["function"]["name"]): t
+            for t in self.tools
+            if callable(t) and not isinstance(t, Mapping)
+        }
+
+    def _check_loop(self) -> None:
+        steps = self.max_steps
+        if steps is None:
+            return
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise TemplateError(
+                f"Variant '{self.name}': max_steps must be a whole number >= 1, got {steps!r}."
+            )
+        config = self.tool_config
+        if config is None:
+            raise TemplateError(
+                f"Variant '{self.name}': max_steps={steps} runs a tool loop, but there are no "
+                f"tools; give tools=[python_function, ...]."
+            )
+        missing = [n for n in config.names if n not in self.functions]
+        if missing:
+            raise TemplateError(
+                f"Variant '{self.name}': a tool loop (max_steps={steps}) calls the tools' Python "
+                f"functions, and {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                f"given as a definition only; pass the function itself in tools=[...]."
             )
 
     def templates(self) -> list[tuple[str, str, str]]:
@@ -165,10 +244,12 @@ class Variant:
                 f"{where}: the row has no column '{self.history}' (the history column). "
                 f"Row columns: {', '.join(map(str, row))}."
             )
+        config = self.tool_config
         return parse_conversation(
             row[self.history],
             f"{where}, column '{self.history}'",
             ends_with_user=self.user is None,
+            tools=config.names if config is not None else (),
         )
 
     def render(self, row: Mapping[str, Any], *, row_id: str | None = None) -> Rendered:
@@ -180,7 +261,14 @@ class Variant:
         ]
         if self.history is not None:
             turns = [
-                Part(t["role"], t["content"], "history", f"history {n} ({t['role']})")
+                Part(
+                    t["role"],
+                    t["content"],
+                    "history",
+                    f"history {n} ({t['role']})",
+                    tuple(t.get("tool_calls", ())),
+                    t.get("tool_call_id"),
+                )
                 for n, t in enumerate(self.history_turns(row, row_id=row_id), start=1)
             ]
             made = made[: self.history_at] + turns + made[self.history_at :]
@@ -216,6 +304,15 @@ class Variant:
         if self.user is not None:
             out["user"] = self.user
         out["params"] = dict(self.params)
+        config = self.tool_config
+        if config is not None:  # only when set: a variant without tools keeps its fingerprint
+            fields = config.request_fields()
+            out["tools"] = fields["tools"]
+            for key in ("tool_choice", "parallel_tool_calls"):
+                if key in fields:
+                    out[key] = fields[key]
+        if self.max_steps is not None:
+            out["max_steps"] = self.max_steps
         if self.description:
             out["description"] = self.description
         return out
@@ -243,3 +340,7 @@ class Variant:
         body = {k: v for k, v in self.spec().items() if k not in ("name", "description")}
         text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _listish(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, Mapping))

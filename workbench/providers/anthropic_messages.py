@@ -10,6 +10,7 @@ from typing import Any
 
 from workbench.config import Settings
 from workbench.errors import MissingKeyError, ParamError, ProviderError
+from workbench.prompts.tools import ToolConfig
 from workbench.providers.base import (
     COMMON_PARAMS,
     ChatRequest,
@@ -17,9 +18,11 @@ from workbench.providers.base import (
     ModelInfo,
     Provider,
     Response,
+    estimated_tools,
 )
 from workbench.providers.sdk_errors import from_sdk_exception, safe_int, split_credentials
 from workbench.providers.sdk_http import sdk_http_client
+from workbench.providers.tools import anthropic_calls, anthropic_messages, anthropic_tool_fields
 from workbench.tokens.count import TokenCount, estimated
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider"]
@@ -52,6 +55,7 @@ class AnthropicProvider(Provider):
     sdk = "anthropic"
     extra = "anthropic"
     default_max_tokens = DEFAULT_MAX_TOKENS
+    supports_tools = True
 
     max_nonstreaming_tokens = 21_333
     """The SDK refuses larger max_tokens without streaming (its 10-minute rule)."""
@@ -87,6 +91,24 @@ class AnthropicProvider(Provider):
             why = f"Anthropic count_tokens failed: {type(exc).__name__}"
             return estimated(str(model), messages, why)
 
+    @classmethod
+    def count_tool_tokens(
+        cls, model: ModelId, tools: ToolConfig, *, settings: Settings, remote: bool
+    ) -> TokenCount:
+        """Exact with the ``count_tokens`` API (the same request with and without the tools),
+        else an estimate."""
+        if remote:
+            try:
+                url = settings.provider_urls.get(model.provider)
+                probe = [{"role": "user", "content": "."}]
+                bare = _count_remote(model, probe, url).total
+                total = _count_remote(model, probe, url, tools).total - bare
+                method = "anthropic count_tokens API (with and without the tools)"
+                return TokenCount(str(model), total, (), total, True, method)
+            except Exception:  # network, auth, SDK missing: estimate
+                pass
+        return estimated_tools(model, tools, "Anthropic has no offline tokenizer")
+
     def __init__(self, name: str = "anthropic", base_url: str | None = None) -> None:
         super().__init__(name)
         if not os.environ.get(self.key_env):
@@ -113,8 +135,7 @@ class AnthropicProvider(Provider):
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         params = dict(request.params)
-        system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
-        turns = [dict(m) for m in request.messages if m["role"] != "system"]
+        system, turns = anthropic_messages(request.messages)
         body: dict[str, Any] = {
             "model": request.model.name,
             "messages": turns,
@@ -122,6 +143,8 @@ class AnthropicProvider(Provider):
         }
         if system:
             body["system"] = system
+        if request.tools is not None:
+            body.update(anthropic_tool_fields(request.tools))
         if "stop" in params:
             stop = params.pop("stop")
             body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
@@ -149,6 +172,7 @@ class AnthropicProvider(Provider):
             raw = json.loads(reply.http_response.content)
             blocks = raw.get("content") or []
             text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
+            calls = anthropic_calls(blocks)
             usage = raw.get("usage") or {}
         except (AttributeError, TypeError, ValueError) as exc:
             raise ProviderError(
@@ -162,6 +186,7 @@ class AnthropicProvider(Provider):
             finish_reason=_FINISH.get(stop, stop) if stop else None,
             latency_ms=latency,
             raw=raw,
+            tool_calls=calls,
         )
 
     async def aclose(self) -> None:
@@ -171,7 +196,10 @@ class AnthropicProvider(Provider):
 
 
 def _count_remote(
-    model: ModelId, messages: Sequence[Mapping[str, Any]], base_url: str | None
+    model: ModelId,
+    messages: Sequence[Mapping[str, Any]],
+    base_url: str | None,
+    tools: ToolConfig | None = None,
 ) -> TokenCount:
     """Anthropic's server-side counter; the total is exact, the split across messages estimated."""
     import anthropic
@@ -179,11 +207,12 @@ def _count_remote(
     clean, auth = split_credentials(base_url)  # user:pass@ never in a logged URL
     http = anthropic.DefaultHttpxClient(auth=auth) if auth else None
     client = anthropic.Anthropic(timeout=10.0, max_retries=0, base_url=clean, http_client=http)
-    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-    turns = [dict(m) for m in messages if m["role"] != "system"]
+    system, turns = anthropic_messages(messages)
     kwargs: dict[str, Any] = {"model": model.name, "messages": turns}
     if system:
         kwargs["system"] = system
+    if tools is not None:
+        kwargs.update(anthropic_tool_fields(tools))
     total = int(client.messages.count_tokens(**kwargs).input_tokens)
     est = estimated(str(model), messages, "")
     scale = min(1.0, total / max(1, sum(est.per_message)))

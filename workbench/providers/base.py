@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import importlib.util
+import json
 import os
 import re
 import time
@@ -22,7 +23,9 @@ from typing import Any, ClassVar
 from workbench.config import Settings
 from workbench.errors import ConfigError, MissingKeyError, ParamError, ProviderError
 from workbench.prompts.render import Message
+from workbench.prompts.tools import ToolConfig
 from workbench.tokens.count import TokenCount, estimated
+from workbench.tokens.estimate import estimate_text_tokens
 
 __all__ = [
     "COMMON_PARAMS",
@@ -32,6 +35,7 @@ __all__ = [
     "ModelInfo",
     "Provider",
     "Response",
+    "estimated_tools",
     "parse_retry_after",
     "status_error",
     "validate_params",
@@ -92,6 +96,8 @@ class ChatRequest:
     messages: tuple[Message, ...]
     params: Mapping[str, Any] = field(default_factory=dict)
     repeat: int = 0
+    tools: ToolConfig | None = None
+    """The tools the model may call (None: none offered)."""
 
 
 @dataclass
@@ -108,6 +114,11 @@ class Response:
     error_kind: str | None = None
     raw: dict[str, Any] | None = None
     """The provider's response body as plain data (never request headers)."""
+    tool_calls: list[dict[str, Any]] | None = None
+    """The tools the model called, in order: ``{"id", "name", "arguments"}`` with the arguments
+    parsed from JSON; a call whose arguments are not valid JSON keeps them as text in
+    ``raw_arguments`` (``arguments`` None) and says why in ``invalid`` (see
+    :func:`workbench.providers.tools.tool_call`). None or empty: no tool was called."""
 
     @property
     def ok(self) -> bool:
@@ -141,6 +152,9 @@ class Provider(ABC):
     """Generation parameters this provider understands; anything else is refused before a call."""
     free: ClassVar[bool] = False
     """Models the catalog does not list cost nothing (local models, fakes, your own servers)."""
+    supports_tools: ClassVar[bool] = False
+    """The provider can offer tools to the model (``Variant(tools=...)``); a variant with tools
+    on a provider that cannot is refused before any call."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -177,6 +191,24 @@ class Provider(ABC):
     def check_params(cls, params: Mapping[str, Any], info: ModelInfo, where: str) -> None:
         """Refuse, before any call, parameters this provider would reject."""
         validate_params(cls.label, cls.accepted_params, params, info, where)
+
+    @classmethod
+    def check_tools(cls, tools: ToolConfig | None, where: str) -> None:
+        """Refuse, before any call, tools this provider cannot offer the model."""
+        if tools is not None and not cls.supports_tools:
+            raise ParamError(
+                f"{where}: {cls.label} cannot call tools (tools {', '.join(tools.names)}). Run "
+                f"the variant on a model that can (OpenAI, Anthropic, an OpenAI-compatible "
+                f"endpoint, fake/...), or leave tools out."
+            )
+
+    @classmethod
+    def count_tool_tokens(
+        cls, model: ModelId, tools: ToolConfig, *, settings: Settings, remote: bool
+    ) -> TokenCount:
+        """Input tokens the tool definitions add to a request: a labelled estimate (about four
+        characters a token of their JSON) unless the provider knows better."""
+        return estimated_tools(model, tools, f"{cls.label} has no tool-definition counter")
 
     @classmethod
     def reserved_output(cls, params: Mapping[str, Any], info: ModelInfo) -> int:
@@ -333,3 +365,14 @@ def status_error(status: int, message: str, retry_after: float | None = None) ->
         )
     kind = {401: "auth", 403: "permission", 404: "not_found"}.get(status, "bad_request")
     return ProviderError(message, kind=kind, retryable=False, status=status)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def estimated_tools(model: ModelId, tools: ToolConfig, why: str) -> TokenCount:
+    """A labelled estimate of the tokens tool definitions add: about four characters a token of
+    their JSON."""
+    n = estimate_text_tokens("".join(_json(d) for d in tools.definitions))
+    return TokenCount(str(model), n, (), n, False, f"estimate ({why})")

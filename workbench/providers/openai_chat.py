@@ -9,11 +9,13 @@ from typing import Any, ClassVar
 
 from workbench.config import Endpoint, Settings
 from workbench.errors import MissingKeyError, ProviderError
+from workbench.prompts.tools import ToolConfig
 from workbench.providers.base import COMMON_PARAMS, ChatRequest, ModelId, Provider, Response
 from workbench.providers.sdk_errors import from_sdk_exception, safe_int, split_credentials
 from workbench.providers.sdk_http import sdk_http_client
+from workbench.providers.tools import openai_calls, openai_messages
 from workbench.tokens.count import TokenCount, TokenizerUnavailable, estimated
-from workbench.tokens.tiktoken_offline import count_openai
+from workbench.tokens.tiktoken_offline import count_openai, count_openai_tools
 
 __all__ = ["OpenAICompatibleProvider", "OpenAIProvider"]
 
@@ -39,6 +41,7 @@ class OpenAIProvider(Provider):
     sdk = "openai"
     extra = "openai"
     default_concurrency = 8
+    supports_tools = True
 
     def __init__(
         self, name: str = "openai", base_url: str | None = None, key_env: str | None = None
@@ -69,6 +72,15 @@ class OpenAIProvider(Provider):
         except TokenizerUnavailable as exc:
             return estimated(str(model), messages, f"exact OpenAI counts need tiktoken: {exc}")
 
+    @classmethod
+    def count_tool_tokens(
+        cls, model: ModelId, tools: ToolConfig, *, settings: Settings, remote: bool
+    ) -> TokenCount:
+        try:
+            return count_openai_tools(str(model), tools.definitions)
+        except TokenizerUnavailable:
+            return super().count_tool_tokens(model, tools, settings=settings, remote=remote)
+
     def _api_key(self) -> str:
         # The SDK insists on a key even for local servers that ignore it.
         return (os.environ.get(self._key_env) if self._key_env else None) or "not-needed"
@@ -89,7 +101,7 @@ class OpenAIProvider(Provider):
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         params = dict(request.params)
-        body: dict[str, Any] = {"model": request.model.name, "messages": list(request.messages)}
+        body = _base_body(request)
         if "max_tokens" in params:
             body["max_completion_tokens"] = params.pop("max_tokens")
         body.update(params)
@@ -119,6 +131,7 @@ class OpenAIProvider(Provider):
             raw = json.loads(reply.content)
             choice = raw["choices"][0]
             text = choice["message"].get("content") or ""
+            calls = openai_calls(choice["message"])
             usage = raw.get("usage") or {}
         except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
             raise ProviderError(
@@ -133,12 +146,24 @@ class OpenAIProvider(Provider):
             finish_reason=choice.get("finish_reason"),
             latency_ms=latency,
             raw=raw,
+            tool_calls=calls,
         )
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def _base_body(request: ChatRequest) -> dict[str, Any]:
+    """Model, messages and tools (passed through as OpenAI defines them)."""
+    body: dict[str, Any] = {
+        "model": request.model.name,
+        "messages": openai_messages(request.messages),
+    }
+    if request.tools is not None:
+        body.update(request.tools.request_fields())
+    return body
 
 
 class OpenAICompatibleProvider(OpenAIProvider):
@@ -178,10 +203,18 @@ class OpenAICompatibleProvider(OpenAIProvider):
             str(model), messages, "an OpenAI-compatible endpoint's tokenizer is unknown"
         )
 
+    @classmethod
+    def count_tool_tokens(
+        cls, model: ModelId, tools: ToolConfig, *, settings: Settings, remote: bool
+    ) -> TokenCount:
+        return super(OpenAIProvider, cls).count_tool_tokens(
+            model, tools, settings=settings, remote=remote
+        )
+
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         params = dict(request.params)
         extra = {k: params.pop(k) for k in list(params) if k in _EXTRA_BODY_PARAMS}
-        body: dict[str, Any] = {"model": request.model.name, "messages": list(request.messages)}
+        body = _base_body(request)
         body.update(params)  # compatible servers know max_tokens better than max_completion_tokens
         if extra:
             body["extra_body"] = extra

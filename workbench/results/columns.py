@@ -60,6 +60,13 @@ class Column:
     """Also written for each row of an export's evidence (``evidence.jsonl``)."""
 
 
+def _tool_calls(facts: CellFacts) -> list[dict[str, Any]] | None:
+    if facts.done is None:
+        return None
+    calls = facts.done.response.tool_calls
+    return list(calls) if calls else ([] if facts.done.response.ok else None)
+
+
 def _scoring_cost(facts: CellFacts) -> float | None:
     costs = [s.cost_usd for s in facts.scores]
     return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
@@ -84,6 +91,22 @@ COLUMNS: tuple[Column, ...] = (
         "output",
         "the model's reply text (None when the call failed)",
         lambda f: f.response("text"),
+        evidence=True,
+    ),
+    Column(
+        "tool_calls",
+        "the tools the model called, in order: a list of {'id', 'name', 'arguments'} with the "
+        "arguments parsed from JSON (when they are not valid JSON: 'arguments' None, the text in "
+        "'raw_arguments' and why in 'invalid'); every step's calls for a tool loop; [] when it "
+        "called none, None when the call failed",
+        _tool_calls,
+        evidence=True,
+    ),
+    Column(
+        "trajectory",
+        "a tool loop's turns after the prompt (assistant turns with their tool_calls, tool turns "
+        "with each result), the final reply last; None for a cell of one call",
+        lambda f: f.done.trajectory if f.done is not None else None,
         evidence=True,
     ),
     Column(

@@ -26,6 +26,13 @@ from workbench.scoring.structured import (
     not_,
     numeric,
 )
+from workbench.scoring.tools import (
+    no_tool_call,
+    tool_args,
+    tool_args_valid,
+    tool_called,
+    tool_sequence,
+)
 
 __all__ = [
     "Embedder",
@@ -45,6 +52,7 @@ __all__ = [
     "json_valid",
     "judge",
     "length",
+    "no_tool_call",
     "not_",
     "numeric",
     "pairwise",
@@ -56,4 +64,8 @@ __all__ = [
     "registered_scorers",
     "scorer",
     "similarity",
+    "tool_args",
+    "tool_args_valid",
+    "tool_called",
+    "tool_sequence",
 ]

@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.errors import ScorerError
+from workbench.errors import ScorerError, WorkbenchError
 from workbench.prompts.render import template_variables
+from workbench.prompts.tools import ToolConfig
 
 __all__ = [
     "Planned",
@@ -63,6 +64,15 @@ class ScoreContext:
     row's turns and the final user message); empty otherwise."""
     call: Callable[..., Awaitable[Any]] | None = None
     peer: Callable[[str], str | None] | None = None
+    tools: ToolConfig | None = None
+    """The tools the request offered (None: no tools)."""
+    trajectory: tuple[Any, ...] = ()
+    """A tool loop's turns after the prompt (tool calls and their results); empty otherwise."""
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The tools the model called (every step's, for a tool loop), normalized."""
+        return list(getattr(self.response, "tool_calls", None) or [])
 
 
 def add_cost(a: float | None, b: float | None) -> float | None:
@@ -203,6 +213,8 @@ def scorer(name: str, *, recorded_if_given: Collection[str] = ()) -> Callable[[F
                 for text in value if isinstance(value, (list, tuple)) else [value]:
                     if isinstance(text, str):
                         variables |= template_variables(text, f"scorer '{column}'")
+                if isinstance(value, Mapping):  # e.g. tool_args' expected values
+                    variables |= _nested_variables(value)
             args_spec = {
                 k: v for k, v in bound.arguments.items() if k in given or k not in recorded_if_given
             }
@@ -220,6 +232,20 @@ def scorer(name: str, *, recorded_if_given: Collection[str] = ()) -> Callable[[F
         return build
 
     return register
+
+
+def _nested_variables(value: Any) -> set[str]:
+    """Row values read by the templates inside a mapping (those that parse as templates)."""
+    if isinstance(value, str):
+        try:
+            return set(template_variables(value))
+        except WorkbenchError:
+            return set()
+    if isinstance(value, Mapping):
+        return set().union(*(_nested_variables(v) for v in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_nested_variables(v) for v in value))
+    return set()
 
 
 def register_builder(name: str, builder: Builder) -> Builder:

@@ -24,6 +24,7 @@ from workbench.scoring.base import (
     add_cost,
     scorer,
 )
+from workbench.scoring.tools import describe_tools
 
 __all__ = ["Scale", "judge", "pairwise", "parse_grade", "parse_preference"]
 
@@ -144,7 +145,7 @@ def judge(
                 content=_JUDGE_USER.format(
                     rubric=render_template(rubric, row, "judge rubric"),
                     input=_input_text(ctx),
-                    output=output,
+                    output=describe_tools(output, ctx),
                 ),
             ),
         )

@@ -46,6 +46,8 @@ async def score_cells(
             conversation=conversation_of(cell, (variants or {}).get(cell.variant), rows),
             call=caller,
             peer=lambda variant: outputs.get((cell.row_index, cell.repeat, variant)),
+            tools=cell.request.tools,
+            trajectory=tuple(done.trajectory or ()),
         )
         text = done.response.text or ""
         return [await s.score(text, rows[cell.row_index], ctx) for s in scorers]

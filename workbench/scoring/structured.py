@@ -31,6 +31,7 @@ from workbench.tokens.estimate import estimate_text_tokens
 __all__ = [
     "all_of",
     "any_of",
+    "expected_options",
     "json_schema",
     "json_valid",
     "length",
@@ -53,7 +54,7 @@ def _fold(text: str, case_sensitive: bool) -> str:
 # -- several acceptable answers -------------------------------------------------------------
 
 
-def _options(expected: list[str] | str, row: Mapping[str, Any], where: str) -> list[str]:
+def expected_options(expected: list[str] | str, row: Mapping[str, Any], where: str) -> list[str]:
     """The acceptable answers: each item of a list is a template; a single template may render to
     a JSON list (``["a", "b"]``), a Python list literal (what ``{{ list_column }}`` renders), or a
     ``|``-separated string (``Paris|paris, France``)."""
@@ -110,7 +111,7 @@ def any_of(
     _check_flags("any_of", case_sensitive=case_sensitive)
 
     def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
-        options = _options(expected, row, "scorer 'any_of'")
+        options = expected_options(expected, row, "scorer 'any_of'")
         if not options:
             return Score(None, None, "no expected values")
         hay = _fold(output, case_sensitive)
@@ -134,7 +135,7 @@ def all_of(expected: list[str] | str = "{{ expected }}", case_sensitive: bool = 
     _check_flags("all_of", case_sensitive=case_sensitive)
 
     def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
-        options = _options(expected, row, "scorer 'all_of'")
+        options = expected_options(expected, row, "scorer 'all_of'")
         if not options:
             return Score(None, None, "no expected values")
         hay = _fold(output, case_sensitive)

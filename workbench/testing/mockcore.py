@@ -15,9 +15,17 @@ import random
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from http import HTTPStatus
 from typing import Any, Literal
+
+from workbench.testing.mocktools import (
+    ToolRequest,
+    check_scripted,
+    parse_tools,
+    planned_calls,
+    tool_reply,
+)
 
 Api = Literal["openai", "anthropic"]
 
@@ -72,6 +80,8 @@ class ChatRequest:
     max_words: int | None
     n: int
     fingerprint: str
+    tools: ToolRequest = field(default_factory=ToolRequest)
+    """Tools offered, tool_choice, and the tool results the request ends with."""
 
 
 def canonical_json(obj: object) -> bytes:
@@ -160,6 +170,13 @@ def parse_request(api: Api, raw: bytes) -> ChatRequest:
             ):
                 raise RequestError("system: must be a string or a list of text blocks")
             texts.append(text_of(system, "system"))
+    try:
+        tools = parse_tools(api, body)
+    except ValueError as exc:
+        raise RequestError(str(exc)) from None
+    if tools.results:  # a follow-up: the reply is to the tool results
+        last_user = "\n".join(tools.results)
+        texts.extend(tools.results)
     return ChatRequest(
         api=api,
         model=model,
@@ -168,6 +185,7 @@ def parse_request(api: Api, raw: bytes) -> ChatRequest:
         max_words=max_words,
         n=n,
         fingerprint=fingerprint(body),
+        tools=tools,
     )
 
 
@@ -192,17 +210,27 @@ def _spoil_usage(usage: dict[str, Any], mode: str) -> dict[str, Any] | None:
 
 
 def success_body(
-    req: ChatRequest, answers: Mapping[str, str], bad_usage: str | None = None
+    req: ChatRequest,
+    answers: Mapping[str, str],
+    bad_usage: str | None = None,
+    scripted: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """The reply body; ``bad_usage`` (a ``BAD_USAGE_MODES`` entry) spoils its usage."""
-    text, cut = reply_text(req, answers)
-    out_words = word_count(text)
+    """The reply body; ``bad_usage`` (a ``BAD_USAGE_MODES`` entry) spoils its usage;
+    ``scripted``: tool calls by last user text (see ``mocktools``)."""
+    calls, call_words = tool_reply(
+        req.api, req.fingerprint, planned_calls(req.tools, req.last_user, scripted or {})
+    )
+    text, cut = ("", False) if calls else reply_text(req, answers)
+    out_words = word_count(text) + call_words
     body: dict[str, Any]
     usage: dict[str, Any]
     if req.api == "openai":
         message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
         message["annotations"] = []
         finish = "length" if cut else "stop"
+        if calls:
+            message.update(content=None, tool_calls=calls)
+            finish = "tool_calls"
         choice = {"message": message, "logprobs": None, "finish_reason": finish}
         body = {
             "id": "chatcmpl-mock" + req.fingerprint[:24],
@@ -224,8 +252,8 @@ def success_body(
             "type": "message",
             "role": "assistant",
             "model": req.model,
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "max_tokens" if cut else "end_turn",
+            "content": calls or [{"type": "text", "text": text}],
+            "stop_reason": "tool_use" if calls else "max_tokens" if cut else "end_turn",
             "stop_sequence": None,
         }
         usage = {"input_tokens": req.input_words, "output_tokens": out_words}
@@ -343,20 +371,39 @@ def updated_faults(base: Faults, updates: Mapping[str, object]) -> Faults:
 class State:
     """Configuration and counters; touched only from the server's event loop."""
 
-    def __init__(self, faults: Faults, answers: Mapping[str, str], seed: int) -> None:
-        self.initial = (dataclasses.replace(faults), dict(answers), seed)
+    def __init__(
+        self,
+        faults: Faults,
+        answers: Mapping[str, str],
+        seed: int,
+        tool_calls: Mapping[str, Any] | None = None,
+    ) -> None:
+        scripted = dict(tool_calls or {})
+        self.initial = (dataclasses.replace(faults), dict(answers), seed, scripted)
         self.faults = Faults()
         self.answers: dict[str, str] = {}
+        self.tool_calls: dict[str, list[dict[str, Any]]] = {}
+        """Scripted tool calls by last user text (see ``mocktools``)."""
         self.rng = random.Random(seed)
         self.budget: dict[str, int] = {}
         self.seq = 0
-        self.apply({**dataclasses.asdict(faults), "answers": dict(answers), "seed": seed})
+        self.apply(
+            {
+                **dataclasses.asdict(faults),
+                "answers": dict(answers),
+                "seed": seed,
+                "tool_calls": scripted,
+            }
+        )
         self.reset_counters()
 
     def apply(self, updates: Mapping[str, object]) -> None:
-        """Update faults / ``answers`` / ``seed`` atomically; ``ValueError`` changes nothing."""
-        checked = {k: v for k, v in updates.items() if k not in ("answers", "seed")}
+        """Update faults / ``answers`` / ``tool_calls`` / ``seed`` atomically; ``ValueError``
+        changes nothing."""
+        checked = {k: v for k, v in updates.items() if k not in ("answers", "seed", "tool_calls")}
         faults = updated_faults(self.faults, checked)
+        scripted = updates.get("tool_calls")
+        calls = check_scripted(scripted) if scripted is not None else None
         answers = updates.get("answers")
         if answers is not None and not (
             isinstance(answers, dict) and all(isinstance(v, str) for v in answers.values())
@@ -373,6 +420,8 @@ class State:
             self.seq = 0
         if answers is not None:
             self.answers = dict(answers)
+        if calls is not None:
+            self.tool_calls = calls
         if seed is not None:
             self.rng = random.Random(seed)
 
@@ -390,9 +439,11 @@ class State:
 
     def restore(self) -> None:
         """Back to the construction-time faults, answers and seed."""
-        faults, answers, seed = self.initial
+        faults, answers, seed, scripted = self.initial
         self.faults = Faults()
-        self.apply({**dataclasses.asdict(faults), "answers": answers, "seed": seed})
+        self.apply(
+            {**dataclasses.asdict(faults), "answers": answers, "seed": seed, "tool_calls": scripted}
+        )
         self.seq = 0
 
     def take(self, budget: str, rate: float = 0.0, draw: float = 1.0) -> bool:
@@ -473,7 +524,11 @@ class State:
             "over_capacity": self.over_capacity_refused,
             "connections": self.connections,
             "internal_errors": self.internal_errors,
-            "config": {**dataclasses.asdict(self.faults), "answers": len(self.answers)},
+            "config": {
+                **dataclasses.asdict(self.faults),
+                "answers": len(self.answers),
+                "tool_calls": len(self.tool_calls),
+            },
         }
 
 

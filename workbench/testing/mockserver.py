@@ -1,10 +1,11 @@
 """Fake OpenAI / Anthropic HTTP server on 127.0.0.1 for tests and throughput benchmarks.
 
 Stdlib only (asyncio streams), HTTP/1.1 with keep-alive.  Serves ``POST /v1/chat/completions``
-(also ``/chat/completions``) and ``POST /v1/messages`` with deterministic replies (see
-``workbench.testing.mockcore``), switchable faults and provider limits (``Faults``: 429 storms,
+(also ``/chat/completions``) and ``POST /v1/messages`` with deterministic replies and tool calls
+(see ``workbench.testing.mockcore`` and ``mocktools``), switchable faults and provider limits (``Faults``: 429 storms,
 a hard cap on requests answered at once, overloads, 500s, hangs, drops), and control endpoints:
-``GET /_stats``, ``POST /_control`` (JSON of ``Faults`` fields, ``answers``, ``seed``) and
+``GET /_stats``, ``POST /_control`` (JSON of ``Faults`` fields, ``answers``, ``tool_calls``,
+``seed``) and
 ``POST /_reset`` (zero counters; body ``{"config": true}`` also restores the initial config).
 
 In process: ``with MockServer(faults=Faults(latency=0.01)) as srv: ...`` (own loop in a thread),
@@ -72,8 +73,9 @@ class AsyncMockServer:
         seed: int = 0,
         port: int = 0,
         idle_timeout: float = 60.0,
+        tool_calls: Mapping[str, Any] | None = None,
     ) -> None:
-        self.state = State(faults or Faults(), answers or {}, seed)
+        self.state = State(faults or Faults(), answers or {}, seed, tool_calls)
         self.port = port
         self.idle_timeout = idle_timeout
         self._server: asyncio.Server | None = None
@@ -257,7 +259,7 @@ class AsyncMockServer:
             body = error_body(api, 500, "The server had an error processing your request (mock).")
             await self._send(writer, 500, body, req.keep_alive, ids)
             return req.keep_alive
-        answer = success_body(chat, st.answers, None if fault else st.usage_mode())
+        answer = success_body(chat, st.answers, None if fault else st.usage_mode(), st.tool_calls)
         if fault == "drop":
             st.fired["drop"] += 1
             raw = json.dumps(answer).encode()
@@ -308,8 +310,13 @@ class MockServer:
         answers: Mapping[str, str] | None = None,
         seed: int = 0,
         port: int = 0,
+        tool_calls: Mapping[str, Any] | None = None,
     ) -> None:
-        self._server = AsyncMockServer(faults, answers=answers, seed=seed, port=port)
+        """``tool_calls``: calls to make by last user text, ``{"text": [{"name": "lookup",
+        "arguments": {...} or "raw JSON text"}]}`` (see ``workbench.testing.mocktools``)."""
+        self._server = AsyncMockServer(
+            faults, answers=answers, seed=seed, port=port, tool_calls=tool_calls
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -403,6 +410,10 @@ class MockServer:
     def set_answers(self, answers: Mapping[str, str]) -> None:
         """Replace the answers mapping (last user text -> reply)."""
         self.set_faults(answers=dict(answers))
+
+    def set_tool_calls(self, tool_calls: Mapping[str, Any]) -> None:
+        """Replace the scripted tool calls (last user text -> calls)."""
+        self.set_faults(tool_calls=dict(tool_calls))
 
     def reset(self, *, config: bool = False) -> None:
         """Zero the counters; with ``config=True`` also restore the initial faults and answers."""

@@ -18,6 +18,7 @@ __all__ = [
     "OPENAI_REPLY_PRIMING",
     "OPENAI_TOKENS_PER_MESSAGE",
     "count_openai",
+    "count_openai_tools",
     "load_tiktoken",
     "openai_encoding_name",
 ]
@@ -119,4 +120,52 @@ def count_openai(
         method=f"tiktoken {name}" + ("" if known else " (encoding assumed for an unknown model)"),
         offsets=tuple(offsets) if with_offsets else None,
         contents=tuple(m["content"] for m in messages),
+    )
+
+
+_TOOL_COSTS = {
+    # (per function, properties start, per property, enum start, per enum item, end):
+    # OpenAI cookbook, "How to count tokens with tiktoken", num_tokens_for_tools.
+    "o200k_base": (7, 3, 3, -3, 3, 12),
+    "cl100k_base": (10, 3, 3, -3, 3, 12),
+}
+
+
+def count_openai_tools(model: str, definitions: Sequence[Mapping[str, Any]]) -> TokenCount:
+    """Tokens the function-tool definitions add to an OpenAI request, by the approximation in
+    OpenAI's cookbook (names, descriptions, parameter names, types and enums through tiktoken,
+    plus fixed costs): an estimate, as OpenAI does not document the exact format."""
+    name, _ = openai_encoding_name(model)
+    enc = load_tiktoken(name)
+    func_init, prop_init, prop_key, enum_init, enum_item, func_end = _TOOL_COSTS[name]
+
+    def n(text: str) -> int:
+        return len(enc.encode(text, disallowed_special=()))
+
+    total = 0
+    for definition in definitions:
+        function = definition["function"]
+        total += func_init + n(
+            f"{function['name']}:{str(function.get('description') or '').removesuffix('.')}"
+        )
+        properties = (function.get("parameters") or {}).get("properties") or {}
+        if properties:
+            total += prop_init
+        for key, prop in properties.items():
+            prop = prop if isinstance(prop, Mapping) else {}
+            total += prop_key
+            for item in prop.get("enum") or ():
+                total += enum_item + n(str(item))
+            if prop.get("enum"):
+                total += enum_init
+            desc = str(prop.get("description") or "").removesuffix(".")
+            total += n(f"{key}:{prop.get('type', '')}:{desc}")
+    total += func_end if definitions else 0
+    return TokenCount(
+        model=model,
+        total=total,
+        per_message=(),
+        overhead=total,
+        exact=False,
+        method=f"tiktoken {name}, tool definitions by OpenAI's cookbook approximation (estimate)",
     )

@@ -10,6 +10,7 @@ import difflib
 import html
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.analysis.report import answers
+from workbench.providers.tools import compact, signatures
 from workbench.results.columns import RESERVED, SCORER_SUFFIXES
 
 __all__ = ["SORT_KEYS", "Filters", "GridModel", "Sort", "word_diff"]
@@ -37,8 +40,11 @@ class Filters:
     disagree: bool = False
     """Only rows where the variants' verdicts differ."""
     search: str = ""
-    """Case-insensitive text in the inputs or any output."""
+    """Case-insensitive text in the inputs, any output or tool call."""
     scorer: str | None = None
+    other_tool: bool = False
+    """Only rows where a variant called a different tool (or tools, in another order) than the
+    baseline variant (the first one when no baseline is chosen), in most of its repeats."""
 
     @classmethod
     def of(cls, data: Mapping[str, Any] | None) -> Filters:
@@ -49,6 +55,7 @@ class Filters:
             disagree=bool(data.get("disagree")),
             search=str(data.get("search") or ""),
             scorer=data.get("scorer") or None,
+            other_tool=bool(data.get("other_tool")),
         )
 
 
@@ -141,7 +148,7 @@ class GridModel:
             for i, c in zip(first, counts, strict=True)
         }
         """Positions in ``_frame`` of each cell's repeats (rows are sorted by cell)."""
-        codes, _ = pd.factorize(frame["output"])
+        codes, _ = pd.factorize(answers(frame))  # repeats differ by output or tool calls
         shown = codes >= 0
         pairs = np.unique(cell_key[shown] * (codes.max() + 2) + codes[shown])
         self.m = {
@@ -172,6 +179,9 @@ class GridModel:
             self.score[s] = _grid_mean(shape, at, value)
         outputs = frame["output"].tolist()
         self._first = {(int(r[i]), int(v[i])): outputs[i] for i in first}
+        calls = frame["tool_calls"].tolist() if "tool_calls" in frame else [None] * len(frame)
+        self._calls: list[list[dict[str, Any]]] = [c if isinstance(c, list) else [] for c in calls]
+        self._tools = _ToolModes(self._cells, self._calls) if any(self._calls) else None
         first_rows = frame.drop_duplicates("_r").set_index("_r")
         self._input_rows: dict[int, dict[str, Any]] = {
             int(i): {str(k): x for k, x in rec.items()}
@@ -182,8 +192,9 @@ class GridModel:
         hay: list[list[str]] = [[] for _ in self.row_ids]
         for i, rec in self._input_rows.items():
             hay[i].extend(_text(x, None) for x in rec.values())
-        for i, out in zip(r, outputs, strict=True):
+        for i, out, made in zip(r, outputs, self._calls, strict=True):
             hay[i].append(_text(out, None))
+            hay[i].extend(compact(c) for c in made)
         self._haystack = np.array([" ".join(h).lower() for h in hay], dtype=object)
         self._by_cell = {(r, v): lab for (r, v, _), lab in sorted(self.labels.items())}
 
@@ -195,10 +206,22 @@ class GridModel:
             raise ValueError(f"No scorer {scorer!r}; scorers: {list(self.scorers)}.")
         return [scorer]
 
-    def select(self, filters: Filters, sort: Sort) -> np.ndarray:
-        """Row positions that pass ``filters``, in ``sort`` order."""
+    def select(self, filters: Filters, sort: Sort, baseline: str | None = None) -> np.ndarray:
+        """Row positions that pass ``filters``, in ``sort`` order (``baseline``: the variant
+        the ``other_tool`` filter compares with; default the first)."""
         keep = np.ones(len(self.row_ids), dtype=bool)
         checks = self._checks(filters.scorer)
+        if filters.other_tool:
+            base = self._var_pos.get(baseline or self.variants[0], 0)
+            tools = self._tools
+            keep &= np.fromiter(
+                (
+                    tools is not None and tools.differs(i, base, len(self.variants))
+                    for i in range(len(self.row_ids))
+                ),
+                bool,
+                len(self.row_ids),
+            )
         if filters.failures:
             bad = (self.m["errors"] > 0).any(axis=1)
             for s in checks:
@@ -252,7 +275,7 @@ class GridModel:
         baseline: str | None = None,
     ) -> dict[str, Any]:
         """One page: ``rows`` (JSON-ready), ``total`` matching rows, ``pages``, ``page``."""
-        rows = self.select(filters or Filters(), sort or Sort())
+        rows = self.select(filters or Filters(), sort or Sort(), baseline)
         size = max(1, int(page_size))
         pages = max(1, -(-len(rows) // size))
         page = min(max(0, int(page)), pages - 1)
@@ -267,7 +290,7 @@ class GridModel:
     def row(self, r: int, baseline: str | None = None) -> dict[str, Any]:
         """One grid row: inputs and a cell per variant."""
         base_j = self._var_pos.get(baseline) if baseline else None
-        base_out = _text(self._first.get((r, base_j)), None) if base_j is not None else ""
+        base_out = self._said(r, base_j) if base_j is not None else ""
         row_id = self.row_ids[r]
         inputs = self._input_rows.get(r)
         cells = []
@@ -276,6 +299,7 @@ class GridModel:
                 cells.append({"variant": variant, "missing": True})
                 continue
             out = _text(self._first.get((r, j)), None)
+            made = self._calls[self._cells[(r, j)][0]]
             checks = {}
             for s in self.scorers:
                 k, m = self.passed[s][r, j], self.scored[s][r, j]
@@ -288,10 +312,13 @@ class GridModel:
                     "variant": variant,
                     "output": _text(out),
                     "diff": (
-                        word_diff(base_out, out)[: _TRUNCATE * 3]
+                        word_diff(base_out, self._said(r, j))[: _TRUNCATE * 3]
                         if base_j is not None and j != base_j
                         else None
                     ),
+                    "tool_calls": [compact(c) for c in made],
+                    "tools_invalid": any(c.get("invalid") for c in made),
+                    "tools_mode": self._tools.mode(r, j) if self._tools is not None else None,
                     "checks": checks,
                     "score": _num(first_score),
                     "tokens": _num(self.m["tokens"][r, j]),
@@ -306,6 +333,15 @@ class GridModel:
             )
         values = {} if inputs is None else {c: _text(inputs[c], 200) for c in self.inputs}
         return {"row_id": _plain(row_id), "inputs": values, "cells": cells}
+
+    def _said(self, r: int, j: int) -> str:
+        """The first repeat's output and tool calls as text (what the diff compares)."""
+        at = self._cells.get((r, j))
+        text = _text(self._first.get((r, j)), None)
+        if at is None or not self._calls[at[0]]:
+            return text
+        shown = "\n".join(f"→ {compact(c)}" for c in self._calls[at[0]])
+        return f"{text}\n{shown}" if text else shown
 
     def _cell_label(self, row_id: Any, variant: str) -> tuple[str, str]:
         return self._by_cell.get((str(row_id), variant), ("", ""))
@@ -323,9 +359,10 @@ class GridModel:
         r, j = self._row_pos.get(str(row_id)), self._var_pos.get(variant)
         if r is None or j is None:
             raise ValueError(f"No cell for row {row_id!r} and variant {variant!r}.")
-        part = self._frame.iloc[list(self._cells.get((r, j), range(0)))]
+        at = list(self._cells.get((r, j), range(0)))
+        part = self._frame.iloc[at]
         repeats = []
-        for _, rec in part.iterrows():
+        for i, (_, rec) in zip(at, part.iterrows(), strict=True):
             scores = [
                 {
                     "scorer": s,
@@ -336,11 +373,14 @@ class GridModel:
                 for s in self.scorers
             ]
             label = self.labels.get((str(row_id), variant, int(rec["repeat"])), ("", ""))
+            trajectory = rec.get("trajectory")
             repeats.append(
                 {
                     "repeat": int(rec["repeat"]),
                     "messages": _messages(rec["messages"]),
                     "output": _text(rec["output"], None),
+                    "tool_calls": self._calls[i],
+                    "trajectory": trajectory if isinstance(trajectory, list) else None,
                     "error": _text(rec["error"], None),
                     "finish_reason": _text(rec["finish_reason"], None),
                     "raw": (raw or {}).get(str(rec["request_key"])),
@@ -365,6 +405,42 @@ class GridModel:
             return []
         part = self._frame.iloc[list(self._cells.get((r, j), range(0)))]
         return [(int(a), str(b)) for a, b in zip(part["repeat"], part["request_key"], strict=True)]
+
+
+class _ToolModes:
+    """Per cell, the tool calls most of its repeats made: to say "4 of 5 repeats call
+    lookup_order(order_id="42")" and to find cells that call other tools than the baseline."""
+
+    def __init__(
+        self, cells: Mapping[tuple[int, int], range], calls: Sequence[list[dict[str, Any]]]
+    ) -> None:
+        self.modes: dict[tuple[int, int], tuple[tuple[str, ...], str, int, int]] = {}
+        for cell, at in cells.items():
+            seen = Counter(signatures(calls[i]) for i in at)
+            top, count = seen.most_common(1)[0]
+            example = next(calls[i] for i in at if signatures(calls[i]) == top)
+            names = tuple(c["name"] for c in example)
+            shown = ", ".join(compact(c, 80) for c in example) or "no tool"
+            self.modes[cell] = (names, shown, count, len(at))
+
+    def mode(self, r: int, j: int) -> str | None:
+        """``4 of 5 repeats call lookup_order(order_id="42")`` (None: one repeat)."""
+        found = self.modes.get((r, j))
+        if found is None or found[3] < 2:
+            return None
+        _, shown, count, n = found
+        return f"{count} of {n} repeats call {shown}"
+
+    def differs(self, r: int, base: int, variants: int) -> bool:
+        """A variant's usual tools differ from the baseline's on row ``r``."""
+        mine = self.modes.get((r, base))
+        if mine is None:
+            return False
+        return any(
+            (r, j) in self.modes and self.modes[(r, j)][0] != mine[0]
+            for j in range(variants)
+            if j != base
+        )
 
 
 def _grid_sum(

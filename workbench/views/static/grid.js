@@ -57,6 +57,7 @@ function render({ model, el }) {
     controls.innerHTML = `
       <label><input type="checkbox" class="wb-f-failures"${f.failures ? " checked" : ""}> only failures</label>
       <label><input type="checkbox" class="wb-f-disagree"${f.disagree ? " checked" : ""}> only disagreements</label>
+      <label><input type="checkbox" class="wb-f-other-tool"${f.other_tool ? " checked" : ""}> called a different tool than baseline</label>
       <input type="search" class="wb-f-search" placeholder="search" value="${esc(f.search || "")}">
       <label>scorer <select class="wb-f-scorer">${opts(model.get("scorers"), f.scorer, "any")}</select></label>
       <label>sort <select class="wb-s-by">${opts(SORTS, s.by || "row")}</select></label>
@@ -72,9 +73,10 @@ function render({ model, el }) {
       disagree: q(".wb-f-disagree").checked,
       search: q(".wb-f-search").value,
       scorer: q(".wb-f-scorer").value || null,
+      other_tool: q(".wb-f-other-tool").checked,
     });
     const sorted = () => ({ by: q(".wb-s-by").value, variant: q(".wb-s-variant").value || null, desc: q(".wb-s-desc").checked });
-    for (const c of [".wb-f-failures", ".wb-f-disagree", ".wb-f-scorer"]) q(c).onchange = () => set("filters", filt());
+    for (const c of [".wb-f-failures", ".wb-f-disagree", ".wb-f-other-tool", ".wb-f-scorer"]) q(c).onchange = () => set("filters", filt());
     q(".wb-f-search").onchange = () => set("filters", filt());
     for (const c of [".wb-s-by", ".wb-s-variant", ".wb-s-desc"]) q(c).onchange = () => set("sort", sorted());
     q(".wb-baseline").onchange = () => set("baseline", q(".wb-baseline").value);
@@ -89,7 +91,10 @@ function render({ model, el }) {
     const badges = Object.entries(c.checks)
       .map(([s, x]) => `<span class="wb-badge wb-${x.state}" title="${esc(s)}">${esc(s)} ${x.k}/${x.n}</span>`)
       .join("");
-    const text = c.diff !== null && c.diff !== undefined ? c.diff : esc(c.output);
+    const diffed = c.diff !== null && c.diff !== undefined;
+    const calls = diffed ? "" : (c.tool_calls || []).map((t) => `<div class="wb-tool${c.tools_invalid ? " wb-error" : ""}">→ ${esc(t)}</div>`).join("");
+    const mode = c.tools_mode ? `<div class="wb-reps">${esc(c.tools_mode)}</div>` : "";
+    const text = (diffed ? c.diff : esc(c.output)) + calls + mode;
     const reps = c.n > 1 ? `<span class="wb-reps">${c.n} repeats · ${c.distinct} distinct</span>` : "";
     const up = c.label === "up" ? " wb-on" : "";
     const down = c.label === "down" ? " wb-on" : "";
@@ -144,6 +149,8 @@ function render({ model, el }) {
         .join("");
       html += `<div class="wb-repeat"><h4>repeat ${r.repeat}${r.cached ? " (cached)" : ""}</h4>${msgs}
         <div><b>output</b><pre>${esc(r.output)}</pre></div>${r.error ? `<div class="wb-error">${esc(r.error)}</div>` : ""}
+        ${r.tool_calls && r.tool_calls.length ? `<div><b>tool calls</b><pre>${esc(JSON.stringify(r.tool_calls, null, 2))}</pre></div>` : ""}
+        ${r.trajectory ? `<details><summary>trajectory (${r.trajectory.length} turns)</summary><pre>${esc(JSON.stringify(r.trajectory, null, 2))}</pre></details>` : ""}
         <ul class="wb-scores">${scores}</ul>
         <details><summary>raw response</summary><pre>${esc(JSON.stringify(r.raw, null, 2))}</pre></details>
         <div class="wb-grade-detail" data-repeat="${r.repeat}">
