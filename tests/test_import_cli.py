@@ -117,5 +117,5 @@ def test_save_experiment_names_a_dataset_read_from_a_file(tmp_path: Path) -> Non
     back = load_experiment(tmp_path / "exp.yaml")
     same(back, exp)
     assert back.budget_usd == 0.5
-    with pytest.raises(ConfigError, match="ends in .yaml"):
+    with pytest.raises(ConfigError, match=r"ends in \.yaml"):
         save_experiment(exp, tmp_path / "exp.json")
