@@ -32,7 +32,7 @@ def _affix(name: str, expected: str, case_sensitive: bool, at_start: bool) -> Sc
         text = output.strip()
         hay, needle = (text, want) if case_sensitive else (text.casefold(), want.casefold())
         ok = hay.startswith(needle) if at_start else hay.endswith(needle)
-        verb = ("starts" if at_start else "ends") + " with"
+        verb = ("start" if at_start else "end") + ("s with" if ok else " with")
         return Score(1.0 if ok else 0.0, ok, f"{'' if ok else 'does not '}{verb} {_short(want)!r}")
 
     return check
