@@ -219,6 +219,7 @@ INVOICES = {
     "ACME": '{"vendor": "ACME CORP", "total": 99, "currency": "GBP"}',
     "Hooli": '{"vendor": "Hooli", "total": 12, "currency": null}',
     "Lunch": '{"vendor": null, "total": null, "currency": null}',
+    "Umbrella": '{"vendor": "Umbrella Corp", "total": 7.5, "currency": "CHF"}',
 }
 
 
@@ -230,7 +231,7 @@ def test_json_extract_maps_schemas_assert_sets_and_reports_code_and_unknown_prov
         exp.variants[1].system
         == "You turn invoices into JSON with the keys vendor, total and currency."
     )
-    assert len(exp.dataset) == 5
+    assert len(exp.dataset) == 6
     assert [s.name for s in exp.scorers] == [
         "is_json",
         "equals",
@@ -238,6 +239,7 @@ def test_json_extract_maps_schemas_assert_sets_and_reports_code_and_unknown_prov
         "total_found",
         "not_contains",
         "icontains",
+        "fields_named",  # an icontains-all's metric
         "weighted_score",
     ]
     is_json = exp.scorers[0].spec["args"]
@@ -266,14 +268,15 @@ def test_json_extract_runs_offline() -> None:
     )
     df = run(import_("json_extract", providers={"openai": fake}))
     for variant in ("prompt1", "chat"):
-        assert passes(df, "is_json", variant) == [True, False, None, False, False]
-        assert passes(df, "equals", variant) == [True, None, None, None, None]
-        assert passes(df, "contains_json", variant) == [True, None, None, None, None]
-        assert passes(df, "total_found", variant) == [None, True, None, None, None]
-        assert passes(df, "not_contains", variant) == [None, None, None, True, None]
-        assert passes(df, "icontains", variant) == [None, None, None, None, True]
+        assert passes(df, "is_json", variant) == [True, False, None, False, False, True]
+        assert passes(df, "equals", variant) == [True, None, None, None, None, None]
+        assert passes(df, "contains_json", variant) == [True, None, None, None, None, None]
+        assert passes(df, "total_found", variant) == [None, True, None, None, None, None]
+        assert passes(df, "not_contains", variant) == [None, None, None, True, None, None]
+        assert passes(df, "icontains", variant) == [None, None, None, None, True, None]
+        assert passes(df, "fields_named", variant) == [None, None, None, None, None, True]
         # weight 0 (not_contains) never fails the row; the failing is_json does
-        assert passes(df, "weighted_score", variant) == [True, False, None, False, False]
+        assert passes(df, "weighted_score", variant) == [True, False, None, False, False, True]
 
 
 # -- trivia: scenarios, list variables, echo, model-graded assertions ---------------------------
@@ -291,7 +294,7 @@ def test_trivia_expands_scenarios_and_list_variables() -> None:
         "geography / oceans",
     ]
     names = [s.name for s in exp.scorers]
-    assert names[:2] == ["levenshtein", "contains"]
+    assert names[:3] == ["levenshtein", "contains", "equals"]
     assert names[-2:] == ["factuality", "model_graded_closedqa"]
     judge = exp.scorers[-1].spec["args"]["scorer"]["args"]
     assert judge["model"] == "openai/gpt-4o-mini"  # defaultTest.options.provider
@@ -314,6 +317,8 @@ def test_trivia_runs_offline() -> None:
     df = run(exp)
     assert passes(df, "levenshtein", "echo") == [True, True, None, None, None, None, None]
     assert passes(df, "contains", "echo") == [None, None, True, None, None, None, None]
+    assert passes(df, "equals", "echo") == [None, None, True, None, None, None, None]
+    assert passes(df, "equals", "gpt-4o-mini")[2] is False
     assert passes(df, "factuality", "gpt-4o-mini") == [None, None, None, True, None, True, None]
     assert passes(df, "model_graded_closedqa", "echo") == [
         None,
@@ -392,3 +397,23 @@ def test_provider_prompt_filters_and_variables_no_test_sets(tmp_path: Path) -> N
     assert "the prompts read {{ tone }}, which no test sets: it renders empty" in str(
         imported.report
     )
+
+
+def test_csv_metric_threshold_and_assertion_config(tmp_path: Path) -> None:
+    (tmp_path / "tests.csv").write_text(
+        "q,__expected,__expected2,__metric,__config:__expected2:threshold\n"
+        "one,contains:one,levenshtein:one,accuracy,1\n"
+        "two,Two,levenshtein:two,accuracy,0\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "promptfooconfig.yaml").write_text(
+        "prompts: ['{{q}}']\nproviders: [echo]\ntests: file://tests.csv\n", encoding="utf-8"
+    )
+    exp = wb.Experiment.from_promptfoo(tmp_path / "promptfooconfig.yaml")
+    assert [s.name for s in exp.scorers] == ["accuracy", "accuracy_2", "accuracy_3", "accuracy_4"]
+    specs = [s.spec["args"]["scorer"] for s in exp.scorers]
+    assert [s["name"] for s in specs] == ["contains", "levenshtein", "exact", "levenshtein"]
+    assert [s["args"]["max_distance"] for s in specs if s["name"] == "levenshtein"] == [1, 0]
+    df = run(exp)
+    assert passes(df, "accuracy", "prompt1") == [True, None]
+    assert passes(df, "accuracy_3", "prompt1") == [None, False]  # equals is case-sensitive

@@ -152,17 +152,18 @@ def _scorers(
             )
             continue
         seen: dict[str, int] = {}
-        ctx = Context(case.vars, base, case.grader, defaults[0], defaults[1], refs)
+        ctx = Context(case.vars, base, case.grader, defaults[0], defaults[1], case.metric, refs)
         for raw, where in case.asserts:
             mapped = map_assertion(raw, ctx, where, notes)
             if mapped is None:
                 continue
-            label = mapped.label
-            if case.metric and label == mapped.spec["name"]:
-                label = case.metric
-            key = json.dumps([mapped.spec, label, mapped.weight], sort_keys=True, default=str)
+            key = json.dumps(
+                [mapped.spec, mapped.label, mapped.weight], sort_keys=True, default=str
+            )
             k = seen[key] = seen.get(key, -1) + 1
-            slot = slots.setdefault((key, k), _Slot(mapped.spec, label, mapped.weight, where))
+            slot = slots.setdefault(
+                (key, k), _Slot(mapped.spec, mapped.label, mapped.weight, where)
+            )
             slot.values[r] = mapped.values
             endpoints.update(dict(mapped.endpoints))
     columns = _Columns(rows)

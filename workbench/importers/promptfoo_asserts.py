@@ -117,6 +117,8 @@ class Context:
     """The test's ``options.provider`` (grading and embedding model), if any."""
     default_grader: str = DEFAULT_GRADER
     default_embedder: str = DEFAULT_EMBEDDER
+    metric: str | None = None
+    """The test's metric (CSV ``__metric``) for assertions that name none."""
     refs: Callable[[Any, str], Any] = field(default=lambda raw, where: raw)
     """Resolves ``$ref`` entries (assertion templates) of the config."""
 
@@ -324,7 +326,7 @@ def map_assertion(raw: Any, ctx: Context, where: str, notes: Notes) -> Mapped | 
     return Mapped(
         spec,
         tuple(build.values),
-        _label(kind, negate, raw.get("metric")),
+        _label(kind, negate, raw.get("metric") or ctx.metric),
         float(weight),
         tuple(build.endpoints),
     )
