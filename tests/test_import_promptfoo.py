@@ -368,7 +368,15 @@ def test_a_missing_file_reference_names_the_config_entry(tmp_path: Path) -> None
     (tmp_path / "promptfooconfig.yaml").write_text(
         "prompts: [file://nope.txt]\nproviders: [echo]\n"
     )
-    with pytest.raises(ConfigError, match=r"prompts\[0\]: file://nope.txt names no file"):
+    with pytest.raises(
+        ConfigError, match=r"promptfooconfig.yaml: prompts\[0\]: file://nope.txt names no file"
+    ):
+        wb.Experiment.from_promptfoo(tmp_path / "promptfooconfig.yaml")
+
+
+def test_a_malformed_test_is_refused_naming_the_config_and_entry(tmp_path: Path) -> None:
+    (tmp_path / "promptfooconfig.yaml").write_text("prompts: [hi]\nproviders: [echo]\ntests: [3]\n")
+    with pytest.raises(ConfigError, match=r"promptfooconfig.yaml: tests\[0\] must be a mapping"):
         wb.Experiment.from_promptfoo(tmp_path / "promptfooconfig.yaml")
 
 

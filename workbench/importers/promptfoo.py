@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, WorkbenchError
 from workbench.importers.files import read_yaml, text_of
 from workbench.importers.promptfoo_asserts import (
     DEFAULT_EMBEDDER,
@@ -258,10 +258,10 @@ def _rows(
 def _options(config: Mapping[str, Any], notes: Notes) -> tuple[int, int | None]:
     options = config.get("evaluateOptions") or {}
     if not isinstance(options, Mapping):
-        raise ConfigError(f"{notes.source}: evaluateOptions must be a mapping.")
+        raise ConfigError("evaluateOptions must be a mapping.")
     repeat = options.get("repeat", 1)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ConfigError(f"{notes.source}: evaluateOptions.repeat must be a whole number >= 1.")
+        raise ConfigError("evaluateOptions.repeat must be a whole number >= 1.")
     concurrency = options.get("maxConcurrency")
     if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
         notes.add(
@@ -297,6 +297,17 @@ def read_promptfoo(
         raise ConfigError(
             f"{path}: expected a promptfoo config (a mapping with prompts, providers, tests)."
         )
+    try:
+        return _read(path, config, grader, embedder)
+    except WorkbenchError as exc:  # name the config in every problem
+        if not str(exc).startswith(str(path)):
+            exc.args = (f"{path}: {exc}",)
+        raise
+
+
+def _read(
+    path: Path, config: Mapping[str, Any], grader: str | None, embedder: str | None
+) -> Imported:
     notes = Notes(path.name)
     base = path.parent
     for key in sorted(set(config) - _USED - _IGNORED - {"evaluateOptions", "assertionTemplates"}):
