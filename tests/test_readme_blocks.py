@@ -3,8 +3,8 @@
 Each section runs in an empty folder, its blocks in order in one namespace: ```python blocks are
 executed; the ``workbench ...`` lines of bash and yaml blocks go through ``workbench.cli.main``
 (``[optional]`` parts left out) and must exit 0; an experiment YAML (``# NAME.yaml`` on its first
-line) is written and run with ``workbench run``; a ``# NAME.toml`` settings file is written and
-loaded. A section that builds on another (``res`` from the Quickstart) names it in CONTEXT.
+line) is written and run with ``workbench run``, another named YAML file written for the blocks
+after it; a ``# NAME.toml`` settings file is written and loaded. A section that builds on another (``res`` from the Quickstart) names it in CONTEXT.
 A block that cannot run offline is listed in NOT_RUN with the reason; any other block that does
 not run fails, so a block added to the README later fails here until it runs or is listed.
 Offline: the embedded model, the fake provider, and the loopback mock server behind the real
@@ -172,6 +172,8 @@ def run_block(block: Block, ns: dict[str, Any]) -> None:
             ran = True
         elif "variants" in (yaml.safe_load(block.code) or {}):
             run_command(["run", str(path)], block.where)  # an experiment file
+            ran = True
+        else:  # a file the blocks after it read (a promptfoo config, a .prompt.yml)
             ran = True
     for command in commands:
         run_command(command_args(command, block.where), block.where)

@@ -72,7 +72,20 @@ def _parser() -> argparse.ArgumentParser:
     store = sub.add_parser("store", help="inspect the result store")
     store.add_argument("action", choices=["info", "move-aside"])
     _artifact_parsers(sub)
+    _import_parser(sub)
     return parser
+
+
+def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    imp = sub.add_parser(
+        "import", help="write an experiment YAML from a promptfoo config or a GitHub Models file"
+    )
+    imp.add_argument("format", choices=["promptfoo", "github-models"])
+    imp.add_argument("source", type=Path, help="promptfooconfig.yaml, or a .prompt.yml file")
+    imp.add_argument("--to", type=Path, default=Path("experiment.yaml"), help="YAML to write")
+    imp.add_argument("--grader", help="promptfoo: judge model of model-graded assertions")
+    imp.add_argument("--embedder", help="promptfoo: embedder of 'similar' assertions")
+    imp.add_argument("--force", action="store_true", help="replace files that exist")
 
 
 def _artifact_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -200,6 +213,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _write_report(args)
         if args.command == "diff-runs":
             return _diff_runs(args)
+        if args.command == "import":
+            return _import(args)
         return _store(args)
     except WorkbenchError as exc:
         print(f"workbench: error: {exc}", file=sys.stderr)
@@ -228,6 +243,35 @@ def _notebook(args: argparse.Namespace) -> int:
             f"models {', '.join(run.get('models', []))}  dataset "
             f"{str((run.get('dataset') or {}).get('fingerprint', ''))[:12]}"
         )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    import warnings
+
+    from workbench.errors import ConfigError, WorkbenchWarning
+    from workbench.experiment import Experiment
+    from workbench.experiment_file import save_experiment
+
+    if args.format != "promptfoo" and (args.grader or args.embedder):
+        raise ConfigError("--grader and --embedder are for promptfoo configs.")
+    with warnings.catch_warnings():  # the report below says what was left out
+        warnings.simplefilter("ignore", WorkbenchWarning)
+        if args.format == "promptfoo":
+            exp = Experiment.from_promptfoo(args.source, grader=args.grader, embedder=args.embedder)
+        else:
+            exp = Experiment.from_github_models(args.source)
+    written = save_experiment(exp, args.to, overwrite=args.force)
+    scorers = ", ".join(s.name for s in exp.scorers) or "none"
+    print(
+        f"Imported {args.source}: {len(exp.dataset)} rows × {len(exp.variants)} variants × "
+        f"{exp.repeats} repeats; scorers {scorers}."
+    )
+    print(f"Wrote {', '.join(str(p) for p in written)}; its description:\n")
+    print(exp.description + "\n")
+    print(
+        f"Next: workbench run {args.to} --estimate (what it would cost), then without --estimate."
+    )
     return 0
 
 

@@ -7,13 +7,14 @@ import contextlib
 import dataclasses
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from workbench.config import Settings, get_settings
+from workbench.config import Endpoint, Settings, get_settings
 from workbench.data.dataset import Dataset
 from workbench.engine.dispatcher import Dispatcher
 from workbench.engine.plan import Plan, check_variables, make_plan
@@ -21,9 +22,18 @@ from workbench.engine.progress import Progress
 from workbench.engine.runner import RunOutcome, execute
 from workbench.engine.store import RUN_KINDS, Store, open_readonly
 from workbench.engine.sync import run_blocking
-from workbench.errors import BudgetError, ConfigError, ScorerError, WorkbenchError
+from workbench.errors import (
+    BudgetError,
+    ConfigError,
+    ScorerError,
+    WorkbenchError,
+    WorkbenchWarning,
+)
 from workbench.estimate import Estimate, estimate_run
 from workbench.history import headline
+from workbench.importers.github_models import read_github_models
+from workbench.importers.promptfoo import read_promptfoo
+from workbench.importers.spec import Imported, ImportReport, Note
 from workbench.models.catalog import price_hint
 from workbench.prompts.variant import Variant
 from workbench.providers.base import Provider
@@ -51,6 +61,11 @@ class Experiment:
     looked up from ``project``, a folder inside the project (default: the working folder; a
     YAML experiment passes its own folder). ``providers`` hands the runs provider instances
     (e.g. a scripted ``FakeProvider``), used before any other for their provider name.
+    ``endpoints`` names OpenAI-compatible servers its models use (``{"vllm": {"base_url":
+    "http://localhost:8000/v1", "api_key_env": "VLLM_KEY"}}``), over any of the same name in
+    the settings. ``description`` says what it is for (an imported one: what was left out).
+
+    Read another tool's files with :meth:`from_promptfoo` or :meth:`from_github_models`.
     """
 
     def __init__(
@@ -66,12 +81,19 @@ class Experiment:
         store: str | Path | None = None,
         project: str | Path | None = None,
         providers: Sequence[Provider] | Mapping[str, Provider] | None = None,
+        endpoints: Mapping[str, Endpoint | Mapping[str, str] | str] | None = None,
+        description: str = "",
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError("An Experiment needs a name, e.g. Experiment('capitals', ...).")
         self.name = name
         self.providers = _as_providers(providers)
         """Provider instances this experiment's runs use before any other, by name."""
+        self.endpoints = _as_endpoints(endpoints)
+        """OpenAI-compatible servers this experiment names, over the settings' of that name."""
+        if not isinstance(description, str):
+            raise ConfigError(f"description must be text, got {description!r}.")
+        self.description = description
         self.dataset = _as_dataset(dataset)
         self.variants = list(variants)
         if not self.variants or not all(isinstance(v, Variant) for v in self.variants):
@@ -119,14 +141,102 @@ class Experiment:
             f"variants × {self.repeats} repeats, scorers {[s.name for s in self.scorers]}>"
         )
 
+    # -- other tools' files --------------------------------------------------------------
+    @classmethod
+    def from_promptfoo(
+        cls,
+        config: str | Path,
+        *,
+        grader: str | None = None,
+        embedder: str | None = None,
+        **options: Any,
+    ) -> Experiment:
+        """The experiment a promptfoo config describes: prompts × providers as variants, tests
+        as rows, assertions as scorers (see :mod:`workbench.importers.promptfoo`). What cannot
+        be carried over is listed in :attr:`description` (and a warning says how much).
+        ``grader``/``embedder``: the judge model and embedder of assertions that name none;
+        ``options`` go to the constructor (``providers=``, ``store=``, ``name=``...)."""
+        imported = read_promptfoo(config, grader=grader, embedder=embedder)
+        options.setdefault("project", Path(config).parent)
+        return cls.from_imported(imported, **options)
+
+    @classmethod
+    def from_github_models(cls, prompt_file: str | Path, **options: Any) -> Experiment:
+        """The experiment a GitHub Models ``.prompt.yml`` describes: its prompt as the variant,
+        ``testData`` as rows, evaluators as scorers (see
+        :mod:`workbench.importers.github_models`); what cannot be carried over is in
+        :attr:`description`."""
+        imported = read_github_models(prompt_file)
+        options.setdefault("project", Path(prompt_file).parent)
+        return cls.from_imported(imported, **options)
+
+    @classmethod
+    def from_imported(cls, imported: Imported, **options: Any) -> Experiment:
+        """Build an experiment from an importer's plain data. A variant or scorer that cannot
+        be built is left out and listed in the description, naming where it came from; the
+        rest still runs."""
+        notes: list[Note] = []
+        variants = []
+        for spec in imported.variants:
+            try:
+                variants.append(Variant.from_spec(spec))
+            except WorkbenchError as exc:
+                where = f"{imported.report.source}: variant '{spec.get('name')}'"
+                notes.append(Note("skipped", where, f"left out: {exc}"))
+        scorers = []
+        taken = RESERVED | {str(k) for row in imported.rows for k in row}
+        for item in imported.scorers:
+            try:
+                scorer = build_scorer(item.spec)
+            except WorkbenchError as exc:
+                notes.append(Note("skipped", item.where, f"scorer left out: {exc}"))
+                continue
+            if taken.intersection(scorer_columns(scorer.name)):  # e.g. an evaluator named
+                scorer = scorer.rename(f"{scorer.name}_check")  # like a test variable
+            scorers.append(scorer)
+        report = ImportReport(imported.report.source, imported.report.notes + tuple(notes))
+        if not variants:
+            raise ConfigError(
+                f"{imported.report.source}: nothing to run: no prompt and provider could be "
+                f"imported.\n{report}"
+            )
+        skipped = len(report.of("skipped"))
+        if skipped:
+            warnings.warn(
+                f"{imported.report.source}: {skipped} item(s) not imported; the experiment's "
+                f"description lists them.",
+                WorkbenchWarning,
+                stacklevel=3,
+            )
+        dataset = Dataset(
+            pd.DataFrame(list(imported.rows)),
+            name=imported.name,
+            id_column=imported.id_column,
+        )
+        options.setdefault("repeats", imported.repeats)
+        options.setdefault("concurrency", imported.concurrency)
+        return cls(
+            options.pop("name", imported.name),
+            dataset,
+            variants,
+            scorers,
+            endpoints={**imported.endpoints, **(options.pop("endpoints", None) or {})},
+            description=options.pop("description", imported.describe(report)),
+            **options,
+        )
+
     # -- planning ------------------------------------------------------------------------
     def settings(self) -> Settings:
         """The settings this experiment runs with, resolved now: its store (and why that one,
         ``store_origin``), endpoints, limits."""
         settings = get_settings(start=self.project, store=self.store)
-        if not self.providers:
+        if not self.providers and not self.endpoints:
             return settings
-        return dataclasses.replace(settings, providers={**settings.providers, **self.providers})
+        return dataclasses.replace(
+            settings,
+            providers={**settings.providers, **self.providers},
+            endpoints={**settings.endpoints, **self.endpoints},
+        )
 
     def plan(self) -> Plan:
         """Every cell with its rendered request and cache key; validates models and params."""
@@ -145,6 +255,7 @@ class Experiment:
             "scorers": [dict(s.spec) for s in self.scorers],
             "repeats": self.repeats,
             "budget_usd": self.budget_usd,
+            **({"description": self.description} if self.description else {}),
         }
 
     def estimate(self) -> Estimate:
@@ -336,6 +447,28 @@ def _as_providers(
                 f"{provider!r}."
             )
         out[name] = provider
+    return out
+
+
+def _as_endpoints(
+    endpoints: Mapping[str, Endpoint | Mapping[str, str] | str] | None,
+) -> dict[str, Endpoint]:
+    out: dict[str, Endpoint] = {}
+    for name, spec in (endpoints or {}).items():
+        if isinstance(spec, Endpoint):
+            out[name] = spec
+            continue
+        if isinstance(spec, str):
+            spec = {"base_url": spec}
+        unknown = set(spec) - {"base_url", "api_key_env"} if isinstance(spec, Mapping) else set()
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("base_url"), str) or unknown:
+            raise ConfigError(
+                f"Endpoint '{name}' needs a base_url (and optionally api_key_env), e.g. "
+                f'{{"base_url": "http://localhost:8000/v1", "api_key_env": "VLLM_KEY"}}; got '
+                f"{spec!r}."
+            )
+        key = spec.get("api_key_env")
+        out[name] = Endpoint(name, spec["base_url"], str(key) if key else None)
     return out
 
 

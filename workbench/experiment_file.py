@@ -21,12 +21,16 @@ scorers:
   - regex: {pattern: "^[A-Z]", name: capitalised}
 models:                           # optional: price and limits of models the catalog lacks
   "openai/my-fine-tune": {input_per_1m: 3.0, output_per_1m: 12.0, context_window: 128000}
+endpoints:                        # optional: OpenAI-compatible servers the variants name
+  vllm: {base_url: "http://localhost:8000/v1", api_key_env: VLLM_KEY}
+description: What it is for.      # optional
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +41,10 @@ from workbench.data.readers import read_text
 from workbench.errors import ConfigError, DatasetEncodingError, DatasetError, WorkbenchError
 from workbench.experiment import Experiment
 from workbench.models.catalog import check_fact_names, register
+from workbench.plain import yaml_text
 from workbench.prompts.variant import Variant
 
-__all__ = ["load_experiment"]
+__all__ = ["load_experiment", "save_experiment"]
 
 _KEYS = {
     "name",
@@ -53,6 +58,8 @@ _KEYS = {
     "scorers",
     "store",
     "models",
+    "endpoints",
+    "description",
 }
 _DATASET_KEYS = ("path", "sep", "encoding", "id_column")
 
@@ -171,7 +178,20 @@ def _build(path: Path, data: dict[str, Any]) -> Experiment:
         concurrency=data.get("concurrency"),
         store=(path.parent / store) if store else None,
         project=path.parent,  # the store follows the file's project, not the shell's folder
+        endpoints=_endpoints(data.get("endpoints")),
+        description=str(data.get("description") or ""),
     )
+
+
+def _endpoints(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            "'endpoints' must map names to servers, e.g. endpoints: {vllm: {base_url: "
+            '"http://localhost:8000/v1"}}.'
+        )
+    return {str(k): v for k, v in raw.items()}
 
 
 def _variants(raw: Any, defaults: dict[str, Any]) -> list[Variant]:
@@ -204,3 +224,71 @@ def _variants(raw: Any, defaults: dict[str, Any]) -> list[Variant]:
         specs[str(item["name"])] = spec
         out.append(Variant.from_spec(spec))
     return out
+
+
+def save_experiment(exp: Experiment, path: str | Path, *, overwrite: bool = False) -> list[Path]:
+    """Write ``exp`` as an experiment YAML that :func:`load_experiment` reads back to the same
+    experiment: its dataset as JSON Lines beside it (``<name>.rows.jsonl``) unless it was read
+    from a file, which is then named relative to the YAML. Refuses to replace a file unless
+    ``overwrite``. Returns the files written."""
+    target = Path(path)
+    if target.suffix.lower() not in (".yaml", ".yml"):
+        raise ConfigError(f"{target}: an experiment file ends in .yaml or .yml.")
+    written: list[Path] = []
+    dataset: dict[str, Any]
+    source = exp.dataset.path
+    if source is not None:
+        dataset = {"path": _relative(source, target.parent)}
+    else:
+        rows = target.with_name(f"{target.stem}.rows.jsonl")
+        _check_free(rows, overwrite)
+        lines = [json.dumps(r, ensure_ascii=False, default=str) for r in exp.dataset.rows]
+        written.append(rows)
+        dataset = {"path": rows.name}
+    if exp.dataset.id_column:
+        dataset["id_column"] = exp.dataset.id_column
+    _check_free(target, overwrite)
+    data: dict[str, Any] = {"name": exp.name}
+    if exp.description:
+        data["description"] = exp.description
+    data["dataset"] = dataset
+    data["repeats"] = exp.repeats
+    for key in ("concurrency", "budget_usd"):
+        if getattr(exp, key) is not None:
+            data[key] = getattr(exp, key)
+    data["variants"] = [_plain(v.spec()) for v in exp.variants]
+    data["scorers"] = [_plain(dict(s.spec)) for s in exp.scorers]
+    if exp.endpoints:
+        data["endpoints"] = {
+            name: {
+                "base_url": e.base_url,
+                **({"api_key_env": e.api_key_env} if e.api_key_env else {}),
+            }
+            for name, e in exp.endpoints.items()
+        }
+    text = yaml_text(data)
+    if source is None:
+        rows.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    target.write_text(text, encoding="utf-8")
+    return [*written, target]
+
+
+def _check_free(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise ConfigError(f"{path} exists: choose another file, or overwrite it (--force).")
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(folder.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _plain(value: Any) -> Any:
+    """Specs as plain YAML data (tuples as lists, mappings as dicts)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

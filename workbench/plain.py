@@ -1,4 +1,5 @@
-"""Plain Python data from whatever pandas and numpy hand back: the one converter."""
+"""Plain Python data from whatever pandas and numpy hand back: the one converter; and plain
+data as YAML a person reads."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["plain"]
+import yaml
+
+__all__ = ["plain", "yaml_text"]
 
 
 def plain(value: Any) -> Any:
@@ -39,3 +42,20 @@ def _missing(value: Any) -> bool:
     """pandas' NA and NaT (without importing pandas)."""
     name = type(value).__name__
     return name in ("NAType", "NaTType")
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for text of several lines, so prompts read as written."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    block = "\n" in value and not any(line != line.rstrip() for line in value.split("\n"))
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if block else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def yaml_text(data: Any) -> str:
+    """``data`` as YAML: keys in their order, text of several lines as ``|`` blocks."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -1,5 +1,6 @@
-"""The files of one exported version: the prompt (Prompty, and Dotprompt when it translates), the
-evaluation record, the evidence — scanned for secrets before anything is written."""
+"""The files of one exported version: the prompt (Prompty, and Dotprompt and GitHub Models'
+``.prompt.yml`` when it translates), the evaluation record, the evidence — scanned for secrets
+before anything is written."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.artifact.dotprompt import DOTPROMPT_FILE, SKIP_KEY, Untranslatable, write_dotprompt
+from workbench.artifact.github_models import GITHUB_KEY, github_file_name, write_github_prompt
 from workbench.artifact.prompty import PromptFile, write_prompty
 from workbench.artifact.store import (
     EVAL_FILE,
@@ -60,11 +62,19 @@ def _files(
     prompt: PromptFile, record: Mapping[str, Any], evidence: Sequence[Any]
 ) -> dict[str, bytes]:
     files = {PROMPT_FILE: write_prompty(prompt).encode()}
-    record = {k: v for k, v in record.items() if k != SKIP_KEY}  # decided again on every export
+    # Which other formats translate is decided again on every export.
+    record = {k: v for k, v in record.items() if k not in (SKIP_KEY, GITHUB_KEY)}
     try:
         files[DOTPROMPT_FILE] = write_dotprompt(prompt).encode()
     except Untranslatable as exc:
         record[SKIP_KEY] = f"skipped: {exc}"
+    try:
+        text, left_out = write_github_prompt(prompt, record, evidence)
+        files[github_file_name(prompt.name)] = text.encode()
+        if left_out:
+            record[GITHUB_KEY] = left_out
+    except Untranslatable as exc:
+        record[GITHUB_KEY] = f"skipped: {exc}"
     files[EVAL_FILE] = canonical_json(record).encode()
     files[EVIDENCE_FILE] = "".join(canonical_json(r, indent=None) + "\n" for r in evidence).encode()
     for file, data in files.items():

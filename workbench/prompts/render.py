@@ -17,7 +17,14 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from workbench.errors import TemplateError
 
-__all__ = ["Message", "parse_template", "render_template", "template_variables"]
+__all__ = [
+    "Message",
+    "known_filters",
+    "known_tests",
+    "parse_template",
+    "render_template",
+    "template_variables",
+]
 
 
 class Message(TypedDict):
@@ -221,6 +228,16 @@ def _clause(text: object) -> str:
 def parse_template(source: str) -> jinja2.nodes.Template:
     """The syntax tree of a template, parsed exactly as it renders (raises TemplateSyntaxError)."""
     return _ENV.parse(source)
+
+
+def known_filters() -> frozenset[str]:
+    """The filters templates may use (``{{ q | upper }}``)."""
+    return frozenset(_ENV.filters)
+
+
+def known_tests() -> frozenset[str]:
+    """The tests templates may use (``{% if n is even %}``)."""
+    return frozenset(_ENV.tests)
 
 
 def template_variables(source: str, where: str = "") -> frozenset[str]:

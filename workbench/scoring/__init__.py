@@ -13,13 +13,17 @@ from workbench.scoring.base import (
     scorer,
 )
 from workbench.scoring.checks import contains, exact, regex
+from workbench.scoring.choices import choice_judge
+from workbench.scoring.combine import weighted, when
 from workbench.scoring.guards import blocklist, pii
 from workbench.scoring.judges import judge, pairwise
 from workbench.scoring.reducers import Reducer, at_least, pass_at_k, pass_hat_k
 from workbench.scoring.semantic import Embedder, register_embedder, similarity
+from workbench.scoring.strings import ends_with, levenshtein, starts_with
 from workbench.scoring.structured import (
     all_of,
     any_of,
+    contains_json,
     json_schema,
     json_valid,
     length,
@@ -45,13 +49,17 @@ __all__ = [
     "at_least",
     "blocklist",
     "build_scorer",
+    "choice_judge",
     "contains",
+    "contains_json",
     "custom",
+    "ends_with",
     "exact",
     "json_schema",
     "json_valid",
     "judge",
     "length",
+    "levenshtein",
     "no_tool_call",
     "not_",
     "numeric",
@@ -64,8 +72,11 @@ __all__ = [
     "registered_scorers",
     "scorer",
     "similarity",
+    "starts_with",
     "tool_args",
     "tool_args_valid",
     "tool_called",
     "tool_sequence",
+    "weighted",
+    "when",
 ]

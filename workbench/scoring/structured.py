@@ -10,7 +10,7 @@ import dataclasses
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,7 +31,9 @@ from workbench.tokens.estimate import estimate_text_tokens
 __all__ = [
     "all_of",
     "any_of",
+    "contains_json",
     "expected_options",
+    "find_json",
     "json_schema",
     "json_valid",
     "length",
@@ -240,6 +242,21 @@ def json_schema(schema: Mapping[str, Any] | str) -> ScoreFn:
     (JSON Schema Draft 2020-12; ``format`` is an annotation, not checked). ``schema`` is a dict,
     JSON text, or the path of a .json file; an invalid schema fails when the scorer is built.
     The reason names the most relevant failing path (``$.items[2].price``) and its error."""
+    validate = _validator(schema, "json_schema")
+
+    def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
+        try:
+            value, fenced = parse_json_output(output)
+        except ValueError as exc:
+            return Score(0.0, False, f"invalid JSON: {_short(str(exc), 120)}")
+        return validate(value, " (from the ```json fenced block)" if fenced else "")
+
+    return check
+
+
+def _validator(schema: Mapping[str, Any] | str, name: str) -> Callable[[Any, str], Score]:
+    """``validate(value, where)``: the Score of a parsed value against ``schema`` (checked now;
+    an invalid schema raises naming the scorer)."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError, best_match
 
@@ -248,22 +265,53 @@ def json_schema(schema: Mapping[str, Any] | str) -> ScoreFn:
         Draft202012Validator.check_schema(loaded)
     except SchemaError as exc:
         raise ScorerError(
-            f"Scorer 'json_schema': invalid schema at {exc.json_path}: {exc.message}."
+            f"Scorer '{name}': invalid schema at {exc.json_path}: {exc.message}."
         ) from exc
     validator = Draft202012Validator(loaded)
 
-    def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
-        try:
-            value, fenced = parse_json_output(output)
-        except ValueError as exc:
-            return Score(0.0, False, f"invalid JSON: {_short(str(exc), 120)}")
+    def validate(value: Any, where: str) -> Score:
         errors = list(validator.iter_errors(value))
-        where = " (from the ```json fenced block)" if fenced else ""
         if not errors:
             return Score(1.0, True, f"matches the schema{where}")
         first = best_match(errors)
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         return Score(0.0, False, f"{first.json_path}: {_short(first.message, 120)}{more}{where}")
+
+    return validate
+
+
+def find_json(output: str) -> list[tuple[Any, int]]:
+    """Every JSON object or array in ``output`` (outermost ones, in order) with where it starts."""
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    found: list[tuple[Any, int]] = []
+    at = 0
+    for match in re.finditer(r"[{\[]", output):
+        if match.start() < at:
+            continue  # inside a value already found
+        try:
+            value, at = decoder.raw_decode(output, match.start())
+        except ValueError:
+            continue
+        found.append((value, match.start()))
+    return found
+
+
+@scorer("contains_json")
+def contains_json(schema: Mapping[str, Any] | str | None = None) -> ScoreFn:
+    """The output holds a JSON object or array somewhere (after a sentence, inside a fenced
+    block...); with ``schema`` (as in :func:`json_schema`), one of them must be valid against
+    it."""
+    validate = _validator(schema, "contains_json") if schema is not None else None
+
+    def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
+        found = find_json(output)
+        if not found:
+            return Score(0.0, False, "no JSON object or array in the output")
+        if validate is None:
+            value, at = found[0]
+            return Score(1.0, True, f"contains JSON ({_json_kind(value)}) at character {at}")
+        scores = [validate(value, f" (JSON at character {at})") for value, at in found]
+        return next((score for score in scores if score.passed), scores[0])
 
     return check
 
