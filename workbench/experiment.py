@@ -24,7 +24,8 @@ from workbench.engine.sync import run_blocking
 from workbench.errors import BudgetError, ConfigError, ScorerError, WorkbenchError
 from workbench.estimate import Estimate, estimate_run
 from workbench.history import headline
-from workbench.models.catalog import price_hint
+from workbench.models.catalog import model_info, price_hint
+from workbench.models.retirement import warn_retiring
 from workbench.prompts.variant import Variant
 from workbench.providers.base import Provider
 from workbench.providers.registry import check_provider, parse_model_id
@@ -204,6 +205,7 @@ class Experiment:
             set(plan.models) | judge_models
         ):  # keys, SDKs, weights: before any call
             check_provider(model, settings)
+        warn_retiring(model_info(m, settings) for m in sorted(set(plan.models) | judge_models))
         budget = self.budget_usd if budget_usd is None else budget_usd
         if budget is not None:
             unpriced = self._estimate(plan, settings).unpriced

@@ -30,6 +30,9 @@ naming it; the export then writes no ``.prompt`` file.
 Values render alike when they are text or integers: Handlebars writes ``true`` for ``True``, lists
 joined by commas, and takes an empty mapping as true.
 
+A ``response_format`` (structured output) becomes ``output: {format: json, schema: <its JSON
+Schema>}``.
+
 A conversation column (``Variant(history="conversation")``) becomes Dotprompt's ``{{history}}``
 marker where its turns go; Dotprompt takes those turns from the render's ``messages`` (not from
 an input), with ``model`` for an assistant turn::
@@ -49,6 +52,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 
 from workbench.artifact.prompty import PromptFile, params_to_options
 from workbench.prompts.render import parse_template
+from workbench.prompts.schema import schema_of
 
 __all__ = ["DOTPROMPT_FILE", "SKIP_KEY", "Untranslatable", "write_dotprompt"]
 
@@ -294,11 +298,15 @@ def write_dotprompt(prompt: PromptFile) -> str:
     if prompt.description:
         front["description"] = prompt.description
     front["model"] = prompt.model
-    config = _config(prompt.params)
+    schema = schema_of(prompt.params)
+    params = {k: v for k, v in prompt.params.items() if not (schema and k == "response_format")}
+    config = _config(params)
     if config:
         front["config"] = config
     if names:
         front["input"] = {"schema": {n: _kind(prompt.examples.get(n), n in dotted) for n in names}}
+    if schema:
+        front["output"] = {"format": "json", "schema": schema}
     head = yaml.safe_dump(
         front, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
     )

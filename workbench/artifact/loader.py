@@ -5,6 +5,7 @@
     from workbench import load_prompt
     p = load_prompt("prompts/capital-answerer")            # latest; or "...@2", "...@production"
     client.chat.completions.create(**p.render(question="What is the capital of France?"))
+    # exactly the body the evaluation sent; also p.render_responses(...), p.render_anthropic(...)
     p.eval["variants"]["friendly"]["scores"]               # the evaluation it shipped with
     p.render(conversation=[{"role": "user", "content": "Hi"}])   # a prompt with a history input
 
@@ -33,12 +34,16 @@ from workbench.artifact.store import (
 from workbench.errors import ArtifactError, DatasetError, TemplateError
 from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import render_template, template_variables
+from workbench.providers.wire import (
+    ANTHROPIC_CREATE_KEYS,
+    anthropic_body,
+    chat_body,
+    responses_body,
+)
 
 __all__ = ["LoadedPrompt", "load_prompt"]
 
 _REQUIRED = (PROMPT_FILE, EVAL_FILE, EVIDENCE_FILE)
-_ANTHROPIC_FIELDS = frozenset({"model", "messages", "system", "max_tokens", "stop_sequences"})
-"""Keys of :meth:`LoadedPrompt.render_anthropic` every SDK's ``messages.create`` takes."""
 
 
 @dataclass(frozen=True)
@@ -108,30 +113,40 @@ class LoadedPrompt:
         return out[:at] + history + out[at:]
 
     def render(self, **inputs: Any) -> dict[str, Any]:
-        """An OpenAI-style chat request: ``{"model": ..., "messages": [...], **params}``.
+        """A Chat Completions request, exactly the body the evaluation sent
+        (``client.chat.completions.create(**p.render(...))``): for ``openai/`` models
+        ``max_tokens`` goes as ``max_completion_tokens`` (reasoning models refuse ``max_tokens``);
+        an OpenAI-compatible server gets ``max_tokens`` and extra parameters as they are.
 
-        ``model`` is the provider's own model name (``gpt-4o-mini``, not ``openai/gpt-4o-mini``).
+        ``model`` is the provider's own model name (``gpt-6-luna``, not ``openai/gpt-6-luna``).
+        A prompt evaluated through the Responses API (``params["api"] == "responses"``) is sent
+        as :meth:`render_responses` gives it.
         """
-        _, _, bare = self.model.partition("/")
-        return {"model": bare or self.model, "messages": self.messages(**inputs), **self.params}
+        provider, bare = self._provider()
+        return chat_body(bare, self.messages(**inputs), self.params, openai=provider == "openai")
+
+    def render_responses(self, **inputs: Any) -> dict[str, Any]:
+        """An OpenAI Responses API request (``client.responses.create(**...)``), exactly the body
+        the evaluation sent with ``params={"api": "responses"}``: messages as ``input``,
+        ``max_output_tokens``, ``reasoning`` and ``text`` as that API takes them."""
+        return responses_body(self._provider()[1], self.messages(**inputs), self.params)
 
     def render_anthropic(self, **inputs: Any) -> dict[str, Any]:
-        """An Anthropic Messages request for ``client.messages.create(**...)``: system text
-        apart, ``max_tokens`` required, sampling parameters (temperature, top_p, ...) in
-        ``extra_body`` (SDK versions differ in which they take as keywords; 2.14 takes none)."""
-        payload = self.render(**inputs)
-        system = [m["content"] for m in payload["messages"] if m["role"] == "system"]
-        payload["messages"] = [m for m in payload["messages"] if m["role"] != "system"]
-        if system:
-            payload["system"] = "\n\n".join(system)
-        if "stop" in payload:
-            stop = payload.pop("stop")
-            payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-        payload.setdefault("max_tokens", 1024)
-        sampling = {k: payload.pop(k) for k in list(payload) if k not in _ANTHROPIC_FIELDS}
-        if sampling:
-            payload["extra_body"] = sampling
-        return payload
+        """An Anthropic Messages request for ``client.messages.create(**...)``, exactly the body
+        the evaluation sent: system text apart, ``max_tokens`` as sent (required), ``effort``
+        and a JSON Schema under ``output_config``; keys an SDK version may not take as keywords
+        (sampling parameters, ``output_config``, ...) in ``extra_body``, which the SDK merges
+        into the same JSON."""
+        body = anthropic_body(self._provider()[1], self.messages(**inputs), self.params)
+        extra = {k: body.pop(k) for k in list(body) if k not in ANTHROPIC_CREATE_KEYS}
+        if extra:
+            body["extra_body"] = extra
+        return body
+
+    def _provider(self) -> tuple[str, str]:
+        """(provider, the provider's own model name)."""
+        provider, _, bare = self.model.partition("/")
+        return (provider, bare) if bare else ("", self.model)
 
     def evidence(self) -> list[dict[str, Any]]:
         """Per-row evidence (inputs, outputs, scores, labels) of the winner and the runner-up."""

@@ -152,8 +152,8 @@ def make_plan(
     for variant in variants:
         check_variables(variant.variables, dataset, f"Variant '{variant.name}'")
         model = resolve(variant.model, settings)
-        model.check_params(variant.params, f"Variant '{variant.name}' ({model})")
-        resolved.append((variant, model, model.reserved_output(variant.params)))
+        model.check_params(variant.request_params, f"Variant '{variant.name}' ({model})")
+        resolved.append((variant, model, model.reserved_output(variant.request_params)))
     cells: list[Cell] = []
     for row_index, (row_id, row) in enumerate(zip(dataset.row_ids, dataset.rows, strict=True)):
         for variant, model, max_out in resolved:
@@ -161,7 +161,7 @@ def make_plan(
             messages = tuple(rendered)
             estimate = model.count_tokens(messages, remote=False, with_offsets=False).total
             for repeat in range(repeats):
-                request = ChatRequest(model.id, messages, _frozen(variant.params), repeat)
+                request = ChatRequest(model.id, messages, _frozen(variant.request_params), repeat)
                 cells.append(
                     Cell(
                         index=len(cells),

@@ -12,6 +12,7 @@ from typing import Any
 from workbench.errors import TemplateError
 from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import Message, render_template, template_variables
+from workbench.prompts.schema import response_format
 
 __all__ = ["Part", "Rendered", "Variant", "units"]
 
@@ -84,6 +85,11 @@ class Variant:
     "content": str}`` turns, or JSON text of one. Its turns are sent verbatim (never rendered)
     after ``messages`` and before ``user``; without ``user`` the conversation must end with a user
     turn. A missing value is an empty conversation."""
+    response_format: Any = None
+    """Structured output: a JSON Schema (dict) or a pydantic model class the reply must follow,
+    sent natively per provider (OpenAI ``json_schema``, strict where the schema allows; Anthropic
+    structured outputs); the parsed reply is the ``parsed`` column. Kept as the normalized
+    ``{"type": "json_schema", "json_schema": {...}}``."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -99,6 +105,16 @@ class Variant:
                 raise TemplateError(f"Variant '{self.name}': messages[{i}].content must be text.")
         object.__setattr__(self, "messages", turns)
         object.__setattr__(self, "params", dict(self.params or {}))
+        if self.response_format is not None:
+            where = f"Variant '{self.name}'"
+            if "response_format" in self.params:
+                raise TemplateError(
+                    f"{where}: give response_format once: as Variant(response_format=...) or in "
+                    f"params, not both."
+                )
+            object.__setattr__(
+                self, "response_format", response_format(self.response_format, where)
+            )
         if not self.templates() and self.history is None:
             raise TemplateError(
                 f"Variant '{self.name}' has no messages: give user=..., system=... or messages=[...]."
@@ -200,6 +216,13 @@ class Variant:
         tail = [("user", "user")] if self.user is not None else []
         return head + middle + tail
 
+    @property
+    def request_params(self) -> dict[str, Any]:
+        """The parameters a request is sent with: ``params`` and the ``response_format``."""
+        if self.response_format is None:
+            return dict(self.params)
+        return {**self.params, "response_format": self.response_format}
+
     def replace(self, **changes: Any) -> Variant:
         """A copy with some fields changed: ``a.replace(name="friendly", system="...")``."""
         return dataclasses.replace(self, **changes)
@@ -216,6 +239,8 @@ class Variant:
         if self.user is not None:
             out["user"] = self.user
         out["params"] = dict(self.params)
+        if self.response_format is not None:
+            out["response_format"] = self.response_format
         if self.description:
             out["description"] = self.description
         return out

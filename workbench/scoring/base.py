@@ -52,7 +52,8 @@ class Score:
 class ScoreContext:
     """What a scorer may know besides output and row: which cell it is, what was sent, the raw
     response; ``call`` makes model calls through the engine (judges); ``peer(variant)`` is the
-    output another variant gave for the same row and repeat (pairwise judges)."""
+    output another variant gave for the same row and repeat (pairwise judges); ``schema`` is the
+    variant's structured-output schema."""
 
     variant: str = ""
     repeat: int = 0
@@ -63,6 +64,9 @@ class ScoreContext:
     row's turns and the final user message); empty otherwise."""
     call: Callable[..., Awaitable[Any]] | None = None
     peer: Callable[[str], str | None] | None = None
+    schema: Mapping[str, Any] | None = None
+    """The JSON Schema the variant's ``response_format`` asked for (None: it asked for none);
+    ``json_schema()`` without a schema checks against it."""
 
 
 def add_cost(a: float | None, b: float | None) -> float | None:

@@ -234,24 +234,41 @@ def _load_schema(schema: Mapping[str, Any] | str) -> dict[str, Any]:
 
 
 @scorer("json_schema")
-def json_schema(schema: Mapping[str, Any] | str) -> ScoreFn:
+def json_schema(schema: Mapping[str, Any] | str | None = None) -> ScoreFn:
     """The output is JSON (a fenced ```json block is accepted) valid against ``schema``
     (JSON Schema Draft 2020-12; ``format`` is an annotation, not checked). ``schema`` is a dict,
     JSON text, or the path of a .json file; an invalid schema fails when the scorer is built.
-    The reason names the most relevant failing path (``$.items[2].price``) and its error."""
+    Without one, each output is checked against its variant's ``response_format`` (a variant
+    with none is left unscored). The reason names the most relevant failing path
+    (``$.items[2].price``) and its error."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError, best_match
 
-    loaded = _load_schema(schema)
-    try:
-        Draft202012Validator.check_schema(loaded)
-    except SchemaError as exc:
-        raise ScorerError(
-            f"Scorer 'json_schema': invalid schema at {exc.json_path}: {exc.message}."
-        ) from exc
-    validator = Draft202012Validator(loaded)
+    def build(loaded: Mapping[str, Any]) -> Any:
+        try:
+            Draft202012Validator.check_schema(loaded)
+        except SchemaError as exc:
+            raise ScorerError(
+                f"Scorer 'json_schema': invalid schema at {exc.json_path}: {exc.message}."
+            ) from exc
+        return Draft202012Validator(loaded)
+
+    fixed = build(_load_schema(schema)) if schema is not None else None
+    by_variant: dict[str, Any] = {}
 
     def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
+        validator = fixed
+        if validator is None:
+            if ctx.schema is None:
+                return Score(
+                    None,
+                    None,
+                    "no schema: the variant sets no response_format; pass json_schema(schema)",
+                )
+            key = json.dumps(ctx.schema, sort_keys=True)
+            if key not in by_variant:
+                by_variant[key] = build(ctx.schema)
+            validator = by_variant[key]
         try:
             value, fenced = parse_json_output(output)
         except ValueError as exc:
