@@ -36,9 +36,11 @@ from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import render_template, template_variables
 from workbench.providers.wire import (
     ANTHROPIC_CREATE_KEYS,
+    OPENAI_CREATE_KEYS,
     anthropic_body,
     chat_body,
     responses_body,
+    sdk_kwargs,
 )
 
 __all__ = ["LoadedPrompt", "load_prompt"]
@@ -116,20 +118,23 @@ class LoadedPrompt:
         """A Chat Completions request, exactly the body the evaluation sent
         (``client.chat.completions.create(**p.render(...))``): for ``openai/`` models
         ``max_tokens`` goes as ``max_completion_tokens`` (reasoning models refuse ``max_tokens``);
-        an OpenAI-compatible server gets ``max_tokens`` and extra parameters as they are.
+        an OpenAI-compatible server gets ``max_tokens`` and extra parameters as they are (those
+        the SDK takes no keyword for, such as ``top_k``, in ``extra_body``, which it merges back).
 
         ``model`` is the provider's own model name (``gpt-6-luna``, not ``openai/gpt-6-luna``).
         A prompt evaluated through the Responses API (``params["api"] == "responses"``) is sent
         as :meth:`render_responses` gives it.
         """
         provider, bare = self._provider()
-        return chat_body(bare, self.messages(**inputs), self.params, openai=provider == "openai")
+        body = chat_body(bare, self.messages(**inputs), self.params, openai=provider == "openai")
+        return sdk_kwargs(body, OPENAI_CREATE_KEYS)
 
     def render_responses(self, **inputs: Any) -> dict[str, Any]:
         """An OpenAI Responses API request (``client.responses.create(**...)``), exactly the body
         the evaluation sent with ``params={"api": "responses"}``: messages as ``input``,
         ``max_output_tokens``, ``reasoning`` and ``text`` as that API takes them."""
-        return responses_body(self._provider()[1], self.messages(**inputs), self.params)
+        body = responses_body(self._provider()[1], self.messages(**inputs), self.params)
+        return sdk_kwargs(body, OPENAI_CREATE_KEYS)
 
     def render_anthropic(self, **inputs: Any) -> dict[str, Any]:
         """An Anthropic Messages request for ``client.messages.create(**...)``, exactly the body
@@ -138,10 +143,7 @@ class LoadedPrompt:
         (sampling parameters, ``output_config``, ...) in ``extra_body``, which the SDK merges
         into the same JSON."""
         body = anthropic_body(self._provider()[1], self.messages(**inputs), self.params)
-        extra = {k: body.pop(k) for k in list(body) if k not in ANTHROPIC_CREATE_KEYS}
-        if extra:
-            body["extra_body"] = extra
-        return body
+        return sdk_kwargs(body, ANTHROPIC_CREATE_KEYS)
 
     def _provider(self) -> tuple[str, str]:
         """(provider, the provider's own model name)."""

@@ -15,12 +15,14 @@ __all__ = [
     "ANTHROPIC_CREATE_KEYS",
     "ANTHROPIC_DEFAULT_MAX_TOKENS",
     "ANTHROPIC_THINKING_MAX_TOKENS",
+    "OPENAI_CREATE_KEYS",
     "RESPONSES_PARAMS",
     "SWITCHES",
     "anthropic_body",
     "anthropic_max_tokens",
     "chat_body",
     "responses_body",
+    "sdk_kwargs",
 ]
 
 SWITCHES = frozenset({"api"})
@@ -36,6 +38,33 @@ ANTHROPIC_CREATE_KEYS = frozenset(
 )
 """Keys every supported ``anthropic`` SDK's ``messages.create`` takes as keywords; the rest of a
 body goes in ``extra_body`` (the SDK merges it into the same JSON)."""
+
+OPENAI_CREATE_KEYS = frozenset(
+    {
+        "model",
+        "messages",
+        "input",
+        "max_completion_tokens",
+        "max_tokens",
+        "max_output_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "response_format",
+        "reasoning_effort",
+        "reasoning",
+        "text",
+        "verbosity",
+        "service_tier",
+        "metadata",
+    }
+)
+"""Keys of a body the ``openai`` SDK's ``chat.completions.create`` / ``responses.create`` take
+as keywords; others (a compatible server's ``top_k``, ...) go in ``extra_body``."""
 
 RESPONSES_PARAMS = frozenset(
     {
@@ -169,3 +198,13 @@ def _anthropic_format(value: Any) -> Any:
         inner = value.get("json_schema") or {}
         return {"type": "json_schema", "schema": inner.get("schema", {})}
     return value
+
+
+def sdk_kwargs(body: Mapping[str, Any], keywords: frozenset[str]) -> dict[str, Any]:
+    """A body as an SDK ``create(**...)`` takes it: the keys it names as keywords, the rest in
+    ``extra_body`` (which the SDK merges back: the JSON sent is ``body`` exactly)."""
+    out = {k: v for k, v in body.items() if k in keywords}
+    extra = {k: v for k, v in body.items() if k not in keywords}
+    if extra:
+        out["extra_body"] = extra
+    return out

@@ -12,7 +12,7 @@ from typing import Any
 
 from workbench.testing.mockcore import CREATED, ChatRequest, word_count
 
-__all__ = ["Reply", "make_reply", "reply_body", "reply_events", "reply_text"]
+__all__ = ["Reply", "first_token_event", "make_reply", "reply_body", "reply_events", "reply_text"]
 
 _SCHEMA_REPLY = '{"answer": "mock"}'
 """What a request asking for a JSON Schema output gets when ``answers`` has nothing for it."""
@@ -258,3 +258,9 @@ def _responses_events(req: ChatRequest, r: Reply, full: dict[str, Any]) -> list[
     done = "response.incomplete" if full["status"] == "incomplete" else "response.completed"
     out.append(_sse(done, {"type": done, "response": full}))
     return out
+
+
+def first_token_event(req: ChatRequest) -> int:
+    """Index in :func:`reply_events` of the first event carrying a token (after the role chunk,
+    ``response.created``, or ``message_start`` and the first block's start)."""
+    return 2 if req.api == "anthropic" else 1

@@ -52,7 +52,7 @@ from workbench.testing.mockhttp import (
     read_request,
     response_head,
 )
-from workbench.testing.mockreply import make_reply, reply_body, reply_events
+from workbench.testing.mockreply import first_token_event, make_reply, reply_body, reply_events
 
 __all__ = ["AsyncMockServer", "Faults", "MockServer", "main"]
 
@@ -302,7 +302,8 @@ class AsyncMockServer:
         ids: list[tuple[str, str]],
         fault: str | None,
     ) -> bool:
-        """Answer with server-sent events: the first, then (after ``stream_gap``) the rest — or,
+        """Answer with server-sent events: up to the first token, then (after ``stream_gap``) the
+        rest — or,
         for a cut stream (or a ``drop``), half of them and a dropped connection; ``malformed``
         sends an event that is not JSON."""
         st = self.state
@@ -321,11 +322,12 @@ class AsyncMockServer:
             await asyncio.sleep(0.01)  # let the partial stream reach the client first
             writer.transport.abort()
             return False
-        writer.write(head + events[0])
+        split = first_token_event(chat) + 1
+        writer.write(head + b"".join(events[:split]))
         if st.faults.stream_gap > 0:
             await writer.drain()
             await asyncio.sleep(st.faults.stream_gap)
-        writer.write(b"".join(events[1:]))
+        writer.write(b"".join(events[split:]))
         await writer.drain()
         if fault is None:
             st.successes += 1
