@@ -90,6 +90,7 @@ class MessageStream:
         self.provider = provider
         self.done = False
         self.first_token_at: float | None = None
+        self.skip: frozenset[str] = frozenset({"content_block_stop", "ping"})
         self._head: dict[str, Any] = {}
         self._usage: dict[str, Any] = {}
         self._blocks: dict[int, dict[str, Any]] = {}

@@ -91,6 +91,7 @@ class ChatStream:
         self.provider = provider
         self.done = False
         self.first_token_at: float | None = None
+        self.skip: frozenset[str] = frozenset()
         self._text: list[str] = []
         self._thought: list[str] = []
         self._finish: str | None = None

@@ -73,6 +73,7 @@ class ResponsesStream:
         self.provider = provider
         self.done = False
         self.first_token_at: float | None = None
+        self.skip: frozenset[str] = frozenset()
         self._final: dict[str, Any] = {}
 
     def add(self, event: str, data: Mapping[str, Any]) -> None:

@@ -19,16 +19,19 @@ from workbench.providers.sdk_errors import from_sdk_exception
 
 __all__ = ["Accumulator", "cut", "sse_events", "stream_post"]
 
+_decode = json.JSONDecoder().decode
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 """Both SDKs return the unread HTTP response of a request carrying this header set to
 ``stream`` (what their ``with_streaming_response`` does)."""
 
 
 class Accumulator(Protocol):
-    """Collects one API's events; ``done`` once its last event arrived."""
+    """Collects one API's events; ``done`` once its last event arrived. Events named in
+    ``skip`` carry nothing it needs and are not even parsed."""
 
     done: bool
     first_token_at: float | None
+    skip: frozenset[str]
 
     def add(self, event: str, data: Mapping[str, Any]) -> None: ...
 
@@ -44,20 +47,36 @@ def cut(provider: str, why: str) -> ProviderError:
     )
 
 
-async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
-    """(event, data) of each server-sent event; ``event`` is "" when the server named none."""
-    event, data = "", list[str]()
-    async for line in lines:
-        if not line:
-            if data:
-                yield event, "\n".join(data)
-            event, data = "", list[str]()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip(" "))
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-    if data:
-        yield event, "\n".join(data)
+async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[str, bytes]]:
+    """(event, data) of each server-sent event in a byte stream; ``event`` is "" when the server
+    named none. Bytes in, bytes out (``json.loads`` takes them): no text decoding per line."""
+    buf = b""
+    async for chunk in chunks:
+        buf = (buf + chunk).replace(b"\r\n", b"\n")
+        *blocks, buf = buf.split(b"\n\n")
+        for block in blocks:
+            found = _event(block)
+            if found is not None:
+                yield found
+    found = _event(buf)
+    if found is not None:
+        yield found
+
+
+def _event(block: bytes) -> tuple[str, bytes] | None:
+    if block.startswith(b"data: ") and b"\n" not in block:  # the usual shapes, fast
+        return "", block[6:]
+    if block.startswith(b"event: "):
+        head, _, rest = block.partition(b"\n")
+        if rest.startswith(b"data: ") and b"\n" not in rest:
+            return head[7:].decode("utf-8", "replace").strip(), rest[6:]
+    event, data = "", list[bytes]()
+    for line in block.split(b"\n"):
+        if line.startswith(b"data:"):
+            data.append(line[5:].lstrip(b" "))
+        elif line.startswith(b"event:"):
+            event = line[6:].strip().decode("utf-8", "replace")
+    return (event, b"\n".join(data)) if data else None
 
 
 async def stream_post(
@@ -82,13 +101,15 @@ async def stream_post(
     except Exception as exc:
         raise from_sdk_exception(exc, provider) from None
     try:
-        async for event, data in sse_events(response.aiter_lines()):
-            if data == "[DONE]":
+        async for event, data in sse_events(response.aiter_bytes()):
+            if event in acc.skip:
+                continue
+            if data == b"[DONE]":
                 acc.add("[DONE]", {})
                 continue
             try:
-                parsed = json.loads(data)
-            except ValueError:
+                parsed = _decode(data.decode())
+            except ValueError:  # UnicodeDecodeError and json.JSONDecodeError alike
                 parsed = None
             if not isinstance(parsed, dict):
                 raise ProviderError(
