@@ -56,7 +56,7 @@ def test_anthropic_caches_only_when_asked_and_counts_cache_reads_as_input(
     assert cached["cached_input_tokens"].tolist() == [0, 2000]
     # Anthropic reports uncached input apart; input_tokens counts every input token.
     assert cached["input_tokens"].tolist() == mine["input_tokens"].tolist() == [2003, 2004]
-    out = len("mock: what is two more".split())
+    out = 5  # "mock: what is two more"
     by_hand = (4 * 3.0 + 2000 * 0.30 + out * 15.0) / 1e6  # claude-sonnet-4-6: $3 / $0.30 / $15
     assert cached["cost_usd"].iloc[1] == pytest.approx(by_hand, rel=1e-12)
 
