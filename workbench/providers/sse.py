@@ -41,7 +41,7 @@ class Accumulator(Protocol):
 def cut(provider: str, why: str) -> ProviderError:
     """The error of a stream that ended before its reply did (retried; never cached)."""
     return ProviderError(
-        f"{provider}: the stream was cut before the reply ended ({why})",
+        f"{provider}: connection lost: the stream was cut before the reply ended ({why})",
         kind="connection",
         retryable=True,
     )
