@@ -38,6 +38,7 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/python benchmarks/bench_runner.py
 	$(BIN)/python benchmarks/bench_limits.py
+	$(BIN)/python benchmarks/bench_streaming.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .workbench workbench-demo workbench-results

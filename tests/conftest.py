@@ -23,6 +23,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
         "WORKBENCH_LOCAL_THREADS",
         "WORKBENCH_LOCAL_GGUF",
         "WORKBENCH_GC_TUNING",
+        "WORKBENCH_STREAM",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / ".wb-store"))

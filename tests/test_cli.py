@@ -66,16 +66,33 @@ def test_models_lists_every_provider(capsys: Capture) -> None:
         "out",
         "$/1M",
         "in",
-        "$/1M",
+        "cached",
+        "write",
         "out",
+        "batch",
+        "in/out",
+        "retires",
         "as",
         "of",
     ]
     sol = next(line for line in lines if line.startswith("openai/gpt-6.2-sol "))
-    assert sol.split() == ["openai/gpt-6.2-sol", "1,050,000", "128,000", "2", "10", "2026-11-17"]
+    assert sol.split() == [
+        "openai/gpt-6.2-sol",
+        "1,050,000",
+        "128,000",
+        "2",
+        "0.1",
+        "2.5",
+        "10",
+        "1/5",
+        "–",
+        "2026-11-30",
+    ]
+    mini = next(line for line in lines if line.startswith("openai/gpt-4o-mini "))
+    assert mini.split()[-2:] == ["2027-01-14", "2026-11-30"]  # retirement date, as of
     assert any(line.startswith("anthropic/claude-haiku-4-5 ") for line in lines)
     assert any(line.startswith("local/smollm2 ") for line in lines)
-    assert "Prices checked 2026-11-22" in out
+    assert "Prices checked 2026-11-30" in out
     assert "wb.models.register" in out
 
 
@@ -94,7 +111,7 @@ def test_models_shows_registered_from_toml(tmp_path: Path, capsys: Capture) -> N
     house = next(
         line for line in capsys.readouterr().out.splitlines() if line.startswith("openai/house")
     )
-    assert house.split() == ["openai/house", "–", "–", "0.5", "1.5", "–"]
+    assert house.split() == ["openai/house", "–", "–", "0.5", "–", "–", "1.5", "–", "–", "–"]
 
 
 # -- run ------------------------------------------------------------------------------------

@@ -294,7 +294,7 @@ def test_stats_fingerprints_and_control(srv: MockServer) -> None:
     assert stats["auth_present"] == 2
     assert "sk-test" not in raw.decode()
     assert set(stats["faults_fired"]) == {
-        "hang", "rate_limit", "overload", "error", "drop", "malformed", "bad_usage"
+        "hang", "rate_limit", "overload", "error", "drop", "malformed", "bad_usage", "cut_stream"
     }  # fmt: skip
     status, _, raw = request(srv, "POST", "/_control", {"error_first": 1, "answers": {"a": "b"}})
     assert status == 200

@@ -92,7 +92,8 @@ def words(text: str) -> int:
 
 
 def expected_body(kind: str, question: str, max_tokens: int | None) -> dict[str, Any]:
-    """The exact JSON body each provider must send (its fingerprint is checked at the server)."""
+    """The exact JSON body each provider must send (its fingerprint is checked at the server);
+    calls stream by default (the ``stream`` setting)."""
     system = {"role": "system", "content": SYSTEM}
     user = {"role": "user", "content": question}
     model = MODELS[kind].split("/", 1)[1]
@@ -102,10 +103,12 @@ def expected_body(kind: str, question: str, max_tokens: int | None) -> dict[str,
             "messages": [user],
             "max_tokens": max_tokens or DEFAULT_MAX_TOKENS,
             "system": SYSTEM,
+            "stream": True,
         }
     body: dict[str, Any] = {"model": model, "messages": [system, user]}
     if max_tokens is not None:
         body["max_completion_tokens" if kind == "openai" else "max_tokens"] = max_tokens
+    body.update(stream=True, stream_options={"include_usage": True})
     return body
 
 
@@ -172,6 +175,7 @@ def test_anthropic_joins_system_messages_into_the_system_field(srv: MockServer) 
         ],
         "max_tokens": DEFAULT_MAX_TOKENS,
         "system": "First rule.",
+        "stream": True,
     }
     assert set(srv.stats()["fingerprints"]) == {fingerprint(body)}
 
@@ -210,7 +214,9 @@ def test_params_reach_the_wire_in_each_api_shape(
     system = {"role": "system", "content": SYSTEM}
     user = {"role": "user", "content": "hello big world"}
     messages = [user] if kind == "anthropic" else [system, user]
-    body = {"model": MODELS[kind].split("/", 1)[1], "messages": messages, **sent}
+    body = {"model": MODELS[kind].split("/", 1)[1], "messages": messages, **sent, "stream": True}
+    if kind != "anthropic":
+        body["stream_options"] = {"include_usage": True}
     assert set(srv.stats()["fingerprints"]) == {fingerprint(body)}
 
 

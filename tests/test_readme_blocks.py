@@ -51,6 +51,8 @@ class Context:
     """Then these ``workbench`` commands."""
     python: str = ""
     """Then this code."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Environment variables the section's reader has set (e.g. API keys), for its test only."""
 
 
 QUICKSTART = Context(after=("Quickstart",))
@@ -85,6 +87,18 @@ anthropic_client = anthropic.Anthropic(
 """,
     ),
     "Token budget": Context(after=("Quickstart",), python="variant, row = a, ds.rows[0]\n"),
+    # The reader's OpenAI and Anthropic accounts: the loopback mock server, whose models reason
+    # 60 tokens before they answer (so the 48 max_tokens of the example starve).
+    "Reasoning models": Context(
+        python="""
+import workbench as wb
+ds = wb.demo.dataset()
+mock_server.set_faults(reasoning_words=60)
+wb.configure(provider_urls={"openai": mock_server.openai_base_url,
+                            "anthropic": mock_server.anthropic_base_url})
+""",
+        env=(("OPENAI_API_KEY", "test-not-a-key"), ("ANTHROPIC_API_KEY", "test-not-a-key")),
+    ),
     "In JupyterLab": QUICKSTART,
     # Two runs to line up: the Quickstart's and the same experiment again (from the cache).
     "Reports and runs across time": Context(
@@ -110,9 +124,22 @@ def _check_export(ns: dict[str, Any], folder: Path) -> None:
     assert (folder / "prompts" / "capital-answerer" / "labels" / "production").exists()
 
 
+def _check_reasoning(ns: dict[str, Any], folder: Path) -> None:
+    df = ns["res"].df
+    sol, claude = df[df["variant"] == "sol"], df[df["variant"] == "claude"]
+    assert sol["starved"].all() and not claude["starved"].any()
+    assert (
+        claude["reasoning"].str.startswith("step1").all()
+        and (claude["reasoning_tokens"] == 60).all()
+    )
+    assert "sol: 10 of 10 replies came back empty" in ns["res"].verdict()
+    assert "raise max_tokens to about 256" in ns["res"].verdict()
+
+
 CHECKS: dict[str, Callable[[dict[str, Any], Path], None]] = {
     "Quickstart": _check_quickstart,
     "Export and production": _check_export,
+    "Reasoning models": _check_reasoning,
 }
 
 
@@ -232,6 +259,8 @@ def test_section_runs_as_written(
     folder.mkdir()
     monkeypatch.chdir(folder)
     monkeypatch.setenv("WORKBENCH_STORE", str(shared_store))
+    for name, value in CONTEXT.get(section, Context()).env:
+        monkeypatch.setenv(name, value)
     ns: dict[str, Any] = {"__name__": "__readme__", "mock_server": mock_server}
     run_section(section, ns)
     if section in CHECKS:

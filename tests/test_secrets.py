@@ -111,7 +111,7 @@ def with_credentials(url: str) -> str:
 def experiment(name: str, questions: int = 3) -> wb.Experiment:
     ds = wb.Dataset(pd.DataFrame({"q": [f"{name} question {i}" for i in range(questions)]}))
     variants = [
-        wb.Variant("o", model="openai/gpt-4o-mini", user="{{ q }}", params={"max_tokens": 8}),
+        wb.Variant("o", model="openai/gpt-6-luna", user="{{ q }}", params={"max_tokens": 8}),
         wb.Variant("a", model="anthropic/claude-haiku-4-5", user="{{ q }}"),
         wb.Variant("e", model="mock/anything", user="{{ q }}", params={"max_tokens": 8}),
     ]
@@ -224,7 +224,7 @@ def test_cli_output_and_toml_credentials_leak_nothing(
     (tmp_path / "exp.yaml").write_text(
         "name: cli\ndataset: q.csv\n"
         "variants:\n"
-        "  - {name: o, model: openai/gpt-4o-mini, user: '{{ q }}'}\n"
+        "  - {name: o, model: openai/gpt-6-luna, user: '{{ q }}'}\n"
         "  - {name: e, model: mock/x, user: '{{ q }}'}\n"
         "scorers:\n  - contains: alpha\n"
     )

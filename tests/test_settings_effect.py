@@ -79,9 +79,9 @@ def test_timeout_sets_how_long_a_call_may_take(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "x" * 24)
     with MockServer(faults=Faults(latency=1.0)) as slow:
         wb.configure(provider_urls={"openai": slow.openai_base_url}, max_retries=0)
-        assert one_row("openai/gpt-4o-mini", store="a").run().df["error"].isna().all()
+        assert one_row("openai/gpt-6-luna", store="a").run().df["error"].isna().all()
         wb.configure(timeout=0.1)
-        res = one_row("openai/gpt-4o-mini", store="b").run()
+        res = one_row("openai/gpt-6-luna", store="b").run()
     assert "timed out" in res.df["error"].iloc[0]
 
 
@@ -144,7 +144,7 @@ def test_limits_sets_calls_in_flight(fake: FakeProvider) -> None:
 
 def test_provider_urls_sets_where_a_built_in_provider_is_reached(srv: MockServer) -> None:
     toml(f'[providers.openai]\nbase_url = "{srv.openai_base_url}"\n')
-    res = one_row("openai/gpt-4o-mini").run()
+    res = one_row("openai/gpt-6-luna").run()
     assert res.df["error"].isna().all() and srv.stats()["successes"] == 1
 
 
@@ -185,3 +185,14 @@ def test_providers_sets_the_instances_a_run_uses() -> None:
     mine = FakeProvider().script("echo", "from mine")
     wb.configure(providers=[mine])
     assert one_row().run().df["output"].tolist() == ["from mine"] and mine.calls["echo"] == 1
+
+
+def test_stream_sets_whether_replies_stream(srv: MockServer) -> None:
+    toml(f'stream = false\n[providers.openai]\nbase_url = "{srv.openai_base_url}"\n')
+    still = one_row("openai/gpt-6-luna", store="a").run().df.iloc[0]
+    wb.configure(stream=True)
+    streamed = one_row("openai/gpt-6-luna", store="b").run().df.iloc[0]
+    assert ["stream" in body for body in srv.bodies()] == [False, True]
+    assert still["output"] == streamed["output"] == "mock: hello there"
+    assert pd.isna(still["ttft_ms"]) and streamed["ttft_ms"] > 0
+    assert still["request_key"] == streamed["request_key"]  # how it travels, not what it asks

@@ -113,7 +113,9 @@ def test_models_key_refuses_unknown_facts_before_registering_any(tmp_path: Path)
         load_experiment(path)
     assert str(info.value) == (
         f"{path}: models: 'openai/other': Unknown model fact(s) ['price']; allowed: "
-        "['as_of', 'context_window', 'input_per_1m', 'max_output', 'output_per_1m']"
+        "['as_of', 'batch_input_per_1m', 'batch_output_per_1m', 'cache_write_per_1m', "
+        "'cached_input_per_1m', 'context_window', 'efforts', 'input_per_1m', 'max_output', "
+        "'output_per_1m', 'replacement', 'retires', 'thinking']"
     )
     assert not model_info("openai/my-fine-tune").priced  # nothing was registered
 

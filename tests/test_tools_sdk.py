@@ -1,7 +1,8 @@
 """Tool calling through the real ``openai`` and ``anthropic`` SDKs against the loopback mock:
 tool calls, parallel calls, malformed arguments, tool_choice none/required/named, a follow-up
 after tool results, tool loops — and render parity: what an exported prompt's ``render()`` /
-``render_anthropic()`` sends equals what the evaluation sent, byte for byte."""
+``render_anthropic()`` sends equals what the evaluation sent (as canonical JSON, streaming keys
+aside)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,14 @@ from workbench.engine.progress import NullProgress
 from workbench.testing.mockcore import fingerprint
 from workbench.testing.mockserver import MockServer
 
-MODELS = {"openai": "openai/gpt-4o-mini", "anthropic": "anthropic/claude-haiku-4-5"}
+MODELS = {
+    "openai": "openai/gpt-4o-mini",
+    "responses": "openai/gpt-4o-mini",
+    "anthropic": "anthropic/claude-haiku-4-5",
+}
 KINDS = list(MODELS)
+API = {"responses": {"api": "responses"}}
+"""Params that pick the API of a kind (``responses``: OpenAI's Responses API)."""
 SCRIPT = {
     "where is order 42": [{"name": "lookup_order", "arguments": {"order_id": "42"}}],
     "refund order 42": [
@@ -67,9 +74,19 @@ def srv(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
 def run(kind: str, questions: list[str], **kw: Any) -> wb.Results:
     kw.setdefault("tools", [LOOKUP, REFUND])
     scorers = kw.pop("scorers", [])
+    kw["params"] = {**API.get(kind, {}), **kw.get("params", {})}
     v = wb.Variant("v", model=MODELS[kind], user="{{ q }}", **kw)
     df = pd.DataFrame({"q": questions})
     return wb.Experiment("sdk", df, [v], scorers=scorers).run(progress=NullProgress())
+
+
+def asked(srv: MockServer) -> list[str]:
+    """Fingerprints of the request bodies the server answered, without how the reply travels
+    (runs stream by default; production here calls without streaming)."""
+    transport = ("stream", "stream_options")
+    return sorted(
+        fingerprint({k: v for k, v in body.items() if k not in transport}) for body in srv.bodies()
+    )
 
 
 def names(calls: Any) -> list[str]:
@@ -87,7 +104,7 @@ def test_a_tool_call_is_normalized(srv: MockServer, kind: str) -> None:
     assert row["output"] == "" and row["finish_reason"] == "tool_calls" and row["error"] is None
     (call,) = row["tool_calls"]
     assert call["name"] == "lookup_order" and call["arguments"] == {"order_id": "42"}
-    assert call["id"].startswith("call_" if kind == "openai" else "toolu_")
+    assert call["id"].startswith("toolu_" if kind == "anthropic" else "call_")
     assert row["tool_args_pass"]
     assert srv.stats()["by_status"] == {"200": 1}
 
@@ -101,6 +118,17 @@ def test_the_exact_request_bodies(srv: MockServer, kind: str) -> None:
             "messages": [{"role": "user", "content": "where is order 42"}],
             "tools": [LOOKUP, REFUND],
             "tool_choice": {"type": "function", "function": {"name": "lookup_order"}},
+            "parallel_tool_calls": False,
+        }
+    elif kind == "responses":
+        body = {
+            "model": "gpt-4o-mini",
+            "input": [{"role": "user", "content": "where is order 42"}],
+            "tools": [
+                {"type": "function", **tool["function"], "strict": False}
+                for tool in (LOOKUP, REFUND)
+            ],
+            "tool_choice": {"type": "function", "name": "lookup_order"},
             "parallel_tool_calls": False,
         }
     else:
@@ -126,6 +154,9 @@ def test_the_exact_request_bodies(srv: MockServer, kind: str) -> None:
                 "disable_parallel_tool_use": True,
             },
         }
+    body["stream"] = True  # calls stream by default (the stream setting)
+    if kind == "openai":  # the Responses API reports usage in its final event anyway
+        body["stream_options"] = {"include_usage": True}
     assert srv.stats()["fingerprints"] == {fingerprint(body): 1}
 
 
@@ -177,6 +208,7 @@ def test_a_follow_up_after_tool_results_in_a_conversation(srv: MockServer, kind:
         system="Be brief.",
         history="conversation",
         tools=[LOOKUP, REFUND],
+        params=API.get(kind, {}),
     )
     res = wb.Experiment("f", pd.DataFrame({"conversation": [STATE]}), [v]).run(
         progress=NullProgress()
@@ -216,13 +248,14 @@ def test_render_sends_exactly_what_the_evaluation_sent(
         tools=[LOOKUP, REFUND],
         tool_choice="auto",
         parallel_tool_calls=False,
-        params={"temperature": 0, "stop": ["END"]},
+        # The Responses API takes no stop sequences.
+        params={"temperature": 0, **({"stop": ["END"]} if kind != "responses" else API[kind])},
     )
     rows = pd.DataFrame({"conversation": [STATE, STATE[:1]], "tier": ["gold", "basic"]})
     res = wb.Experiment("parity", rows, [v], scorers=[wb.scorers.tool_called("lookup_order")]).run(
         progress=NullProgress()
     )
-    sent = dict(srv.stats()["fingerprints"])
+    sent = asked(srv)
     assert len(sent) == 2
     p = res.export("agent", name="agent", to=tmp_path / "prompts")
     loaded = wb.load_prompt(tmp_path / "prompts" / "agent")
@@ -230,15 +263,18 @@ def test_render_sends_exactly_what_the_evaluation_sent(
     srv.reset()
     for conversation, tier in zip(rows["conversation"], rows["tier"], strict=True):
         inputs = {"conversation": copy.deepcopy(conversation), "tier": tier}
-        if kind == "openai":
+        if kind != "anthropic":
             client = openai.OpenAI(base_url=srv.openai_base_url, api_key="sk-test", max_retries=0)
-            client.chat.completions.create(**loaded.render(**inputs))
+            if kind == "responses":
+                client.responses.create(**loaded.render_responses(**inputs))
+            else:
+                client.chat.completions.create(**loaded.render(**inputs))
         else:
             client2 = anthropic.Anthropic(
                 base_url=srv.anthropic_base_url, api_key="test", max_retries=0
             )
             client2.messages.create(**loaded.render_anthropic(**inputs))
-    assert dict(srv.stats()["fingerprints"]) == sent
+    assert asked(srv) == sent
     assert p.eval["scorers"] == [{"name": "tool_called", "args": {"tool": "lookup_order"}}]
 
 

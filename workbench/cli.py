@@ -389,15 +389,27 @@ def _models(args: argparse.Namespace) -> int:
         for m in all_models().values()
         if not args.provider or m.id.startswith(f"{args.provider}/")
     ]
-    print(f"{'model':38} {'context':>10} {'max out':>9} {'$/1M in':>9} {'$/1M out':>9}  as of")
+    print(
+        f"{'model':30} {'context':>9} {'max out':>8} {'$/1M in':>8} {'cached':>7} {'write':>7} "
+        f"{'out':>7} {'batch in/out':>13}  {'retires':10} as of"
+    )
     for m in rows:
+        batch = (
+            f"{_price(m.batch_input_per_1m)}/{_price(m.batch_output_per_1m)}"
+            if m.batch_input_per_1m is not None
+            else "–"
+        )
         print(
-            f"{m.id:38} {_num(m.context_window):>10} {_num(m.max_output):>9} "
-            f"{_price(m.input_per_1m):>9} {_price(m.output_per_1m):>9}  {m.as_of or '–'}"
+            f"{m.id:30} {_num(m.context_window):>9} {_num(m.max_output):>8} "
+            f"{_price(m.input_per_1m):>8} {_price(m.cached_input_per_1m):>7} "
+            f"{_price(m.cache_write_per_1m):>7} {_price(m.output_per_1m):>7} {batch:>13}  "
+            f"{m.retires or '–':10} {m.as_of or '–'}"
         )
     print(
-        f"\nPrices checked {catalog_checked()}; override with wb.models.register(...), "
-        f'models: in an experiment YAML, or [models."provider/model"] in workbench.toml.'
+        f"\nUSD per 1M tokens; cached: prompt-cache reads, write: cache writes, batch: the batch / "
+        f"flex tier; retires: the provider's retirement date. Prices checked {catalog_checked()}; "
+        f"override with wb.models.register(...), models: in an experiment YAML, or "
+        f'[models."provider/model"] in workbench.toml.'
     )
     return 0
 

@@ -20,6 +20,7 @@ So running an experiment from another folder of the project reuses the project's
     timeout = 60                         # seconds per call
     max_retries = 5
     local_threads = 1                    # CPU threads of the embedded model (0: automatic)
+    stream = true                        # stream replies (records time to first token)
 
     [endpoints.ollama]                   # any OpenAI-compatible server, used as "ollama/<model>"
     base_url = "http://localhost:11434/v1"
@@ -112,6 +113,11 @@ class Settings:
     gc_tuning: bool = True
     """While a run goes, freeze the heap out of the garbage collector's passes and collect the
     young generation less often (restored after): less CPU per call at high concurrency."""
+    stream: bool = True
+    """Stream replies from providers that can (OpenAI, Anthropic, compatible endpoints): the
+    first token's time is recorded (``ttft_ms``), and Anthropic takes any ``max_tokens``. A
+    stream cut mid-way is retried; nothing partial is cached. Streaming changes how a reply
+    travels, not what it is: cache keys are the same either way."""
     providers: dict[str, Any] = field(default_factory=dict)
     """Provider instances to use before any other, by provider name (``configure(providers=
     [FakeProvider()])``): a run can be handed its providers instead of creating them."""
@@ -259,6 +265,7 @@ def _from_env() -> dict[str, Any]:
         ("WORKBENCH_LOCAL_THREADS", "local_threads"),
         ("WORKBENCH_LOCAL_GGUF", "local_gguf"),
         ("WORKBENCH_GC_TUNING", "gc_tuning"),
+        ("WORKBENCH_STREAM", "stream"),
     ):
         if env.get(key):
             out[name] = env[key]
@@ -285,6 +292,7 @@ def _build(values: dict[str, Any]) -> Settings:
             local_threads=int(values.get("local_threads", 0)),
             local_gguf=Path(values["local_gguf"]) if values.get("local_gguf") else None,
             gc_tuning=_flag(values.get("gc_tuning", True)),
+            stream=_flag(values.get("stream", True)),
             providers=_providers(values.get("providers", {})),
         )
     except (TypeError, ValueError) as exc:

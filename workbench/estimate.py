@@ -12,6 +12,7 @@ from workbench.engine.plan import Call, Cell, Plan, make_call
 from workbench.engine.store import Store
 from workbench.models.catalog import price_hint
 from workbench.models.resolved import Model, resolve
+from workbench.prompts.prefix import shared_prefix
 from workbench.prompts.variant import Variant
 from workbench.providers.base import Response
 from workbench.scoring.base import ScoreContext, Scorer
@@ -29,6 +30,12 @@ class Estimate:
     an upper bound. Judge calls are planned from the scorers: exactly where the graded outputs
     are already cached, otherwise as if each output used every allowed token. ``cost_usd`` is
     None when a model that would be called has no price (``unpriced`` names them).
+
+    Prompt caching: ``by_variant`` says how many tokens of each variant's prompt are a prefix
+    every row shares (``prefix_tokens``, ``cacheable_share``) and what the grid costs when the
+    provider caches it (``cost_cached_usd``: the first call writes it at the cache-write rate,
+    the others read it at the cached-input rate); ``caching`` says what to change where the
+    provider caches only when asked, or why it would not. ``cost_cached_usd`` sums them.
     """
 
     cells: int
@@ -48,6 +55,8 @@ class Estimate:
     by_scorer: pd.DataFrame = field(default_factory=pd.DataFrame)
     unpriced: tuple[str, ...] = ()
     """Models that would be called and have no price."""
+    cost_cached_usd: float | None = None
+    """The grid's most cost when each variant's shared prompt prefix is cached (None: unpriced)."""
 
     @property
     def total_cost_usd(self) -> float | None:
@@ -62,6 +71,12 @@ class Estimate:
             f"~{self.input_tokens:,} input tokens (estimated), up to {self.max_output_tokens:,} "
             f"output tokens, cost {_usd(self.cost_usd)}"
         )
+        shared = self._shared()
+        if shared:
+            text += (
+                f"; {shared} of the prompt is a prefix every row shares: with prompt caching "
+                f"{_usd(self.cost_cached_usd)}"
+            )
         if self.judge_calls or len(self.by_scorer):
             text += f"; scoring: {self.judge_calls} judge calls, cost {_usd(self.judge_cost_usd)}"
             text += f"; in all {_usd(self.total_cost_usd)}"
@@ -71,6 +86,16 @@ class Estimate:
                 f"{price_hint(self.unpriced[0])}"
             )
         return text
+
+    def _shared(self) -> str:
+        """The cacheable share of the prompts, in words ("" when none)."""
+        if "cacheable_share" not in self.by_variant or not len(self.by_variant):
+            return ""
+        shares = [float(x) for x in self.by_variant["cacheable_share"] if x == x and x]
+        if not shares:
+            return ""
+        low, high = min(shares), max(shares)
+        return f"{low:.0%}" if round(low, 2) == round(high, 2) else f"{low:.0%}–{high:.0%}"
 
     def __repr__(self) -> str:
         scoring = "" if self.by_scorer.empty else "\n" + self.by_scorer.to_string(index=False)
@@ -86,20 +111,49 @@ def _usd(value: float | None) -> str:
 
 
 class _Sum:
-    """Calls, tokens and most cost of one group (a variant or a scorer)."""
+    """Calls, tokens and most cost of one group (a variant or a scorer); with ``prefix``
+    cacheable tokens, also the most cost when the provider caches them."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: int = 0) -> None:
         self.calls = 0
         self.input_tokens = 0
         self.output_tokens = 0
         self.cost: float | None = 0.0
+        self.prefix = prefix
+        self.cost_cached: float | None = 0.0
 
     def add(self, call: Call, input_tokens: int) -> None:
         self.calls += 1
         self.input_tokens += input_tokens
         self.output_tokens += call.max_output_tokens
-        cost = call.model.info.cost(input_tokens, call.max_output_tokens)
-        self.cost = None if cost is None or self.cost is None else self.cost + cost
+        self.cost = _plus(self.cost, call.model.max_cost(input_tokens, call.request.params))
+        info, tier = call.model.info, call.model.provider.price_tier(call.request.params)
+        prefix = min(self.prefix, input_tokens)
+        first = {"written": prefix} if self.calls == 1 else {"cached": prefix}
+        cached = info.cost(input_tokens, call.max_output_tokens, tier=tier, **first)
+        self.cost_cached = _plus(self.cost_cached, cached)
+
+
+def _plus(total: float | None, cost: float | None) -> float | None:
+    return None if total is None or cost is None else total + cost
+
+
+def _prefix(cells: Sequence[Cell]) -> tuple[int, int, str]:
+    """Tokens of the prompt prefix every row of one variant shares, those a provider would
+    cache (0 below its minimum), and what to change for it to cache them ("" when it does)."""
+    first = cells[0]
+    prompts = {c.row_index: c.request.messages for c in cells}
+    prefix = shared_prefix(list(prompts.values()))
+    if not prefix:
+        return 0, 0, ""
+    tokens = first.model.count_tokens(prefix, remote=False, with_offsets=False).total
+    provider = first.model.provider
+    note = provider.caching_note(first.request.params)
+    least = provider.min_cached_prefix
+    if least and tokens < least:
+        note = note or f"a shared prefix under {least} tokens is not cached"
+    cacheable = tokens if least and tokens >= least and not note else 0
+    return tokens, cacheable, note
 
 
 def estimate_run(
@@ -115,6 +169,10 @@ def estimate_run(
     per: dict[str, dict[str, Any]] = {}
     sums: dict[str, _Sum] = {}
     seen: set[str] = set()
+    by_variant: dict[str, list[Cell]] = {}
+    for cell in plan.cells:
+        by_variant.setdefault(cell.variant, []).append(cell)
+    prefixes = {name: _prefix(cells) for name, cells in by_variant.items()}
     for cell in plan.cells:
         entry = per.setdefault(
             cell.variant,
@@ -126,19 +184,27 @@ def estimate_run(
             continue
         if cell.key not in seen:
             seen.add(cell.key)
-            sums.setdefault(cell.variant, _Sum()).add(cell.as_call(), cell.est_input_tokens)
+            group = sums.setdefault(cell.variant, _Sum(prefixes[cell.variant][1]))
+            group.add(cell.as_call(), cell.est_input_tokens)
     unpriced = {str(c.request.model) for c in plan.cells if c.key in seen and c.max_cost() is None}
     for name, entry in per.items():
         done = sums.get(name, _Sum())
+        tokens, _, note = prefixes[name]
+        mean_prompt = sum(c.est_input_tokens for c in by_variant[name]) / len(by_variant[name])
         entry.update(
             calls=done.calls,
             input_tokens=done.input_tokens,
             max_output_tokens=done.output_tokens,
             cost_usd=done.cost,
+            prefix_tokens=tokens,
+            cacheable_share=round(tokens / mean_prompt, 4) if mean_prompt else 0.0,
+            cost_cached_usd=done.cost_cached,
+            caching=note,
         )
     table = pd.DataFrame(list(per.values()))
     judges, judge_unpriced = _judges(plan, scorers, rows, variants, store, found)
     costs = [sums.get(v, _Sum()).cost for v in per]
+    cached_costs = [sums.get(v, _Sum()).cost_cached for v in per]
     judge_costs = list(judges["cost_usd"]) if len(judges) else []
     return Estimate(
         cells=len(plan.cells),
@@ -154,6 +220,11 @@ def estimate_run(
         ),
         by_scorer=judges,
         unpriced=tuple(sorted(unpriced | judge_unpriced)),
+        cost_cached_usd=(
+            None
+            if any(c is None for c in cached_costs)
+            else float(sum(c or 0.0 for c in cached_costs))
+        ),
     )
 
 

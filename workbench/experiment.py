@@ -34,7 +34,8 @@ from workbench.history import headline
 from workbench.importers.github_models import read_github_models
 from workbench.importers.promptfoo import read_promptfoo
 from workbench.importers.spec import Imported, ImportReport, Note
-from workbench.models.catalog import price_hint
+from workbench.models.catalog import model_info, price_hint
+from workbench.models.retirement import warn_retiring
 from workbench.prompts.variant import Variant
 from workbench.providers.base import Provider
 from workbench.providers.registry import check_provider, parse_model_id
@@ -316,6 +317,7 @@ class Experiment:
             set(plan.models) | judge_models
         ):  # keys, SDKs, weights: before any call
             check_provider(model, settings)
+        warn_retiring(model_info(m, settings) for m in sorted(set(plan.models) | judge_models))
         budget = self.budget_usd if budget_usd is None else budget_usd
         if budget is not None:
             unpriced = self._estimate(plan, settings).unpriced

@@ -26,6 +26,7 @@ from workbench.errors import ConfigError
 from workbench.models.resolved import resolve
 from workbench.prompts.variant import Variant, units
 from workbench.tokens.count import TokenCount
+from workbench.tokens.reasoning import p95
 
 __all__ = [
     "FIELD_MIN_TOKENS",
@@ -83,6 +84,11 @@ class Budget:
     exact: bool
     method: str
     messages: tuple[dict[str, Any], ...] = field(repr=False, default=())
+    reasoning_tokens: int | None = None
+    """Reasoning tokens a call of this variant used, at the 95th percentile of the calls seen
+    (``observed=``); None before any ran. Reserved within ``reserved_output``."""
+    starves: bool = False
+    """True when the reasoning seen alone fills the ``max_tokens`` the calls are sent with."""
 
     @property
     def free(self) -> int | None:
@@ -102,9 +108,17 @@ class Budget:
             {"segment": s.label, "kind": s.kind, "tokens": s.tokens, "in": s.parent or ""}
             for s in self.segments
         ]
-        rows.append(
-            {"segment": "reserved output", "kind": "reserved", "tokens": self.reserved_output}
-        )
+        if self.reasoning_tokens:
+            thought = min(self.reasoning_tokens, self.reserved_output)
+            rows.append(
+                {"segment": "reserved: reasoning (p95 seen)", "kind": "reserved", "tokens": thought}
+            )
+            answer = self.reserved_output - thought
+            rows.append({"segment": "reserved: answer", "kind": "reserved", "tokens": answer})
+        else:
+            rows.append(
+                {"segment": "reserved output", "kind": "reserved", "tokens": self.reserved_output}
+            )
         if self.free is not None:
             rows.append({"segment": "free", "kind": "free", "tokens": self.free})
         df = pd.DataFrame(rows, columns=["segment", "kind", "tokens", "in"]).fillna("")
@@ -117,10 +131,18 @@ class Budget:
         how = f"exact, {self.method}" if self.exact else self.method
         window = f"{self.context_window:,}" if self.context_window else "unknown"
         free = "unknown" if self.free is None else f"{self.free:,}"
+        thought = (
+            f" ({self.reasoning_tokens:,} of it reasoning, p95 seen)"
+            if self.reasoning_tokens
+            else ""
+        )
         line = (
             f"{self.variant} on {self.model}: prompt {self.prompt_tokens:,} tokens ({how}) + "
-            f"{self.reserved_output:,} reserved output of a {window}-token window; free {free}"
+            f"{self.reserved_output:,} reserved output{thought} of a {window}-token window; free "
+            f"{free}"
         )
+        if self.starves:
+            line += " — REASONING ALONE FILLS max_tokens: replies come back empty; raise max_tokens"
         return line + (" — OVERFLOW" if self.overflow else "")
 
     def __repr__(self) -> str:
@@ -165,7 +187,7 @@ def reserved_output(variant: Variant, settings: Settings | None = None) -> int:
     """Output tokens reserved for ``variant``'s reply: its ``max_tokens``, else what its provider
     sends, else the model's max_output capped (the same number estimates and requests use)."""
     settings = settings or get_settings()
-    return resolve(variant.model, settings).reserved_output(variant.params)
+    return resolve(variant.model, settings).reserved_output(variant.request_params)
 
 
 _KIND = {"history": "turn"}
@@ -187,16 +209,49 @@ def _fields(row: Mapping[str, Any], content: str, count: TokenCount, i: int) -> 
     return found
 
 
+def _seen(observed: Any, variant: str) -> tuple[int | None, int | None]:
+    """(p95 reasoning tokens, p95 answer tokens) of ``variant``'s calls in ``observed`` (a run's
+    Results, run table or DataFrame); (None, None) without one."""
+    if observed is None:
+        return None, None
+    df = getattr(observed, "df", observed)
+    if not isinstance(df, pd.DataFrame) or "reasoning_tokens" not in df:
+        raise ConfigError("observed= takes the results of a run (res, res.table or res.df).")
+    mine = df[(df["variant"] == variant) & df["error"].isna()]
+    thought = pd.to_numeric(mine["reasoning_tokens"], errors="coerce")
+    answers = pd.to_numeric(mine["output_tokens"], errors="coerce") - thought.fillna(0)
+    if "starved" in mine:
+        answers = answers[~mine["starved"].fillna(False).astype(bool)]
+    return p95(thought.dropna()), p95(answers.dropna())
+
+
+def _reserve(model: Any, variant: Variant, observed: Any) -> tuple[int, int | None, bool]:
+    """(reserved output, p95 reasoning seen, whether reasoning alone fills what is sent): a
+    variant without ``max_tokens`` reserves the reasoning and answers seen once calls ran."""
+    params = variant.request_params
+    sent = model.reserved_output(params)
+    thought, answer = _seen(observed, variant.name)
+    reserved = sent
+    if thought and "max_tokens" not in params:
+        reserved = max(sent, thought + (answer or 0))
+    return reserved, thought, bool(thought and thought >= sent)
+
+
 def budget(
     variant: Variant,
     row: Mapping[str, Any],
     *,
     settings: Settings | None = None,
     remote: bool | None = None,
+    observed: Any = None,
 ) -> Budget:
-    """The token budget of ``variant`` rendered over one dataset ``row``."""
+    """The token budget of ``variant`` rendered over one dataset ``row``. ``observed`` (a run's
+    results) adds the reasoning its calls used: the p95 is reserved (a variant without
+    ``max_tokens`` reserves at least that plus the answers seen), and a ``max_tokens`` the
+    reasoning alone fills is flagged."""
     settings = settings or get_settings()
     model = resolve(variant.model, settings)
+    reserved, thought, starves = _reserve(model, variant, observed)
     messages = variant.render(row)
     count = model.count_tokens(messages, remote=remote)
     segments: list[Segment] = []
@@ -231,10 +286,12 @@ def budget(
         segments=tuple(segments),
         prompt_tokens=total,
         context_window=model.info.context_window,
-        reserved_output=model.reserved_output(variant.params),
+        reserved_output=reserved,
         exact=exact,
         method=method,
         messages=tuple(dict(m) for m in messages),
+        reasoning_tokens=thought,
+        starves=starves,
     )
 
 
@@ -480,13 +537,15 @@ def dataset_budget(
     *,
     settings: Settings | None = None,
     remote: bool | None = False,
+    observed: Any = None,
 ) -> DatasetBudget:
-    """Prompt tokens of ``variant`` for every row of ``dataset`` (a Dataset, DataFrame or rows)."""
+    """Prompt tokens of ``variant`` for every row of ``dataset`` (a Dataset, DataFrame or rows);
+    ``observed`` reserves the reasoning seen, as in :func:`budget`."""
     settings = settings or get_settings()
     model = resolve(variant.model, settings)
     ids, rows = _rows(dataset)
     window = model.info.context_window
-    reserved = model.reserved_output(variant.params)
+    reserved = _reserve(model, variant, observed)[0]
     counts = [
         model.count_tokens(variant.render(r, row_id=i), remote=remote)
         for i, r in zip(ids, rows, strict=True)

@@ -18,6 +18,7 @@ from workbench.analysis.stats import required_sample_size_means, required_sample
 from workbench.errors import WorkbenchError
 from workbench.providers.tools import signatures
 from workbench.scoring.reducers import Reducer
+from workbench.tokens.reasoning import suggest_max_tokens
 
 __all__ = [
     "ALPHA",
@@ -27,6 +28,7 @@ __all__ = [
     "compare",
     "overall_verdict",
     "rank",
+    "starved_notes",
     "summarize",
     "verdict",
 ]
@@ -120,7 +122,9 @@ def summarize(
 ) -> pd.DataFrame:
     """Per variant: rows, calls, errors, cached; per scorer a pass rate (Wilson 95% interval over
     rows, or a bootstrap interval when the reducer gives probabilities) and a mean score
-    (bootstrap interval); tokens, cost, latency (mean, p50, p95) and stability."""
+    (bootstrap interval); tokens (mean input and output; summed reasoning, cached-input and
+    cache-write tokens), replies starved by their reasoning, cost, latency (mean, p50, p95),
+    time to first token (p50) and stability."""
     tables = {s: by_row(df, s, reducer) for s in scorers}
     for rows in tables.values():
         _check_reducer(rows, reducer)
@@ -145,12 +149,19 @@ def summarize(
             row.update(_rate(name, mine, seed))
         row["input_tokens"] = _mean(ok["input_tokens"])
         row["output_tokens"] = _mean(ok["output_tokens"])
+        for usage in ("reasoning_tokens", "cached_input_tokens", "cache_write_tokens"):
+            row[f"{usage}_sum"] = _sum(ok.get(usage))
+        row["starved"] = (
+            int(ok["starved"].fillna(False).astype(bool).sum()) if "starved" in ok else 0
+        )
         row["cost_usd"] = _known_sum(part["cost_usd"])
         row["scoring_cost_usd"] = _known_sum(part["scoring_cost_usd"])
         latency = describe_latency(pd.to_numeric(ok["latency_ms"], errors="coerce").to_numpy())
         row["latency_mean_ms"] = latency["mean"]
         row["latency_p50_ms"] = latency["p50"]
         row["latency_p95_ms"] = latency["p95"]
+        ttft = pd.to_numeric(ok.get("ttft_ms", pd.Series(dtype=float)), errors="coerce").dropna()
+        row["ttft_p50_ms"] = float(ttft.median()) if len(ttft) else None
         row["stability"] = _stability(ok)
         out.append(row)
     frame = pd.DataFrame(out)
@@ -187,6 +198,46 @@ def _rate(name: str, mine: pd.DataFrame, seed: int) -> dict[str, float | None]:
         f"{name}_mean_low": m_low,
         f"{name}_mean_high": m_high,
     }
+
+
+def _sum(series: pd.Series | None) -> int | None:
+    """The sum of the known counts; None when the provider reported none."""
+    if series is None:
+        return None
+    values = pd.to_numeric(series, errors="coerce").dropna()
+    return int(values.sum()) if len(values) else None
+
+
+def starved_notes(df: pd.DataFrame) -> list[str]:
+    """One note per variant with replies left empty because reasoning used the whole output
+    budget, with the ``max_tokens`` that would fit the reasoning seen across its calls."""
+    if "starved" not in df:
+        return []
+    notes = []
+    ok = df[df["error"].isna()]
+    for variant, part in ok.groupby("variant", sort=False):
+        starved = part["starved"].fillna(False).astype(bool)
+        if not starved.any():
+            continue
+        spent = pd.to_numeric(part.loc[starved, "output_tokens"], errors="coerce").dropna()
+        thought = pd.to_numeric(part["reasoning_tokens"], errors="coerce")
+        answers = pd.to_numeric(part.loc[~starved, "output_tokens"], errors="coerce")
+        answers = (answers - thought[~starved].fillna(0)).dropna()
+        fix = "raise max_tokens"
+        if len(spent):
+            limit = int(spent.max())
+            known = [int(v) for v in thought.dropna()]
+            fix = (
+                f"max_tokens {limit}): raise max_tokens to about "
+                f"{suggest_max_tokens(limit, known, [int(v) for v in answers])}"
+            )
+        else:
+            fix = f"{fix})"
+        notes.append(
+            f"{variant}: {int(starved.sum())} of {len(part)} replies came back empty because "
+            f"reasoning used the whole output budget ({fix}; such replies are unscored."
+        )
+    return notes
 
 
 def _mean(series: pd.Series) -> float | None:

@@ -13,6 +13,7 @@ from workbench.analysis.report import (
     compare,
     overall_verdict,
     rank,
+    starved_notes,
     summarize,
 )
 from workbench.analysis.stats import AgreementResult, agreement
@@ -112,9 +113,16 @@ class RunAnalysis:
         return compare(rows, self.variant(a), self.variant(b), name, red)
 
     def verdict(self, scorer: str | None = None, reducer: str | Reducer | None = None) -> str:
-        """Which variant is best on ``scorer``, and whether the difference is real."""
+        """Which variant is best on ``scorer``, and whether the difference is real; then notes
+        on replies starved by their reasoning (with the ``max_tokens`` that would fit)."""
         ranked, comparisons = self.ranked(scorer, reducer)
-        return overall_verdict(ranked, comparisons, self.scorer(scorer))
+        text = overall_verdict(ranked, comparisons, self.scorer(scorer))
+        return " ".join([text, *self.notes()])
+
+    def notes(self) -> list[str]:
+        """What the verdict adds: variants whose replies came back empty because reasoning used
+        the whole output budget, and the fix."""
+        return self._memo(("notes",), lambda: starved_notes(self.table.df))
 
     def agreement(self, scorer: str, labels: str, on: str = "pass") -> AgreementResult:
         """How well a scorer agrees with human labels in column ``labels``."""

@@ -34,6 +34,9 @@ Tools become ``toolDefs`` (name, description, ``inputSchema``: the parameters' J
 sent). Dotprompt has no ``tool_choice`` nor ``parallel_tool_calls``: a prompt that sets either
 (other than ``tool_choice="auto"``, the default) is not translated.
 
+A ``response_format`` (structured output) becomes ``output: {format: json, schema: <its JSON
+Schema>}``.
+
 A conversation column (``Variant(history="conversation")``) becomes Dotprompt's ``{{history}}``
 marker where its turns go; Dotprompt takes those turns from the render's ``messages`` (not from
 an input), with ``model`` for an assistant turn::
@@ -53,6 +56,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 
 from workbench.artifact.prompty import PromptFile, params_to_options
 from workbench.prompts.render import parse_template
+from workbench.prompts.schema import schema_of
 from workbench.prompts.tools import ToolConfig
 
 __all__ = ["DOTPROMPT_FILE", "SKIP_KEY", "Untranslatable", "write_dotprompt"]
@@ -323,13 +327,17 @@ def write_dotprompt(prompt: PromptFile) -> str:
     if prompt.description:
         front["description"] = prompt.description
     front["model"] = prompt.model
-    config = _config(prompt.params)
+    schema = schema_of(prompt.params)
+    params = {k: v for k, v in prompt.params.items() if not (schema and k == "response_format")}
+    config = _config(params)
     if config:
         front["config"] = config
     if prompt.tools is not None:
         front["toolDefs"] = _tool_defs(prompt.tools)
     if names:
         front["input"] = {"schema": {n: _kind(prompt.examples.get(n), n in dotted) for n in names}}
+    if schema:
+        front["output"] = {"format": "json", "schema": schema}
     head = yaml.safe_dump(
         front, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
     )

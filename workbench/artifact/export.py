@@ -16,6 +16,7 @@ export is refused, naming the file, if one is found.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Sequence
@@ -27,7 +28,9 @@ from workbench.artifact.files import check_name, write_prompt
 from workbench.artifact.loader import LoadedPrompt, load_prompt
 from workbench.artifact.prompty import PromptFile
 from workbench.artifact.record import build_evidence, build_record, runner_up, variant_spec
-from workbench.errors import ArtifactError, WorkbenchWarning
+from workbench.errors import ArtifactError, ConfigError, WorkbenchWarning
+from workbench.models.catalog import model_info
+from workbench.models.retirement import warn_retiring
 from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import template_variables
 from workbench.prompts.tools import function_path
@@ -60,6 +63,8 @@ def export_results(
     if variant is None:
         variant = str(analyze(table).leaderboard(primary)["variant"].iloc[0])
     spec = variant_spec(table, variant)
+    with contextlib.suppress(ConfigError):  # a model this machine cannot name: no catalog facts
+        warn_retiring([model_info(str(spec["model"]))])
     chosen = run.variant(variant)
     notebook = notebook or os.environ.get("JPY_SESSION_NAME") or None
     record = build_record(table, variant, name=name, where=Path(to), notebook=notebook)
@@ -95,7 +100,7 @@ def export_results(
         name=name,
         model=str(spec["model"]),
         messages=tuple(messages),
-        params=dict(chosen.params),
+        params=chosen.request_params,
         description=chosen.description or f"{variant} from experiment {run.experiment}",
         examples=examples,
         metadata=metadata,

@@ -5,6 +5,7 @@
     from workbench import load_prompt
     p = load_prompt("prompts/capital-answerer")            # latest; or "...@2", "...@production"
     client.chat.completions.create(**p.render(question="What is the capital of France?"))
+    # exactly the body the evaluation sent; also p.render_responses(...), p.render_anthropic(...)
     p.eval["variants"]["friendly"]["scores"]               # the evaluation it shipped with
     p.render(conversation=[{"role": "user", "content": "Hi"}])   # a prompt with a history input
 
@@ -34,19 +35,18 @@ from workbench.errors import ArtifactError, DatasetError, TemplateError
 from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import Message, render_template, template_variables
 from workbench.prompts.tools import ToolConfig
-from workbench.providers.tools import (
-    anthropic_messages,
-    anthropic_tool_fields,
-    openai_messages,
+from workbench.providers.wire import (
+    ANTHROPIC_CREATE_KEYS,
+    OPENAI_CREATE_KEYS,
+    anthropic_body,
+    chat_body,
+    responses_body,
+    sdk_kwargs,
 )
 
 __all__ = ["LoadedPrompt", "load_prompt"]
 
 _REQUIRED = (PROMPT_FILE, EVAL_FILE, EVIDENCE_FILE)
-_ANTHROPIC_FIELDS = frozenset(
-    {"model", "messages", "system", "max_tokens", "stop_sequences", "tools", "tool_choice"}
-)
-"""Keys of :meth:`LoadedPrompt.render_anthropic` every SDK's ``messages.create`` takes."""
 
 
 @dataclass(frozen=True)
@@ -124,45 +124,46 @@ class LoadedPrompt:
             raise TemplateError(str(exc)) from None
         return out[:at] + turns + out[at:]
 
-    def _bare_model(self) -> str:
-        _, _, bare = self.model.partition("/")
-        return bare or self.model
-
     def render(self, **inputs: Any) -> dict[str, Any]:
-        """An OpenAI-style chat request: ``{"model": ..., "messages": [...], **params}``, with
+        """A Chat Completions request, exactly the body the evaluation sent
+        (``client.chat.completions.create(**p.render(...))``): for ``openai/`` models
+        ``max_tokens`` goes as ``max_completion_tokens`` (reasoning models refuse ``max_tokens``);
+        an OpenAI-compatible server gets ``max_tokens`` and extra parameters as they are (those
+        the SDK takes no keyword for, such as ``top_k``, in ``extra_body``, which it merges back);
         ``tools`` (and ``tool_choice``, ``parallel_tool_calls``) as the evaluation sent them.
 
-        ``model`` is the provider's own model name (``gpt-4o-mini``, not ``openai/gpt-4o-mini``).
+        ``model`` is the provider's own model name (``gpt-6-luna``, not ``openai/gpt-6-luna``).
+        A prompt evaluated through the Responses API (``params["api"] == "responses"``) is sent
+        as :meth:`render_responses` gives it.
         """
-        payload = {
-            "model": self._bare_model(),
-            "messages": openai_messages(self.messages(**inputs)),
-            **self.params,
-        }
-        if self.tools is not None:
-            payload.update(self.tools.request_fields())
-        return payload
+        provider, bare = self._provider()
+        body = chat_body(
+            bare, self.messages(**inputs), self.params, self.tools, openai=provider == "openai"
+        )
+        return sdk_kwargs(body, OPENAI_CREATE_KEYS)
+
+    def render_responses(self, **inputs: Any) -> dict[str, Any]:
+        """An OpenAI Responses API request (``client.responses.create(**...)``), exactly the body
+        the evaluation sent with ``params={"api": "responses"}``: messages as ``input``,
+        ``max_output_tokens``, ``reasoning`` and ``text`` as that API takes them; tools, tool
+        calls and results in that API's shape (``function_call`` / ``function_call_output``)."""
+        body = responses_body(self._provider()[1], self.messages(**inputs), self.params, self.tools)
+        return sdk_kwargs(body, OPENAI_CREATE_KEYS)
 
     def render_anthropic(self, **inputs: Any) -> dict[str, Any]:
-        """An Anthropic Messages request for ``client.messages.create(**...)``: system text
-        apart, ``max_tokens`` required, tools converted (``input_schema``, ``tool_choice``
-        types, ``tool_use`` / ``tool_result`` blocks), sampling parameters (temperature, top_p,
-        ...) in ``extra_body`` (SDK versions differ in which they take as keywords; 2.14 takes
-        none)."""
-        system, turns = anthropic_messages(self.messages(**inputs))
-        payload: dict[str, Any] = {"model": self._bare_model(), "messages": turns, **self.params}
-        if system:
-            payload["system"] = system
-        if self.tools is not None:
-            payload.update(anthropic_tool_fields(self.tools))
-        if "stop" in payload:
-            stop = payload.pop("stop")
-            payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-        payload.setdefault("max_tokens", 1024)
-        sampling = {k: payload.pop(k) for k in list(payload) if k not in _ANTHROPIC_FIELDS}
-        if sampling:
-            payload["extra_body"] = sampling
-        return payload
+        """An Anthropic Messages request for ``client.messages.create(**...)``, exactly the body
+        the evaluation sent: system text apart, ``max_tokens`` as sent (required), tools
+        converted (``input_schema``, ``tool_choice`` types, ``tool_use`` / ``tool_result``
+        blocks), ``effort`` and a JSON Schema under ``output_config``; keys an SDK version may
+        not take as keywords (sampling parameters, ``output_config``, ...) in ``extra_body``,
+        which the SDK merges into the same JSON."""
+        body = anthropic_body(self._provider()[1], self.messages(**inputs), self.params, self.tools)
+        return sdk_kwargs(body, ANTHROPIC_CREATE_KEYS)
+
+    def _provider(self) -> tuple[str, str]:
+        """(provider, the provider's own model name)."""
+        provider, _, bare = self.model.partition("/")
+        return (provider, bare) if bare else ("", self.model)
 
     def evidence(self) -> list[dict[str, Any]]:
         """Per-row evidence (inputs, outputs, scores, labels) of the winner and the runner-up."""

@@ -75,6 +75,10 @@ workbench's loader reads::
       - name: order_id
         kind: string
         required: true
+
+A variant with a ``response_format`` (structured output) keeps it in ``model.options`` (what
+workbench loads and sends) and, where its JSON Schema translates (an object of typed properties,
+arrays, nested objects), also gets prompty ``outputs``.
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ import yaml
 
 from workbench.errors import ArtifactError, TemplateError
 from workbench.prompts.render import template_variables
+from workbench.prompts.schema import schema_of
 from workbench.prompts.tools import ToolConfig, tool_config
 
 __all__ = [
@@ -96,6 +101,7 @@ __all__ = [
     "options_to_params",
     "params_to_options",
     "parse_prompty",
+    "prompty_outputs",
     "write_prompty",
 ]
 
@@ -228,6 +234,53 @@ def options_to_params(options: Mapping[str, Any]) -> dict[str, Any]:
     return dict(sorted(params.items()))
 
 
+_OUTPUT_KINDS = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
+
+
+def prompty_outputs(schema: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A response_format's JSON Schema as prompty ``outputs`` (named properties), where it
+    translates: an object of typed properties, arrays and nested objects; None otherwise (the
+    schema still travels in ``model.options``)."""
+    if not schema or schema.get("type") != "object":
+        return None
+    return _output_props(schema)
+
+
+def _output_props(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+    required = set(schema.get("required") or [])
+    out: dict[str, Any] = {}
+    for name, sub in (schema.get("properties") or {}).items():
+        prop = _output_prop(sub) if isinstance(sub, Mapping) else None
+        if prop is None:
+            return None
+        out[str(name)] = {**prop, "required": name in required}
+    return out or None
+
+
+def _output_prop(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+    kind = schema.get("type")
+    prop: dict[str, Any]
+    if kind in _OUTPUT_KINDS:
+        prop = {"kind": _OUTPUT_KINDS[kind]}
+    elif kind == "array" and isinstance(schema.get("items"), Mapping):
+        items = _output_prop(schema["items"])
+        if items is None:
+            return None
+        prop = {"kind": "array", "items": items}
+    elif kind == "object":
+        props = _output_props(schema)
+        if props is None:
+            return None
+        prop = {"kind": "object", "properties": props}
+    else:
+        return None  # unions, references, nullable types: no prompty kind
+    if schema.get("description"):
+        prop["description"] = str(schema["description"])
+    if isinstance(schema.get("enum"), list):
+        prop["enumValues"] = list(schema["enum"])
+    return prop
+
+
 def conflicting_lines(template: str) -> list[str]:
     """Lines of a template that prompty would read as role markers."""
     return [line for line in template.splitlines() if _ROLE_LINE.match(line)]
@@ -268,6 +321,9 @@ def write_prompty(prompt: PromptFile) -> str:
         front["inputs"] = inputs
     if prompt.tools is not None:
         front["tools"] = _prompty_tools(prompt.tools)
+    outputs = prompty_outputs(schema_of(prompt.params))
+    if outputs:
+        front["outputs"] = outputs
     front["template"] = {"format": {"kind": "jinja2"}, "parser": {"kind": "prompty"}}
     meta = dict(prompt.metadata)
     if prompt.tools is not None:  # exactly as sent (prompty's properties say less)

@@ -113,6 +113,14 @@ def m004_run_tables(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m005_normalized_usage(db: sqlite3.Connection) -> None:
+    """Cached responses may carry normalized usage (reasoning, cached-input and cache-write
+    tokens), reasoning text, time to first token and the service tier: no table changes, but a
+    workbench that knows only text and two token counts must refuse such a store (it is newer)
+    rather than fail on a response it cannot read."""
+
+
 def has_table(db: sqlite3.Connection, name: str) -> bool:
     """True if the database has a table of this name."""
     found = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))

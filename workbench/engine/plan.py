@@ -71,16 +71,23 @@ class Call:
     """``cell`` (the grid) or ``judge`` (scoring): what the ledger counts it as."""
 
     def max_cost(self) -> float | None:
-        """Cost if the reply uses every allowed output token (None: the model is unpriced)."""
-        return self.model.info.cost(self.est_input_tokens, self.max_output_tokens)
+        """Cost if the reply uses every allowed output token and nothing comes from the prompt
+        cache (None: the model is unpriced)."""
+        return self.model.max_cost(self.est_input_tokens, self.request.params)
 
     def cost(self, response: Response) -> float | None:
-        """What the call cost at catalog prices: 0 for a failure, None when unpriced."""
+        """What the call cost at catalog prices — cache reads and writes at their own rates, at
+        the service tier the provider reports — 0 for a failure, None when unpriced."""
         if not response.ok:
             return 0.0
         used = response.input_tokens
+        tier = self.model.provider.price_tier(self.request.params, response.service_tier)
         return self.model.info.cost(
-            used if used is not None else self.est_input_tokens, response.output_tokens or 0
+            used if used is not None else self.est_input_tokens,
+            response.output_tokens or 0,
+            cached=response.cached_input_tokens or 0,
+            written=response.cache_write_tokens or 0,
+            tier=tier,
         )
 
 
@@ -141,7 +148,7 @@ class Cell:
 
     def max_cost(self) -> float | None:
         """Cost if the reply uses every allowed output token (None: price unknown)."""
-        return self.model.info.cost(self.est_input_tokens, self.max_output_tokens)
+        return self.model.max_cost(self.est_input_tokens, self.request.params)
 
     @property
     def group(self) -> tuple[Any, ...]:
@@ -195,9 +202,9 @@ def make_plan(
         check_variables(variant.variables, dataset, f"Variant '{variant.name}'")
         model = resolve(variant.model, settings)
         where = f"Variant '{variant.name}' ({model})"
-        model.check_params(variant.params, where)
+        model.check_params(variant.request_params, where)
         model.check_tools(variant.tool_config, where)
-        resolved.append((variant, model, model.reserved_output(variant.params)))
+        resolved.append((variant, model, model.reserved_output(variant.request_params)))
     loops = {
         v.name: ToolLoop(v.max_steps, v.functions) if v.max_steps is not None else None
         for v, _, _ in resolved
@@ -210,7 +217,9 @@ def make_plan(
             tools = variant.tool_config
             estimate = model.input_tokens(messages, tools)
             for repeat in range(repeats):
-                request = ChatRequest(model.id, messages, _frozen(variant.params), repeat, tools)
+                request = ChatRequest(
+                    model.id, messages, _frozen(variant.request_params), repeat, tools
+                )
                 cells.append(
                     Cell(
                         index=len(cells),

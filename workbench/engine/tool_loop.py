@@ -123,12 +123,14 @@ async def run_loop(
 
 
 def _combined(responses: Sequence[Response]) -> Response:
-    """One response for the loop: the last reply, every step's calls, summed usage."""
+    """One response for the loop: the last reply, every step's calls, summed usage (and the
+    reasoning of every step, in order; the first step's time to first token)."""
     last = responses[-1]
     calls = [c for r in responses for c in (r.tool_calls or [])]
     error = last.error
     if error is not None and len(responses) > 1:
         error = f"step {len(responses)} of the tool loop: {error}"
+    thoughts = [r.reasoning for r in responses if r.reasoning]
     return Response(
         text=last.text,
         input_tokens=_sum(r.input_tokens for r in responses),
@@ -139,6 +141,12 @@ def _combined(responses: Sequence[Response]) -> Response:
         error_kind=last.error_kind,
         raw=last.raw,
         tool_calls=calls or None,
+        reasoning_tokens=_sum(r.reasoning_tokens for r in responses),
+        cached_input_tokens=_sum(r.cached_input_tokens for r in responses),
+        cache_write_tokens=_sum(r.cache_write_tokens for r in responses),
+        reasoning="\n\n".join(thoughts) or None,
+        ttft_ms=responses[0].ttft_ms,
+        service_tier=last.service_tier,
     )
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
-from dataclasses import fields
+from dataclasses import fields, replace
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -100,9 +101,31 @@ def _info(model: str, facts: dict[str, Any]) -> ModelInfo:
             input_per_1m=_opt_float(facts.get("input_per_1m")),
             output_per_1m=_opt_float(facts.get("output_per_1m")),
             as_of=facts.get("as_of"),
+            cached_input_per_1m=_opt_float(facts.get("cached_input_per_1m")),
+            cache_write_per_1m=_opt_float(facts.get("cache_write_per_1m")),
+            batch_input_per_1m=_opt_float(facts.get("batch_input_per_1m")),
+            batch_output_per_1m=_opt_float(facts.get("batch_output_per_1m")),
+            efforts=_opt_words(facts.get("efforts")),
+            thinking=_opt_words(facts.get("thinking")),
+            retires=_opt_date(facts.get("retires")),
+            replacement=None if facts.get("replacement") is None else str(facts["replacement"]),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"Catalog entry for {model}: {exc}") from exc
+
+
+def _opt_words(v: Any) -> tuple[str, ...] | None:
+    if v is None:
+        return None
+    if isinstance(v, str) or not all(isinstance(w, str) for w in v):
+        raise ValueError(f"expected a list of words, got {v!r}")
+    return tuple(v)
+
+
+def _opt_date(v: Any) -> str | None:
+    if v is None:
+        return None
+    return date.fromisoformat(str(v)).isoformat()
 
 
 def _opt_int(v: Any) -> int | None:
@@ -124,13 +147,5 @@ def model_info(model: str | ModelId, settings: Settings | None = None) -> ModelI
         return known[key]
     undated = _DATED.sub("", key)
     if undated in known:
-        base = known[undated]
-        return ModelInfo(
-            key,
-            base.context_window,
-            base.max_output,
-            base.input_per_1m,
-            base.output_per_1m,
-            base.as_of,
-        )
+        return replace(known[undated], id=key)
     return provider_class(mid, settings).fallback_info(mid, settings)

@@ -66,8 +66,10 @@ class Model:
         return self.provider.reserved_output(params, self.info)
 
     def max_cost(self, input_tokens: int, params: Mapping[str, Any]) -> float | None:
-        """Cost of a call whose reply uses every allowed output token (None: unpriced)."""
-        return self.info.cost(input_tokens, self.reserved_output(params))
+        """Cost of a call whose reply uses every allowed output token, at the service tier it
+        asks for (None: unpriced)."""
+        tier = self.provider.price_tier(params)
+        return self.info.cost(input_tokens, self.reserved_output(params), tier=tier)
 
     def count_tokens(
         self,

@@ -13,6 +13,7 @@ from typing import Any
 from workbench.errors import TemplateError
 from workbench.prompts.conversation import parse_conversation
 from workbench.prompts.render import Message, render_template, template_variables
+from workbench.prompts.schema import response_format
 from workbench.prompts.tools import ToolConfig, find_function, function_tool, tool_config
 
 __all__ = ["Part", "Rendered", "Variant", "units"]
@@ -117,6 +118,11 @@ class Variant:
     max_steps: int | None = None
     """Run a tool loop of up to this many model calls (model -> tool calls -> your functions ->
     results back -> model ...); every tool must then be a Python function."""
+    response_format: Any = None
+    """Structured output: a JSON Schema (dict) or a pydantic model class the reply must follow,
+    sent natively per provider (OpenAI ``json_schema``, strict where the schema allows; Anthropic
+    structured outputs); the parsed reply is the ``parsed`` column. Kept as the normalized
+    ``{"type": "json_schema", "json_schema": {...}}``."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -140,6 +146,16 @@ class Variant:
         if config is not None and config.choice is not None:
             object.__setattr__(self, "tool_choice", config.choice)
         self._check_loop()
+        if self.response_format is not None:
+            where = f"Variant '{self.name}'"
+            if "response_format" in self.params:
+                raise TemplateError(
+                    f"{where}: give response_format once: as Variant(response_format=...) or in "
+                    f"params, not both."
+                )
+            object.__setattr__(
+                self, "response_format", response_format(self.response_format, where)
+            )
         if not self.templates() and self.history is None:
             raise TemplateError(
                 f"Variant '{self.name}' has no messages: give user=..., system=... or messages=[...]."
@@ -288,6 +304,13 @@ class Variant:
         tail = [("user", "user")] if self.user is not None else []
         return head + middle + tail
 
+    @property
+    def request_params(self) -> dict[str, Any]:
+        """The parameters a request is sent with: ``params`` and the ``response_format``."""
+        if self.response_format is None:
+            return dict(self.params)
+        return {**self.params, "response_format": self.response_format}
+
     def replace(self, **changes: Any) -> Variant:
         """A copy with some fields changed: ``a.replace(name="friendly", system="...")``."""
         return dataclasses.replace(self, **changes)
@@ -313,6 +336,8 @@ class Variant:
                     out[key] = fields[key]
         if self.max_steps is not None:
             out["max_steps"] = self.max_steps
+        if self.response_format is not None:
+            out["response_format"] = self.response_format
         if self.description:
             out["description"] = self.description
         return out

@@ -35,6 +35,7 @@ __all__ = [
     "ModelInfo",
     "Provider",
     "Response",
+    "check_effort",
     "estimated_tools",
     "parse_retry_after",
     "status_error",
@@ -62,7 +63,8 @@ class ModelId:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What workbench knows about one model: from the catalog, settings, or its provider."""
+    """What workbench knows about one model: from the catalog, settings, or its provider. The one
+    place for prices: :meth:`cost` prices every call, estimate and budget."""
 
     id: str
     context_window: int | None
@@ -72,20 +74,73 @@ class ModelInfo:
     input_per_1m: float | None
     """USD per 1M input tokens; None if unknown (the model is unpriced)."""
     output_per_1m: float | None
-    """USD per 1M output tokens; None if unknown."""
+    """USD per 1M output tokens (reasoning tokens included); None if unknown."""
     as_of: str | None = None
     """Date the facts were checked."""
+    cached_input_per_1m: float | None = None
+    """USD per 1M input tokens read from the provider's prompt cache; None: not published (cache
+    reads are then priced at the input rate, never below what they cost)."""
+    cache_write_per_1m: float | None = None
+    """USD per 1M input tokens written to the prompt cache; None: not published (priced at the
+    input rate)."""
+    batch_input_per_1m: float | None = None
+    """USD per 1M input tokens at the batch / flex discount; None: no such tier here."""
+    batch_output_per_1m: float | None = None
+    """USD per 1M output tokens at the batch / flex discount."""
+    efforts: tuple[str, ...] | None = None
+    """Reasoning efforts the model accepts (OpenAI ``reasoning_effort``, Anthropic ``effort``);
+    ``()``: the model does not reason; None: unknown (not checked)."""
+    thinking: tuple[str, ...] | None = None
+    """Anthropic ``thinking`` types the model accepts (``enabled``, ``adaptive``); ``()``: none;
+    None: unknown (not checked)."""
+    retires: str | None = None
+    """Date (YYYY-MM-DD) the provider retires the model, where announced."""
+    replacement: str | None = None
+    """The model the provider recommends instead (a workbench model id)."""
 
     @property
     def priced(self) -> bool:
         """True when both prices are known (free models are priced at 0)."""
         return self.input_per_1m is not None and self.output_per_1m is not None
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float | None:
-        """USD for one call with these token counts, or None when the price is unknown."""
-        if self.input_per_1m is None or self.output_per_1m is None:
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cached: int = 0,
+        written: int = 0,
+        tier: str | None = "standard",
+    ) -> float | None:
+        """USD for one call, or None when the price is unknown. ``input_tokens`` counts every
+        input token; ``cached`` of them were read from the prompt cache and ``written`` written
+        to it. ``tier``: ``standard``, ``batch`` (batch / flex prices) or None (a service tier
+        without a known price: unpriced)."""
+        if self.input_per_1m is None or self.output_per_1m is None or tier is None:
             return None
-        return (input_tokens * self.input_per_1m + output_tokens * self.output_per_1m) / 1e6
+        rate_in, rate_out, scale = self.input_per_1m, self.output_per_1m, 1.0
+        if tier == "batch":
+            if self.batch_input_per_1m is None or self.batch_output_per_1m is None:
+                return None
+            rate_in, rate_out = self.batch_input_per_1m, self.batch_output_per_1m
+            scale = rate_in / self.input_per_1m if self.input_per_1m else 1.0
+        elif tier != "standard":
+            return None
+        cached = max(0, min(cached, input_tokens))
+        written = max(0, min(written, input_tokens - cached))
+        read_rate = (
+            self.input_per_1m if self.cached_input_per_1m is None else self.cached_input_per_1m
+        )
+        write_rate = (
+            self.input_per_1m if self.cache_write_per_1m is None else self.cache_write_per_1m
+        )
+        total = (
+            (input_tokens - cached - written) * rate_in
+            + cached * read_rate * scale
+            + written * write_rate * scale
+            + output_tokens * rate_out
+        )
+        return total / 1e6
 
 
 @dataclass(frozen=True)
@@ -102,11 +157,14 @@ class ChatRequest:
 
 @dataclass
 class Response:
-    """What every provider returns, success or failure alike."""
+    """What every provider returns, success or failure alike. Usage is normalized: token counts
+    mean the same for every provider (None where a provider does not report them)."""
 
     text: str | None
     input_tokens: int | None = None
+    """Every input token, cached ones included."""
     output_tokens: int | None = None
+    """Every output token, reasoning included (what the provider bills as output)."""
     finish_reason: str | None = None
     latency_ms: float = 0.0
     error: str | None = None
@@ -119,11 +177,31 @@ class Response:
     parsed from JSON; a call whose arguments are not valid JSON keeps them as text in
     ``raw_arguments`` (``arguments`` None) and says why in ``invalid`` (see
     :func:`workbench.providers.tools.tool_call`). None or empty: no tool was called."""
+    reasoning_tokens: int | None = None
+    """Output tokens spent reasoning (part of ``output_tokens``)."""
+    cached_input_tokens: int | None = None
+    """Input tokens read from the provider's prompt cache (part of ``input_tokens``)."""
+    cache_write_tokens: int | None = None
+    """Input tokens written to the provider's prompt cache (part of ``input_tokens``)."""
+    reasoning: str | None = None
+    """The reasoning text the provider returned (Anthropic thinking, reasoning summaries),
+    never mixed into ``text``."""
+    ttft_ms: float | None = None
+    """Milliseconds to the first streamed token (None when the call did not stream)."""
+    service_tier: str | None = None
+    """The service tier the provider says it served the call on."""
 
     @property
     def ok(self) -> bool:
         """True when the call produced output."""
         return self.error is None
+
+    @property
+    def starved(self) -> bool:
+        """True when the reply came back empty because the output budget ran out (reasoning used
+        it all): finish reason ``length``, no text and no tool call."""
+        empty = not (self.text or "").strip() and not self.tool_calls
+        return self.ok and self.finish_reason == "length" and empty
 
     @classmethod
     def failure(cls, exc: ProviderError, latency_ms: float = 0.0) -> Response:
@@ -155,6 +233,11 @@ class Provider(ABC):
     supports_tools: ClassVar[bool] = False
     """The provider can offer tools to the model (``Variant(tools=...)``); a variant with tools
     on a provider that cannot is refused before any call."""
+    price_tiers: ClassVar[Mapping[str, str]] = {}
+    """``service_tier`` values (asked or reported) and the prices they bill at: ``standard`` or
+    ``batch``; a tier not listed makes the call unpriced (its cost is unknown, never guessed)."""
+    min_cached_prefix: ClassVar[int | None] = None
+    """Shortest prompt prefix (tokens) the provider caches; None: no prompt cache."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -220,6 +303,20 @@ class Provider(ABC):
         if cls.default_max_tokens is not None:
             return cls.default_max_tokens
         return min(info.max_output or OUTPUT_RESERVE_CAP, OUTPUT_RESERVE_CAP)
+
+    @classmethod
+    def price_tier(cls, params: Mapping[str, Any], reported: str | None = None) -> str | None:
+        """The prices a call bills at: ``standard``, ``batch``, or None (unpriced): from the tier
+        the provider reported, else the ``service_tier`` asked for, else standard."""
+        tier = reported or params.get("service_tier")
+        if tier is None:
+            return "standard"
+        return cls.price_tiers.get(str(tier))
+
+    @classmethod
+    def caching_note(cls, params: Mapping[str, Any]) -> str:
+        """What to change for the provider to cache a shared prompt prefix; "" when it does."""
+        return "" if cls.min_cached_prefix else f"{cls.label} has no prompt cache"
 
     @classmethod
     def fallback_info(cls, model: ModelId, settings: Settings) -> ModelInfo:
@@ -318,6 +415,22 @@ def validate_params(
             or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
         ):
             raise ParamError(f"{where}: stop must be a string or a list of strings, got {stop!r}.")
+
+
+def check_effort(param: str, value: Any, info: ModelInfo, where: str) -> None:
+    """Refuse a reasoning effort the model does not take (checked where the catalog knows)."""
+    if info.efforts is None:
+        return
+    if not info.efforts:
+        raise ParamError(
+            f"{where}: {info.id} does not reason, so it takes no {param}; remove {param}, or "
+            f"use a reasoning model."
+        )
+    if value not in info.efforts:
+        raise ParamError(
+            f"{where}: {param}={value!r} is not one {info.id} accepts; use one of "
+            f"{', '.join(info.efforts)}."
+        )
 
 
 def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:

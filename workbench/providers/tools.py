@@ -5,8 +5,8 @@ A normalized tool call is ``{"id", "name", "arguments"}`` with the arguments par
 they are not a JSON object the call keeps them as text in ``raw_arguments``, ``arguments`` is None
 and ``invalid`` says why — so a scorer can fail it and the grid can mark it.
 
-Imports no provider SDK: the production loader renders requests with the same conversions the
-providers send (``load_prompt(...).render_anthropic()``).
+Imports no provider SDK: the request bodies (:mod:`workbench.providers.wire`) use these
+conversions, for the providers when they call and for the production loader's renders.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ __all__ = [
     "compact",
     "openai_calls",
     "openai_messages",
+    "responses_calls",
+    "responses_input",
+    "responses_tool_fields",
     "signature",
     "signatures",
     "tool_call",
@@ -74,6 +77,17 @@ def anthropic_calls(blocks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
         tool_call(b.get("id", ""), b.get("name", ""), b.get("input"))
         for b in blocks
         if b.get("type") == "tool_use"
+    ]
+    return out or None
+
+
+def responses_calls(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
+    """The ``function_call`` output items of a Responses API reply, normalized (None: none);
+    a call's id is its ``call_id`` (what its result answers)."""
+    out = [
+        tool_call(i.get("call_id") or i.get("id") or "", i.get("name", ""), i.get("arguments"))
+        for i in items
+        if i.get("type") == "function_call"
     ]
     return out or None
 
@@ -214,3 +228,64 @@ def anthropic_messages(
             continue
         turns.append({"role": role, "content": content})
     return "\n\n".join(system), turns
+
+
+def responses_tool_fields(tools: ToolConfig) -> dict[str, Any]:
+    """``tools``, ``tool_choice`` and ``parallel_tool_calls`` of a Responses API request: each
+    function flat (``{"type": "function", "name", "description", "parameters", "strict"}``),
+    ``strict`` false unless the definition says (the Responses API would otherwise default to
+    strict, which Chat Completions does not); a named choice as ``{"type": "function",
+    "name"}``."""
+    converted = []
+    for definition in tools.definitions:
+        function = definition["function"]
+        tool: dict[str, Any] = {"type": "function", "name": function["name"]}
+        if function.get("description") is not None:
+            tool["description"] = function["description"]
+        tool["parameters"] = dict(
+            function.get("parameters") or {"type": "object", "properties": {}}
+        )
+        tool["strict"] = bool(function.get("strict", False))
+        converted.append(tool)
+    out: dict[str, Any] = {"tools": json.loads(json.dumps(converted))}
+    if tools.chosen is not None:
+        out["tool_choice"] = {"type": "function", "name": tools.chosen}
+    elif tools.choice is not None:
+        out["tool_choice"] = tools.choice
+    if tools.parallel is not None:
+        out["parallel_tool_calls"] = tools.parallel
+    return out
+
+
+def responses_input(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Messages as the Responses API's ``input``: an assistant turn's tool calls as
+    ``function_call`` items (after its text, if any), tool results as ``function_call_output``
+    items; other turns as they are."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m["role"] == "tool":
+            output = m.get("content")
+            out.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": m["tool_call_id"],
+                    "output": output if isinstance(output, str) else json.dumps(output),
+                }
+            )
+            continue
+        if m["role"] == "assistant" and m.get("tool_calls"):
+            if m.get("content"):
+                out.append({"role": "assistant", "content": m["content"]})
+            for call in m["tool_calls"]:
+                function = call["function"]
+                out.append(
+                    {
+                        "type": "function_call",
+                        "call_id": call["id"],
+                        "name": function["name"],
+                        "arguments": function.get("arguments") or "{}",
+                    }
+                )
+            continue
+        out.append(dict(m))
+    return out

@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.engine.plan import Cell
 from workbench.engine.runner import CellOutcome
+from workbench.prompts.schema import parse_reply
 from workbench.scoring.base import Score
 
 __all__ = [
@@ -110,6 +111,18 @@ COLUMNS: tuple[Column, ...] = (
         evidence=True,
     ),
     Column(
+        "reasoning",
+        "the reasoning text the provider returned (Anthropic thinking, OpenAI reasoning "
+        "summaries); never part of output; None when it returned none",
+        lambda f: f.response("reasoning"),
+    ),
+    Column(
+        "parsed",
+        "the reply as JSON data when the variant asked for a response_format and the reply "
+        "parses (None otherwise)",
+        lambda f: parse_reply(f.cell.request.params, f.response("text")) if f.done else None,
+    ),
+    Column(
         "error",
         "why the call failed, after retries (None on success; 'not run: ...' when it never ran)",
         lambda f: f.response("error") if f.done is not None else f.not_run,
@@ -122,24 +135,56 @@ COLUMNS: tuple[Column, ...] = (
         evidence=True,
     ),
     Column(
+        "starved",
+        "True when the reply came back empty because reasoning used the whole output budget "
+        "(finish_reason length, no text): scorers leave it unscored and say which max_tokens "
+        "would fit",
+        lambda f: bool(f.done.response.starved) if f.done is not None else False,
+    ),
+    Column(
         "input_tokens",
-        "input tokens the provider counted",
+        "input tokens the provider counted, cached ones included",
         lambda f: f.response("input_tokens"),
         "Int64",
         evidence=True,
     ),
     Column(
+        "cached_input_tokens",
+        "of input_tokens, those read from the provider's prompt cache (priced at the cached "
+        "rate; None where the provider does not report them)",
+        lambda f: f.response("cached_input_tokens"),
+        "Int64",
+    ),
+    Column(
+        "cache_write_tokens",
+        "of input_tokens, those written to the provider's prompt cache (priced at the "
+        "cache-write rate; None where not reported)",
+        lambda f: f.response("cache_write_tokens"),
+        "Int64",
+    ),
+    Column(
         "output_tokens",
-        "output tokens the provider counted",
+        "output tokens the provider counted, reasoning included",
         lambda f: f.response("output_tokens"),
         "Int64",
         evidence=True,
+    ),
+    Column(
+        "reasoning_tokens",
+        "of output_tokens, those spent reasoning (None where the provider does not report them)",
+        lambda f: f.response("reasoning_tokens"),
+        "Int64",
     ),
     Column(
         "latency_ms",
         "milliseconds the call took (of the original call, for cached cells)",
         lambda f: f.response("latency_ms"),
         evidence=True,
+    ),
+    Column(
+        "ttft_ms",
+        "milliseconds to the first streamed token (None when the call did not stream)",
+        lambda f: f.response("ttft_ms"),
     ),
     Column(
         "cost_usd",

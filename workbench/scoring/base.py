@@ -53,7 +53,8 @@ class Score:
 class ScoreContext:
     """What a scorer may know besides output and row: which cell it is, what was sent, the raw
     response; ``call`` makes model calls through the engine (judges); ``peer(variant)`` is the
-    output another variant gave for the same row and repeat (pairwise judges)."""
+    output another variant gave for the same row and repeat (pairwise judges); ``schema`` is the
+    variant's structured-output schema."""
 
     variant: str = ""
     repeat: int = 0
@@ -68,6 +69,9 @@ class ScoreContext:
     """The tools the request offered (None: no tools)."""
     trajectory: tuple[Any, ...] = ()
     """A tool loop's turns after the prompt (tool calls and their results); empty otherwise."""
+    schema: Mapping[str, Any] | None = None
+    """The JSON Schema the variant's ``response_format`` asked for (None: it asked for none);
+    ``json_schema()`` without a schema checks against it."""
 
     @property
     def tool_calls(self) -> list[dict[str, Any]]:

@@ -237,14 +237,29 @@ def _load_schema(schema: Mapping[str, Any] | str) -> dict[str, Any]:
 
 
 @scorer("json_schema")
-def json_schema(schema: Mapping[str, Any] | str) -> ScoreFn:
+def json_schema(schema: Mapping[str, Any] | str | None = None) -> ScoreFn:
     """The output is JSON (a fenced ```json block is accepted) valid against ``schema``
     (JSON Schema Draft 2020-12; ``format`` is an annotation, not checked). ``schema`` is a dict,
     JSON text, or the path of a .json file; an invalid schema fails when the scorer is built.
-    The reason names the most relevant failing path (``$.items[2].price``) and its error."""
-    validate = _validator(schema, "json_schema")
+    Without one, each output is checked against its variant's ``response_format`` (a variant
+    with none is left unscored). The reason names the most relevant failing path
+    (``$.items[2].price``) and its error."""
+    fixed = _validator(schema, "json_schema") if schema is not None else None
+    by_variant: dict[str, Callable[[Any, str], Score]] = {}
 
     def check(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
+        validate = fixed
+        if validate is None:
+            if ctx.schema is None:
+                return Score(
+                    None,
+                    None,
+                    "no schema: the variant sets no response_format; pass json_schema(schema)",
+                )
+            key = json.dumps(ctx.schema, sort_keys=True)
+            if key not in by_variant:
+                by_variant[key] = _validator(ctx.schema, "json_schema")
+            validate = by_variant[key]
         try:
             value, fenced = parse_json_output(output)
         except ValueError as exc:

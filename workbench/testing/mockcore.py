@@ -1,33 +1,29 @@
-"""Core of the mock LLM server, without sockets: fault switches and counters, the OpenAI /
-Anthropic payloads (request checks, deterministic replies, error bodies), HTTP/1.1 framing.
+"""Core of the mock LLM server, without sockets: fault switches and counters, the request checks
+of the OpenAI Chat Completions, OpenAI Responses and Anthropic Messages APIs (their tool parts in
+``workbench.testing.mocktools``), error bodies. Replies are shaped in
+``workbench.testing.mockreply``; HTTP framing is in ``workbench.testing.mockhttp``.
 
 ``workbench.testing.mockserver`` runs them as a server; import ``Faults`` from there.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import email.utils
 import hashlib
 import json
 import random
+import re
 import time
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from http import HTTPStatus
 from typing import Any, Literal
 
-from workbench.testing.mocktools import (
-    ToolRequest,
-    check_scripted,
-    parse_tools,
-    planned_calls,
-    tool_reply,
-)
+from workbench.testing.mocktools import TOOL_ITEMS, ToolRequest, check_scripted, parse_tools
 
-Api = Literal["openai", "anthropic"]
+Api = Literal["openai", "anthropic", "responses"]
+"""Chat Completions, Anthropic Messages, or the OpenAI Responses API."""
 
 CREATED = 1_700_000_000
 """Fixed ``created`` timestamp of OpenAI replies, so equal requests get byte-equal bodies."""
@@ -35,6 +31,8 @@ CREATED = 1_700_000_000
 BAD_USAGE_MODES = ("missing", "wrong_type", "negative")
 """What ``Faults.bad_usage`` can do to ``usage``; ``True``/``"cycle"`` takes them in turn."""
 
+_REASONING_MODEL = re.compile(r"^(gpt-[5-9]|o[1-9])")
+"""OpenAI models that, like the real reasoning models, refuse ``max_tokens``."""
 _OPENAI_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _ANTHROPIC_ROLES = frozenset({"user", "assistant"})
 _OPENAI_ERRORS: dict[int, tuple[str, str | None]] = {
@@ -82,6 +80,15 @@ class ChatRequest:
     fingerprint: str
     tools: ToolRequest = field(default_factory=ToolRequest)
     """Tools offered, tool_choice, and the tool results the request ends with."""
+    stream: bool = False
+    prefix: str = ""
+    """The text a prompt cache could hold: the system prompt (or first message)."""
+    caches: bool = True
+    """Whether the API caches the prefix for this request (Anthropic: only with cache_control)."""
+    shows_reasoning: bool = False
+    """Whether reasoning text goes back (Anthropic thinking, Responses reasoning summaries)."""
+    schema: bool = False
+    """Whether a JSON Schema output format was asked for."""
 
 
 def canonical_json(obj: object) -> bytes:
@@ -129,6 +136,16 @@ def _limit(body: Mapping[str, Any], key: str, required: bool = False) -> int | N
     return value
 
 
+def _messages_of(api: Api, body: Mapping[str, Any]) -> list[Any]:
+    key = "input" if api == "responses" else "messages"
+    messages = body.get(key)
+    if api == "responses" and isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    if not isinstance(messages, list) or not messages:
+        raise RequestError(f"{key}: Field required (a non-empty list)")
+    return messages
+
+
 def parse_request(api: Api, raw: bytes) -> ChatRequest:
     """Validate a chat request body; raise ``RequestError`` (400) when the real API would."""
     try:
@@ -140,15 +157,12 @@ def parse_request(api: Api, raw: bytes) -> ChatRequest:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise RequestError("model: Field required")
-    if body.get("stream"):
-        raise RequestError("stream: streaming is not supported by the mock server")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise RequestError("messages: Field required (a non-empty list)")
-    roles = _OPENAI_ROLES if api == "openai" else _ANTHROPIC_ROLES
+    roles = _ANTHROPIC_ROLES if api == "anthropic" else _OPENAI_ROLES
     texts: list[str] = []
     last_user = ""
-    for i, msg in enumerate(messages):
+    for i, msg in enumerate(_messages_of(api, body)):
+        if api == "responses" and isinstance(msg, dict) and msg.get("type") in TOOL_ITEMS:
+            continue  # a tool call or its result: checked by parse_tools
         if not isinstance(msg, dict) or msg.get("role") not in roles:
             raise RequestError(f"messages.{i}.role: must be one of {sorted(roles)}")
         text = text_of(msg.get("content"), f"messages.{i}.content")
@@ -156,11 +170,26 @@ def parse_request(api: Api, raw: bytes) -> ChatRequest:
         if msg["role"] == "user":
             last_user = text
     n = 1
+    prefix, caches, shows, schema = texts[0], True, False, False
     if api == "openai":
+        if "max_tokens" in body and _REASONING_MODEL.match(model):
+            raise RequestError(
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead."
+            )
         max_words = _limit(body, "max_completion_tokens") or _limit(body, "max_tokens")
         n = _limit(body, "n") or 1
         if n > 16:
             raise RequestError("n: must be <= 16")
+        schema = (body.get("response_format") or {}).get("type") == "json_schema"
+    elif api == "responses":
+        if "max_tokens" in body or "messages" in body:
+            raise RequestError(
+                "Unsupported parameter: the Responses API takes input and max_output_tokens"
+            )
+        max_words = _limit(body, "max_output_tokens")
+        shows = bool((body.get("reasoning") or {}).get("summary"))
+        schema = ((body.get("text") or {}).get("format") or {}).get("type") == "json_schema"
     else:
         max_words = _limit(body, "max_tokens", required=True)
         system = body.get("system")
@@ -170,6 +199,12 @@ def parse_request(api: Api, raw: bytes) -> ChatRequest:
             ):
                 raise RequestError("system: must be a string or a list of text blocks")
             texts.append(text_of(system, "system"))
+            prefix = texts[-1]
+        caches = "cache_control" in body
+        shows = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+        schema = ((body.get("output_config") or {}).get("format") or {}).get(
+            "type"
+        ) == "json_schema"
     try:
         tools = parse_tools(api, body)
     except ValueError as exc:
@@ -186,86 +221,17 @@ def parse_request(api: Api, raw: bytes) -> ChatRequest:
         n=n,
         fingerprint=fingerprint(body),
         tools=tools,
+        stream=bool(body.get("stream")),
+        prefix=prefix,
+        caches=caches,
+        shows_reasoning=shows,
+        schema=schema,
     )
-
-
-def reply_text(req: ChatRequest, answers: Mapping[str, str]) -> tuple[str, bool]:
-    """The assistant text and whether it was cut to ``max_words`` words."""
-    text = answers.get(req.last_user)
-    if text is None:
-        text = "mock: " + req.last_user
-    words = text.split()
-    if req.max_words is not None and len(words) > req.max_words:
-        return " ".join(words[: req.max_words]), True
-    return text, False
-
-
-def _spoil_usage(usage: dict[str, Any], mode: str) -> dict[str, Any] | None:
-    if mode == "missing":
-        return None
-    if mode == "wrong_type":  # a numeric string, null, a float: in turn over the fields
-        spoil = (str, lambda v: None, lambda v: v + 0.5)
-        return {k: spoil[i % 3](v) for i, (k, v) in enumerate(usage.items())}
-    return {k: -1 - v for k, v in usage.items()}
-
-
-def success_body(
-    req: ChatRequest,
-    answers: Mapping[str, str],
-    bad_usage: str | None = None,
-    scripted: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-) -> dict[str, Any]:
-    """The reply body; ``bad_usage`` (a ``BAD_USAGE_MODES`` entry) spoils its usage;
-    ``scripted``: tool calls by last user text (see ``mocktools``)."""
-    calls, call_words = tool_reply(
-        req.api, req.fingerprint, planned_calls(req.tools, req.last_user, scripted or {})
-    )
-    text, cut = ("", False) if calls else reply_text(req, answers)
-    out_words = word_count(text) + call_words
-    body: dict[str, Any]
-    usage: dict[str, Any]
-    if req.api == "openai":
-        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
-        message["annotations"] = []
-        finish = "length" if cut else "stop"
-        if calls:
-            message.update(content=None, tool_calls=calls)
-            finish = "tool_calls"
-        choice = {"message": message, "logprobs": None, "finish_reason": finish}
-        body = {
-            "id": "chatcmpl-mock" + req.fingerprint[:24],
-            "object": "chat.completion",
-            "created": CREATED,
-            "model": req.model,
-            "choices": [{"index": i, **choice} for i in range(req.n)],
-            "system_fingerprint": None,
-        }
-        completion = out_words * req.n
-        usage = {
-            "prompt_tokens": req.input_words,
-            "completion_tokens": completion,
-            "total_tokens": req.input_words + completion,
-        }
-    else:
-        body = {
-            "id": "msg_mock" + req.fingerprint[:24],
-            "type": "message",
-            "role": "assistant",
-            "model": req.model,
-            "content": calls or [{"type": "text", "text": text}],
-            "stop_reason": "tool_use" if calls else "max_tokens" if cut else "end_turn",
-            "stop_sequence": None,
-        }
-        usage = {"input_tokens": req.input_words, "output_tokens": out_words}
-    spoiled = _spoil_usage(usage, bad_usage) if bad_usage else usage
-    if spoiled is not None:
-        body["usage"] = spoiled
-    return body
 
 
 def error_body(api: Api, status: int, message: str) -> dict[str, Any]:
     """An error body in the real shape of ``api`` for HTTP ``status``."""
-    if api == "openai":
+    if api != "anthropic":
         etype, code = _OPENAI_ERRORS.get(
             status, ("server_error" if status >= 500 else "invalid_request_error", None)
         )
@@ -288,7 +254,16 @@ def format_seconds(seconds: float) -> str:
 
 # --- faults and counters ---------------------------------------------------------------------
 
-FAULT_NAMES = ("hang", "rate_limit", "overload", "error", "drop", "malformed", "bad_usage")
+FAULT_NAMES = (
+    "hang",
+    "rate_limit",
+    "overload",
+    "error",
+    "drop",
+    "malformed",
+    "bad_usage",
+    "cut_stream",
+)
 
 RETRY_AFTER_FORMATS = ("auto", "seconds", "ms", "both", "date", "none")
 """How a 429 says how long to wait: ``auto`` is ``Retry-After`` in seconds, plus
@@ -305,6 +280,12 @@ class Faults:
     answered at once with a 429 (a hard concurrency cap, as a provider's would be).  429s and
     overloads (Anthropic 529 ``overloaded_error``, OpenAI 503) are immediate; the rest wait
     latency + U(0, jitter).  429s carry ``retry_after`` seconds as ``retry_after_format`` says.
+
+    Models as they behave today: ``reasoning_words=N`` makes every reply reason N words first
+    (within ``max_tokens``: a budget it uses up leaves an empty, *starved* reply); a prefix of at
+    least ``cache_min_words`` seen before is reported as cached (OpenAI always, Anthropic with
+    ``cache_control``); streamed replies wait ``stream_gap`` seconds after their first event, and
+    ``cut_stream_*`` cuts them half-way (no final event).
     """
 
     latency: float = 0.0
@@ -324,6 +305,11 @@ class Faults:
     malformed_rate: float = 0.0
     malformed_first: int = 0
     bad_usage: bool | str = False
+    cut_stream_first: int = 0
+    cut_stream_rate: float = 0.0
+    reasoning_words: int = 0
+    cache_min_words: int = 1024
+    stream_gap: float = 0.0
 
 
 FIELDS = fields(Faults)
@@ -335,6 +321,7 @@ _BUDGETS = (
     "error_first",
     "drop_first",
     "malformed_first",
+    "cut_stream_first",
 )
 
 
@@ -436,6 +423,10 @@ class State:
         self.over_capacity_refused = 0
         """Requests answered 429 because ``max_in_flight`` were already being answered."""
         self.usage_turn = 0
+        self.prefixes: set[tuple[str, str, str]] = set()
+        """Prompt prefixes cached so far: (api, model, prefix)."""
+        self.bodies: deque[dict[str, Any]] = deque(maxlen=1000)
+        """The latest request bodies (JSON), oldest first: what clients really sent."""
 
     def restore(self) -> None:
         """Back to the construction-time faults, answers and seed."""
@@ -500,6 +491,26 @@ class State:
             return "malformed", delay
         return None, delay
 
+    def cut_stream(self) -> bool:
+        """Whether to cut this streamed reply half-way (draws only while a rate is set)."""
+        rate = self.faults.cut_stream_rate
+        if self.take("cut_stream_first", rate, self.rng.random() if rate > 0 else 1.0):
+            self.fired["cut_stream"] += 1
+            return True
+        return False
+
+    def cache(self, api: str, model: str, prefix: str) -> tuple[int, int]:
+        """(cached, written) words of a prompt prefix: cached when seen before, written the
+        first time; (0, 0) when shorter than ``cache_min_words``."""
+        words = word_count(prefix)
+        if not prefix or words < self.faults.cache_min_words:
+            return 0, 0
+        key = (api, model, prefix)
+        if key in self.prefixes:
+            return words, 0
+        self.prefixes.add(key)
+        return 0, words
+
     def usage_mode(self) -> str | None:
         mode = self.faults.bad_usage
         if mode is False:
@@ -530,125 +541,3 @@ class State:
                 "tool_calls": len(self.tool_calls),
             },
         }
-
-
-# --- HTTP/1.1 framing -------------------------------------------------------------------------
-
-MAX_HEAD = 64 * 1024
-MAX_BODY = 16 * 1024 * 1024
-
-
-class HttpError(Exception):
-    """A request that cannot be framed; answered with ``status`` and the connection closed."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass
-class HttpRequest:
-    """One parsed request; header names are lower-case."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    keep_alive: bool
-
-
-def response_head(
-    status: int, length: int, keep_alive: bool, extra: Sequence[tuple[str, str]] = ()
-) -> bytes:
-    """Status line and headers of a JSON response with a ``Content-Length`` body."""
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Overloaded" if status == 529 else "Unknown"
-    lines = [
-        f"HTTP/1.1 {status} {reason}",
-        f"Date: {email.utils.formatdate(usegmt=True)}",
-        "Server: workbench-mock",
-        "Content-Type: application/json",
-        f"Content-Length: {length}",
-        f"Connection: {'keep-alive' if keep_alive else 'close'}",
-        *(f"{k}: {v}" for k, v in extra),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    body = bytearray()
-    for _ in range(MAX_BODY):  # every chunk but the last has >= 1 byte: bounded
-        size_line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise HttpError(400, "bad chunk size") from None
-        if size < 0 or len(body) + size > MAX_BODY:
-            raise HttpError(413, "request body too large")
-        if size == 0:
-            for _ in range(100):  # trailers
-                if await reader.readuntil(b"\r\n") == b"\r\n":
-                    return bytes(body)
-            raise HttpError(400, "too many trailers")
-        body += await reader.readexactly(size)
-        if await reader.readexactly(2) != b"\r\n":
-            raise HttpError(400, "bad chunk terminator")
-    raise HttpError(413, "request body too large")
-
-
-def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
-    lines = head.decode("latin-1").lstrip("\r\n").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/") or not parts[1].startswith("/"):
-        raise HttpError(400, "malformed request line")
-    method, target, version = parts
-    if version not in ("HTTP/1.0", "HTTP/1.1"):
-        raise HttpError(505, "HTTP version not supported")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip() or " " in name:
-            raise HttpError(400, "malformed header line")
-        key, value = name.lower(), value.strip()
-        if key == "content-length" and headers.get(key, value) != value:
-            raise HttpError(400, "conflicting Content-Length headers")
-        merge = key in headers and key != "content-length"
-        headers[key] = f"{headers[key]}, {value}" if merge else value
-    return method, target.split("?", 1)[0], version, headers
-
-
-async def read_request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, idle_timeout: float
-) -> HttpRequest | None:
-    """Read one request: ``None`` on a clean close or idle timeout, ``HttpError`` if malformed."""
-    try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), idle_timeout)
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial.strip():
-            raise HttpError(400, "incomplete request head") from None
-        return None
-    except asyncio.LimitOverrunError:
-        raise HttpError(431, "request head too large") from None
-    except TimeoutError:
-        return None
-    method, path, version, headers = _parse_head(head)
-    tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
-    keep_alive = "close" not in tokens if version == "HTTP/1.1" else "keep-alive" in tokens
-    length = headers.get("content-length")
-    chunked = "transfer-encoding" in headers
-    if chunked and (length is not None or headers["transfer-encoding"].lower() != "chunked"):
-        raise HttpError(400, "unsupported Transfer-Encoding")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-        raise HttpError(413 if length.isdigit() else 400, "bad or too large Content-Length")
-    if headers.get("expect", "").lower() == "100-continue":
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    if chunked:
-        body = await asyncio.wait_for(_read_chunked(reader), idle_timeout)
-    else:
-        body = await asyncio.wait_for(reader.readexactly(int(length or 0)), idle_timeout)
-    return HttpRequest(method, path, headers, body, keep_alive)

@@ -1,17 +1,20 @@
 """Fake OpenAI / Anthropic HTTP server on 127.0.0.1 for tests and throughput benchmarks.
 
 Stdlib only (asyncio streams), HTTP/1.1 with keep-alive.  Serves ``POST /v1/chat/completions``
-(also ``/chat/completions``) and ``POST /v1/messages`` with deterministic replies and tool calls
-(see ``workbench.testing.mockcore`` and ``mocktools``), switchable faults and provider limits (``Faults``: 429 storms,
-a hard cap on requests answered at once, overloads, 500s, hangs, drops), and control endpoints:
-``GET /_stats``, ``POST /_control`` (JSON of ``Faults`` fields, ``answers``, ``tool_calls``,
-``seed``) and
-``POST /_reset`` (zero counters; body ``{"config": true}`` also restores the initial config).
+(also ``/chat/completions``), ``POST /v1/responses`` (OpenAI's Responses API) and
+``POST /v1/messages`` with deterministic replies and tool calls, streamed when the request asks
+(server-sent events; see ``workbench.testing.mockreply``: reasoning and cached tokens, thinking
+blocks, starved replies; ``workbench.testing.mocktools``: scripted, forced, parallel and
+malformed tool calls, tool turns checked as the real APIs do), switchable faults and provider
+limits (``Faults``: 429 storms, a hard cap on requests answered at once, overloads, 500s, hangs,
+drops, cut streams), and control endpoints: ``GET /_stats``, ``POST /_control`` (JSON of
+``Faults`` fields, ``answers``, ``tool_calls``, ``seed``) and ``POST /_reset`` (zero counters; body ``{"config": true}`` also restores the initial config).
 
 In process: ``with MockServer(faults=Faults(latency=0.01)) as srv: ...`` (own loop in a thread),
 or ``async with AsyncMockServer(...)`` inside a running loop.  As a subprocess:
 ``python -m workbench.testing.mockserver --port 0 --latency 0.2`` prints ``READY <url>``.
-Header values (API keys) are never stored: only whether an auth header was present.
+Header values (API keys) are never stored: only whether an auth header was present; the latest
+request bodies are kept (``bodies()``), to compare what a client sent with what it should have.
 """
 
 from __future__ import annotations
@@ -32,22 +35,25 @@ from typing import Any, TypeVar
 from workbench.testing.mockcore import (
     BAD_USAGE_MODES,
     FIELDS,
-    MAX_HEAD,
     RETRY_AFTER_FORMATS,
     Api,
+    ChatRequest,
     Faults,
-    HttpError,
-    HttpRequest,
     RequestError,
     State,
     error_body,
     malformed_body,
     parse_request,
-    read_request,
-    response_head,
-    success_body,
     updated_faults,
 )
+from workbench.testing.mockhttp import (
+    MAX_HEAD,
+    HttpError,
+    HttpRequest,
+    read_request,
+    response_head,
+)
+from workbench.testing.mockreply import first_token_event, make_reply, reply_body, reply_events
 
 __all__ = ["AsyncMockServer", "Faults", "MockServer", "main"]
 
@@ -58,6 +64,8 @@ MAX_REQUESTS_PER_CONNECTION = 100_000
 ROUTES: dict[str, Api] = {
     "/v1/chat/completions": "openai",
     "/chat/completions": "openai",
+    "/v1/responses": "responses",
+    "/responses": "responses",
     "/v1/messages": "anthropic",
 }
 
@@ -259,7 +267,13 @@ class AsyncMockServer:
             body = error_body(api, 500, "The server had an error processing your request (mock).")
             await self._send(writer, 500, body, req.keep_alive, ids)
             return req.keep_alive
-        answer = success_body(chat, st.answers, None if fault else st.usage_mode(), st.tool_calls)
+        with contextlib.suppress(ValueError):  # parse_request checked it: it is JSON
+            st.bodies.append(json.loads(req.body))
+        cache = st.cache(api, chat.model, chat.prefix) if chat.caches else (0, 0)
+        reply = make_reply(chat, st.answers, st.faults.reasoning_words, cache, st.tool_calls)
+        if chat.stream:
+            return await self._stream(chat, reply, req, writer, ids, fault)
+        answer = reply_body(chat, reply, None if fault else st.usage_mode())
         if fault == "drop":
             st.fired["drop"] += 1
             raw = json.dumps(answer).encode()
@@ -280,6 +294,51 @@ class AsyncMockServer:
         st.successes += 1
         st.fingerprints[chat.fingerprint] += 1
         return req.keep_alive
+
+    async def _stream(
+        self,
+        chat: ChatRequest,
+        reply: Any,
+        req: HttpRequest,
+        writer: asyncio.StreamWriter,
+        ids: list[tuple[str, str]],
+        fault: str | None,
+    ) -> bool:
+        """Answer with server-sent events: up to the first token, then (after ``stream_gap``) the
+        rest — or,
+        for a cut stream (or a ``drop``), half of them and a dropped connection; ``malformed``
+        sends an event that is not JSON."""
+        st = self.state
+        events = reply_events(chat, reply, None if fault else st.usage_mode())
+        if fault == "malformed":
+            st.fired["malformed"] += 1
+            events.insert(1, b"data: " + events[1].split(b"data: ", 1)[-1][:12] + b"\n\n")
+        payload = b"".join(events)
+        head = response_head(200, len(payload), req.keep_alive, ids, "text/event-stream")
+        st.by_status["200"] += 1
+        if fault == "drop":
+            st.fired["drop"] += 1
+        if fault == "drop" or st.cut_stream():
+            writer.write(head + b"".join(events[: max(1, len(events) // 2)]))
+            await writer.drain()
+            await asyncio.sleep(0.01)  # let the partial stream reach the client first
+            writer.transport.abort()
+            return False
+        split = first_token_event(chat, reply) + 1
+        writer.write(head + b"".join(events[:split]))
+        if st.faults.stream_gap > 0:
+            await writer.drain()
+            await asyncio.sleep(st.faults.stream_gap)
+        writer.write(b"".join(events[split:]))
+        await writer.drain()
+        if fault is None:
+            st.successes += 1
+            st.fingerprints[chat.fingerprint] += 1
+        return req.keep_alive
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """The latest request bodies the API answered, oldest first (at most 1,000)."""
+        return list(self.state.bodies)
 
     async def _control(self, req: HttpRequest, writer: asyncio.StreamWriter) -> None:
         expected = "GET" if req.path == "/_stats" else "POST"
@@ -418,6 +477,11 @@ class MockServer:
     def reset(self, *, config: bool = False) -> None:
         """Zero the counters; with ``config=True`` also restore the initial faults and answers."""
         self._call(lambda: self._server.reset(config=config))
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """The latest request bodies (JSON) the API answered, oldest first: exactly what the
+        client sent, to compare with what it should have (at most 1,000)."""
+        return self._call(self._server.bodies)
 
 
 def _parser() -> argparse.ArgumentParser:

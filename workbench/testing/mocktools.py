@@ -1,5 +1,6 @@
-"""Tool calling in the mock LLM server: the checks the real APIs make on ``tools``,
-``tool_choice`` and tool turns, and deterministic tool calls in replies.
+"""Tool calling in the mock LLM server: the checks the real APIs (Chat Completions, Responses,
+Anthropic Messages) make on ``tools``, ``tool_choice`` and tool turns, and deterministic tool
+calls in replies.
 
 When does the mock call a tool? Calls scripted for the last user text (``tool_calls``: text ->
 ``[{"name": ..., "arguments": {...} or "raw text"}]``, raw text sent as it is, malformed or not)
@@ -8,6 +9,7 @@ calls the first tool and a named choice that tool, with arguments made from the 
 (each required text parameter gets the last user text). ``auto`` without a script answers in
 text, as does any request after tool results (the follow-up), unless a call is forced.
 ``parallel_tool_calls: false`` (Anthropic: ``disable_parallel_tool_use``) keeps the first call.
+The Responses API's tool turns are ``function_call`` / ``function_call_output`` input items.
 
 Stdlib only; raises ``ValueError`` where the real API answers 400 (``mockcore`` turns it into one).
 """
@@ -19,7 +21,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ToolRequest", "check_scripted", "parse_tools", "planned_calls", "tool_reply"]
+__all__ = [
+    "TOOL_ITEMS",
+    "ToolRequest",
+    "check_scripted",
+    "parse_tools",
+    "planned_calls",
+    "tool_reply",
+]
+
+TOOL_ITEMS = frozenset({"function_call", "function_call_output"})
+"""Responses API input items that are tool turns (they carry no ``role``)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,26 @@ def _openai_tools(body: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return out
 
 
+def _responses_tools(body: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        raise ValueError("tools: Input should be a valid list")
+    out: dict[str, Mapping[str, Any]] = {}
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or tool.get("type") != "function" or "function" in tool:
+            raise ValueError(
+                f"tools[{i}]: a function tool is {{'type': 'function', 'name': ..., "
+                f"'parameters': {{...}}}} (not Chat Completions' nested 'function')"
+            )
+        if not isinstance(tool.get("name"), str) or not tool["name"]:
+            raise ValueError(f"Missing required parameter: 'tools[{i}].name'.")
+        params = tool.get("parameters") or {"type": "object", "properties": {}}
+        if not isinstance(params, dict):
+            raise ValueError(f"tools[{i}].parameters: Input should be a valid dictionary")
+        out[tool["name"]] = params
+    return out
+
+
 def _anthropic_tools(body: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     tools = body.get("tools")
     if not isinstance(tools, list):
@@ -99,10 +131,11 @@ def _anthropic_tools(body: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 def parse_tools(api: str, body: Mapping[str, Any]) -> ToolRequest:
     """The tools, choice and tool turns of a request body, checked as the real API does."""
     has = "tools" in body
-    schemas = (_openai_tools(body) if api == "openai" else _anthropic_tools(body)) if has else {}
+    read = {"openai": _openai_tools, "responses": _responses_tools}.get(api, _anthropic_tools)
+    schemas = read(body) if has else {}
     raw = body.get("tool_choice")
     choice, forced, parallel = "auto", None, True
-    if api == "openai":
+    if api in ("openai", "responses"):
         if raw is not None and not has:
             raise ValueError(
                 "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
@@ -116,7 +149,9 @@ def parse_tools(api: str, body: Mapping[str, Any]) -> ToolRequest:
                 raise ValueError("parallel_tool_calls: Input should be a valid boolean")
             parallel = body["parallel_tool_calls"]
         if isinstance(raw, dict) and raw.get("type") == "function":
-            name = (raw.get("function") or {}).get("name")
+            name = (
+                raw.get("name") if api == "responses" else (raw.get("function") or {}).get("name")
+            )
             if name not in schemas:
                 raise ValueError(
                     f"Invalid value for 'tool_choice': no function named {name!r} was specified in the 'tools' parameter"
@@ -128,7 +163,10 @@ def parse_tools(api: str, body: Mapping[str, Any]) -> ToolRequest:
             raise ValueError(
                 "Invalid value for 'tool_choice': must be 'none', 'auto', 'required' or a named function"
             )
-        results = _openai_turns(body.get("messages") or [])
+        if api == "responses":
+            results = _responses_turns(body.get("input") or [])
+        else:
+            results = _openai_turns(body.get("messages") or [])
     else:
         if raw is not None:
             if not isinstance(raw, dict) or raw.get("type") not in ("auto", "any", "tool", "none"):
@@ -185,6 +223,41 @@ def _openai_turns(messages: Sequence[Any]) -> tuple[str, ...]:
             f"to each 'tool_call_id'. The following tool_call_ids did not have response messages: "
             f"{', '.join(sorted(pending))}"
         )
+    return tuple(trailing)
+
+
+def _responses_turns(items: Any) -> tuple[str, ...]:
+    """function_call_output items answer function_call items before them, each call answered
+    before the next message."""
+    if not isinstance(items, list):
+        return ()
+    pending: set[str] = set()
+    trailing: list[str] = []
+    for i, item in enumerate(items):
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind == "function_call":
+            if not all(isinstance(item.get(k), str) for k in ("call_id", "name", "arguments")):
+                raise ValueError(
+                    f"input[{i}]: a function_call needs call_id, name and arguments (a string)"
+                )
+            pending.add(item["call_id"])
+            trailing = []
+            continue
+        if kind == "function_call_output":
+            call_id = item.get("call_id")
+            if call_id not in pending:
+                raise ValueError(
+                    f"No tool call found for function call output with call_id {call_id}."
+                )
+            pending.discard(call_id)
+            output = item.get("output")
+            trailing.append(output if isinstance(output, str) else json.dumps(output))
+            continue
+        if pending:
+            raise ValueError(f"No tool output found for function call {sorted(pending)[0]}.")
+        trailing = []
+    if pending:
+        raise ValueError(f"No tool output found for function call {sorted(pending)[0]}.")
     return tuple(trailing)
 
 
@@ -285,8 +358,8 @@ def planned_calls(
 
 
 def tool_reply(api: str, fingerprint: str, calls: Sequence[tuple[str, Any]]) -> tuple[Any, int]:
-    """The calls as the API puts them in a reply (OpenAI ``tool_calls``, Anthropic content
-    blocks), and their size in words."""
+    """The calls as the API puts them in a reply (OpenAI ``tool_calls``, Responses
+    ``function_call`` items, Anthropic content blocks), and their size in words."""
     out: list[dict[str, Any]] = []
     words = 0
     for i, (name, arguments) in enumerate(calls):
@@ -298,6 +371,17 @@ def tool_reply(api: str, fingerprint: str, calls: Sequence[tuple[str, Any]]) -> 
                     "id": f"call_{fingerprint[:12]}_{i}",
                     "type": "function",
                     "function": {"name": name, "arguments": text},
+                }
+            )
+        elif api == "responses":
+            out.append(
+                {
+                    "type": "function_call",
+                    "id": f"fc_{fingerprint[:12]}_{i}",
+                    "call_id": f"call_{fingerprint[:12]}_{i}",
+                    "name": name,
+                    "arguments": text,
+                    "status": "completed",
                 }
             )
         else:

@@ -28,6 +28,7 @@ SORT_KEYS = ("row", "pass", "score", "tokens", "latency", "cost", "distinct", "e
 """Metrics the grid sorts by (``row`` keeps dataset order)."""
 
 _TRUNCATE = 400
+_USAGE_DETAIL = ("reasoning_tokens", "cached_input_tokens", "cache_write_tokens")
 _TOKEN = re.compile(r"\s*\S+\s*|\s+")  # a word with the spaces around it
 
 
@@ -136,6 +137,11 @@ class GridModel:
             _lat=pd.to_numeric(df["latency_ms"], errors="coerce").astype(float),
             _cost=pd.to_numeric(df["cost_usd"], errors="coerce").astype(float),
             _err=df["error"].notna().astype(float),
+            _starved=(
+                df["starved"].fillna(False).astype(float)
+                if "starved" in df
+                else pd.Series(0.0, index=df.index)
+            ),
         ).sort_values(["_r", "_v", "repeat"], kind="stable")
         self._frame = frame.reset_index(drop=True)
         shape = (len(self.row_ids), len(self.variants))
@@ -154,6 +160,7 @@ class GridModel:
         self.m = {
             "n": _grid_sum(shape, at, np.ones(len(frame))),
             "errors": _grid_sum(shape, at, frame["_err"].to_numpy(dtype=float)),
+            "starved": _grid_sum(shape, at, frame["_starved"].to_numpy(dtype=float)),
             "tokens": _grid_mean(shape, at, frame["_tok"].to_numpy(dtype=float)),
             "latency": _grid_mean(shape, at, frame["_lat"].to_numpy(dtype=float)),
             "cost": _grid_sum(shape, at, np.nan_to_num(frame["_cost"].to_numpy(dtype=float))),
@@ -326,6 +333,7 @@ class GridModel:
                     "cost_usd": _num(self.m["cost"][r, j]),
                     "n": int(self.m["n"][r, j]),
                     "errors": int(self.m["errors"][r, j]),
+                    "starved": int(self.m["starved"][r, j]),
                     "distinct": int(self.m["distinct"][r, j]),
                     "label": label,
                     "comment": comment,
@@ -386,6 +394,11 @@ class GridModel:
                     "raw": (raw or {}).get(str(rec["request_key"])),
                     "input_tokens": _plain(rec["input_tokens"]),
                     "output_tokens": _plain(rec["output_tokens"]),
+                    **{k: _plain(rec.get(k)) for k in _USAGE_DETAIL},
+                    "reasoning": _text(rec.get("reasoning"), None) or None,
+                    "parsed": _json_value(rec.get("parsed")),
+                    "starved": bool(rec.get("starved", False)),
+                    "ttft_ms": _num(rec.get("ttft_ms")),
                     "latency_ms": _num(rec["latency_ms"]),
                     "cost_usd": _num(rec["cost_usd"]),
                     "cached": bool(rec["cached"]),
@@ -483,6 +496,11 @@ def _messages(value: Any) -> list[dict[str, Any]]:
             return [{"role": "?", "content": value}]
         return list(parsed) if isinstance(parsed, list) else []
     return list(value) if isinstance(value, list) else []
+
+
+def _json_value(value: Any) -> Any:
+    """A parsed reply as JSON data (a missing one, NaN included, is None)."""
+    return None if value is None or (isinstance(value, float) and value != value) else value
 
 
 def _plain(value: Any) -> Any:

@@ -100,7 +100,7 @@ function render({ model, el }) {
     const down = c.label === "down" ? " wb-on" : "";
     return `<td class="wb-cell wb-${state}" data-row="${esc(JSON.stringify(row.row_id))}" data-variant="${esc(c.variant)}">
       <div class="wb-badges">${badges}</div>
-      <div class="wb-output">${text}${c.errors ? `<div class="wb-error">${c.errors} failed call(s)</div>` : ""}</div>
+      <div class="wb-output">${text}${c.errors ? `<div class="wb-error">${c.errors} failed call(s)</div>` : ""}${c.starved ? `<div class="wb-error" title="finish_reason length with no text: raise max_tokens">${c.starved} empty: reasoning used the output budget</div>` : ""}</div>
       <div class="wb-meta">score ${fmt(c.score)} · ${fmt(c.tokens, 0)} tok · ${fmt(c.latency_ms, 0)} ms · $${fmt(c.cost_usd, 5)} ${reps}</div>
       <div class="wb-grade"><button class="wb-up${up}" title="good (thumbs up)">▲</button><button class="wb-down${down}" title="bad (thumbs down)">▼</button>
       ${c.comment ? `<span class="wb-comment">${esc(c.comment)}</span>` : ""}</div></td>`;
@@ -148,9 +148,12 @@ function render({ model, el }) {
         .map((s) => `<li class="wb-${s.passed === null ? "none" : s.passed ? "pass" : "fail"}"><b>${esc(s.scorer)}</b> ${esc(s.value)} — ${esc(s.reason)}</li>`)
         .join("");
       html += `<div class="wb-repeat"><h4>repeat ${r.repeat}${r.cached ? " (cached)" : ""}</h4>${msgs}
+        ${r.reasoning ? `<details><summary>reasoning</summary><pre>${esc(r.reasoning)}</pre></details>` : ""}
         <div><b>output</b><pre>${esc(r.output)}</pre></div>${r.error ? `<div class="wb-error">${esc(r.error)}</div>` : ""}
         ${r.tool_calls && r.tool_calls.length ? `<div><b>tool calls</b><pre>${esc(JSON.stringify(r.tool_calls, null, 2))}</pre></div>` : ""}
         ${r.trajectory ? `<details><summary>trajectory (${r.trajectory.length} turns)</summary><pre>${esc(JSON.stringify(r.trajectory, null, 2))}</pre></details>` : ""}
+        ${r.starved ? `<div class="wb-error">empty: reasoning used the whole output budget (finish_reason length)</div>` : ""}
+        <div class="wb-meta">tokens: ${fmt(r.input_tokens, 0)} in (${fmt(r.cached_input_tokens, 0)} cached, ${fmt(r.cache_write_tokens, 0)} written) · ${fmt(r.output_tokens, 0)} out (${fmt(r.reasoning_tokens, 0)} reasoning) · first token ${fmt(r.ttft_ms, 0)} ms · ${fmt(r.latency_ms, 0)} ms · $${fmt(r.cost_usd, 5)}</div>
         <ul class="wb-scores">${scores}</ul>
         <details><summary>raw response</summary><pre>${esc(JSON.stringify(r.raw, null, 2))}</pre></details>
         <div class="wb-grade-detail" data-repeat="${r.repeat}">
