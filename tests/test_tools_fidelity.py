@@ -194,3 +194,15 @@ def test_the_mock_checks_responses_tool_requests_like_the_real_api(srv: MockServ
     call = {"type": "function_call", "call_id": "call_x", "name": "f", "arguments": "{}"}
     with pytest.raises(openai.BadRequestError, match="No tool output found for function call"):
         client.responses.create(model="m", input=[*user, call, *user])
+
+
+def test_the_estimate_counts_tool_definitions_in_the_shared_prefix() -> None:
+    plain = wb.Variant("plain", model="openai/gpt-4o-mini", user="{{ q }}")
+    with_tools = plain.replace(name="tools", tools=[LOOKUP, REFUND])
+    est = experiment([plain, with_tools], ["one", "two"]).estimate()
+    by = est.by_variant.set_index("variant")
+    model = wb.models.resolve("openai/gpt-4o-mini", wb.config.get_settings())
+    assert with_tools.tool_config is not None
+    definitions = model.count_tools(with_tools.tool_config).total
+    assert definitions > 0 and by.loc["plain", "prefix_tokens"] == 0  # rows share no text
+    assert by.loc["tools", "prefix_tokens"] == definitions  # every row sends the same tools

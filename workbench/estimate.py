@@ -139,14 +139,18 @@ def _plus(total: float | None, cost: float | None) -> float | None:
 
 
 def _prefix(cells: Sequence[Cell]) -> tuple[int, int, str]:
-    """Tokens of the prompt prefix every row of one variant shares, those a provider would
+    """Tokens of the prompt prefix every row of one variant shares — its tool definitions (which
+    providers cache ahead of the messages) and its leading messages — those a provider would
     cache (0 below its minimum), and what to change for it to cache them ("" when it does)."""
     first = cells[0]
     prompts = {c.row_index: c.request.messages for c in cells}
     prefix = shared_prefix(list(prompts.values()))
-    if not prefix:
+    tools = first.request.tools
+    tokens = first.model.count_tools(tools, remote=False).total if tools is not None else 0
+    if prefix:
+        tokens += first.model.count_tokens(prefix, remote=False, with_offsets=False).total
+    if not tokens:
         return 0, 0, ""
-    tokens = first.model.count_tokens(prefix, remote=False, with_offsets=False).total
     provider = first.model.provider
     note = provider.caching_note(first.request.params)
     least = provider.min_cached_prefix
