@@ -2,7 +2,7 @@
 
 Starts JupyterLab on a free loopback port in a temporary root, opens a notebook that runs an
 experiment on the fake provider, and checks cells, colours, a filter, a human grade (landing in
-the store) and a chart drawn as SVG/canvas. Screenshots go to ``docs/screenshots/``.
+the store) and a chart drawn as SVG (inline or vega's) or canvas. Screenshots go to ``docs/screenshots/``.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ rows = [{"id": "short", "document": policy, "question": "Can I return shoes?"},
 BudgetExplorer(variant, rows, row="long")""",
     "charts.token_budget(wb.budget(variant, rows[1]))",
 ]
+
+CHART = "svg.marks, canvas, img[src^='data:image/svg+xml']"
+"""A drawn chart: vega's SVG or canvas, or the inline SVG (vl-convert's, offline) that
+JupyterLab shows as an image."""
 
 STOP_CELLS = [
     """import pandas as pd
@@ -204,7 +208,7 @@ def test_grid_filter_grade_and_chart_in_jupyterlab(lab: tuple[str, Path], tmp_pa
         expect(page.locator(".wb-detail").first).to_contain_text("raw response")
         grid.screenshot(path=str(SHOTS / "grid-detail.png"))
 
-        chart = page.locator(".jp-OutputArea-output svg.marks, .jp-OutputArea-output canvas")
+        chart = page.locator(f".jp-OutputArea-output :is({CHART})")
         expect(chart.first).to_be_attached(timeout=30_000)
         chart.first.scroll_into_view_if_needed()
         outputs = page.locator(".jp-OutputArea-output")
@@ -226,14 +230,14 @@ def test_budget_explorer_in_jupyterlab(lab: tuple[str, Path], tmp_path: Path) ->
         out.screenshot(path=str(SHOTS / "budget-explorer.png"))
         page.locator(".lm-TabBar-tab", has_text="Dataset").first.click()
         expect(out).to_contain_text("1 row(s) overflow", timeout=30_000)
-        expect(out.locator("svg.marks, canvas").first).to_be_attached(timeout=30_000)
+        expect(out.locator(CHART).first).to_be_attached(timeout=30_000)
         page.locator("button", has_text="Next overflow").first.click()
         expect(out).to_contain_text("row huge (3 of 3)", timeout=30_000)
         page.locator(".lm-TabBar-tab", has_text="Budget").first.click()
         expect(out).to_contain_text("OVERFLOW", timeout=30_000)
         # The stacked bar of charts.token_budget(budget) against the window, drawn by JupyterLab offline.
         bar = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output")
-        expect(bar.locator("svg.marks, canvas").first).to_be_attached(timeout=30_000)
+        expect(bar.locator(CHART).first).to_be_attached(timeout=30_000)
         assert "Error" not in bar.inner_text()
 
 
