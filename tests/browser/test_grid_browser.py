@@ -204,7 +204,7 @@ def test_grid_filter_grade_and_chart_in_jupyterlab(lab: tuple[str, Path], tmp_pa
         expect(page.locator(".wb-detail").first).to_contain_text("raw response")
         grid.screenshot(path=str(SHOTS / "grid-detail.png"))
 
-        chart = page.locator(".jp-OutputArea-output svg.marks, .jp-OutputArea-output canvas")
+        chart = page.locator(".jp-OutputArea-output svg.marks, .jp-OutputArea-output canvas, .jp-OutputArea-output img")
         expect(chart.first).to_be_attached(timeout=30_000)
         chart.first.scroll_into_view_if_needed()
         outputs = page.locator(".jp-OutputArea-output")
@@ -226,14 +226,14 @@ def test_budget_explorer_in_jupyterlab(lab: tuple[str, Path], tmp_path: Path) ->
         out.screenshot(path=str(SHOTS / "budget-explorer.png"))
         page.locator(".lm-TabBar-tab", has_text="Dataset").first.click()
         expect(out).to_contain_text("1 row(s) overflow", timeout=30_000)
-        expect(out.locator("svg.marks, canvas").first).to_be_attached(timeout=30_000)
+        expect(out.locator("svg.marks, canvas, img").first).to_be_attached(timeout=30_000)
         page.locator("button", has_text="Next overflow").first.click()
         expect(out).to_contain_text("row huge (3 of 3)", timeout=30_000)
         page.locator(".lm-TabBar-tab", has_text="Budget").first.click()
         expect(out).to_contain_text("OVERFLOW", timeout=30_000)
         # The stacked bar of charts.token_budget(budget) against the window, drawn by JupyterLab offline.
         bar = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output")
-        expect(bar.locator("svg.marks, canvas").first).to_be_attached(timeout=30_000)
+        expect(bar.locator("svg.marks, canvas, img").first).to_be_attached(timeout=30_000)
         assert "Error" not in bar.inner_text()
 
 
