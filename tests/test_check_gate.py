@@ -200,7 +200,7 @@ def test_another_dataset_is_compared_on_the_rows_it_shares(
     make_project(20)
     rows = Path("questions.csv").read_text(encoding="utf-8").splitlines()
     rows[1] = "r0,Country0,Elsewhere"  # same id, another expected answer: not compared
-    Path("more.csv").write_text("\n".join(rows + ["r99,Country99,City99"]) + "\n")
+    Path("more.csv").write_text("\n".join([*rows, "r99,Country99,City99"]) + "\n")
     code = main(["check", "prompts/cap", "--dataset", "more.csv"])
     out = capsys.readouterr().out
     assert code == EXIT_INCONCLUSIVE  # 19 shared rows, not reproduced as a whole
@@ -416,3 +416,17 @@ def test_a_record_exported_before_verdicts_still_checks(
     capsys.readouterr()
     assert main(["check", "prompts/cap"]) == 0
     assert "reproduced" in capsys.readouterr().out
+
+
+def test_the_exit_codes_are_documented_in_one_table() -> None:
+    from readme_cases import README
+
+    import workbench.cli as cli
+
+    text = README.read_text(encoding="utf-8")
+    table = text.split("| exit code | meaning |")[1].split("\n\n")[0]
+    documented = [int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)]
+    defined = sorted({0, 2} | {v for k, v in vars(cli).items() if k.startswith("EXIT_")})
+    assert documented == defined
+    for code, words in ((4, "regression"), (5, "inconclusive"), (6, "provider error")):
+        assert re.search(rf"^\| {code} \| `check`: {words}", table, re.M)

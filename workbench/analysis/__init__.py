@@ -23,6 +23,7 @@ from workbench.analysis.paired import (
 )
 from workbench.analysis.permutation import SignFlip, sign_flip
 from workbench.analysis.proportions import (
+    PairedInterval,
     TangoResult,
     clopper_pearson,
     mcnemar_interval,
@@ -45,6 +46,7 @@ __all__ = [
     "HolmStep",
     "McNemarResult",
     "PairedBootstrapResult",
+    "PairedInterval",
     "ScorerVerdict",
     "SignFlip",
     "TangoResult",
