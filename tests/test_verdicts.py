@@ -361,3 +361,25 @@ def test_gate_tests_match_scipy() -> None:
             assert (g.decision == "regression") == (g.ci_high < -margin)
     scores = noninferiority_values(np.full(12, 0.5), np.linspace(0.4, 0.7, 12), 0.05)
     assert scores.decision == "pass" and scores.ci_low > -0.05
+
+
+def test_the_gate_errs_as_often_as_it_says() -> None:
+    """Simulated reruns: right at the margin each wrong call happens about 2.5% of the time;
+    with no true change, a regression is (almost) never called."""
+    rng = np.random.default_rng(0)
+
+    def rates(n: int, worse: float, better: float, runs: int = 400) -> tuple[float, float]:
+        calls = {"regression": 0, "pass": 0, "inconclusive": 0}
+        for _ in range(runs):
+            u = rng.uniform(size=n)
+            old = np.ones(n, bool)
+            new = u >= worse
+            flipped = (u >= worse) & (u < worse + better)
+            old[flipped] = False
+            calls[noninferiority_binary(old, new, 0.05).decision] += 1
+        return calls["regression"] / runs, calls["pass"] / runs
+
+    regression, passed = rates(200, 0.10, 0.05)  # true difference: exactly -5 points
+    assert regression < 0.05 and passed < 0.05
+    regression, _ = rates(50, 0.05, 0.05)  # no true change, 10% of rows flip either way
+    assert regression < 0.01

@@ -202,7 +202,7 @@ class PairedTest:
         a_value = float(self.x.mean()) if self.n else math.nan
         b_value = float(self.y.mean()) if self.n else math.nan
         effect = abs(float(d.mean())) if self.n and d.mean() != 0 else MIN_EFFECT
-        needed, assumption = _rows_needed(d, self.binary, effect)
+        needed, assumption = _rows_needed(d, self.binary, effect, 1.0 - confidence)
         p = self.p_value
         if significant is None:
             significant = p < 1.0 - confidence
@@ -268,23 +268,26 @@ def compare(
     return paired_test(rows, a, b, scorer, reducer, seed).comparison()
 
 
-def _rows_needed(d: np.ndarray, binary: bool, effect: float) -> tuple[int | None, str]:
-    """Rows for 80% power at 5% two-sided, and what that assumes."""
-    power = f"{POWER:.0%} power at {ALPHA:.0%}"
+def _rows_needed(
+    d: np.ndarray, binary: bool, effect: float, alpha: float
+) -> tuple[int | None, str]:
+    """Rows for 80% power at the level the comparison is judged at (two-sided), and what that
+    assumes."""
+    power = f"{POWER:.0%} power at {level_text(alpha)}"
     try:
         if binary:
             observed = float((d != 0).mean()) if d.size else 0.0
             if observed >= effect:
-                return required_sample_size_paired(observed, effect), (
+                return required_sample_size_paired(observed, effect, alpha, POWER), (
                     f"{power}, if {_share(observed)} of rows disagree as here"
                 )
             psi = min(1.0, 2 * effect)
-            needed = required_sample_size_paired(psi, min(effect, psi))
+            needed = required_sample_size_paired(psi, min(effect, psi), alpha, POWER)
             return needed, f"{power}, if {_share(psi)} of rows disagree ({_share(observed)} here)"
         sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
         if sd <= 0:
             return None, ""
-        return required_sample_size_means(sd, effect), (
+        return required_sample_size_means(sd, effect, alpha, POWER), (
             f"{power}, if per-row differences vary as here (SD {sd:.3g})"
         )
     except ValueError:

@@ -53,6 +53,7 @@ from workbench.artifact.check_report import (
 from workbench.artifact.loader import LoadedPrompt
 from workbench.artifact.store import normalize
 from workbench.errors import ArtifactError, WorkbenchError
+from workbench.plain import plain
 from workbench.results.frame import input_column
 from workbench.results.table import RunTable
 from workbench.scoring.reducers import Reducer, get_reducer
@@ -147,9 +148,9 @@ def _reproduced(
     part = df[df["row_id"].astype(str).isin(ids)]
     now = {
         (str(r["row_id"]), int(r["repeat"])): (
-            normalize(r["output"]),
-            normalize(r[f"{scorer}_pass"]),
-            normalize(r[scorer]),
+            normalize(plain(r["output"])),
+            normalize(plain(r[f"{scorer}_pass"])),
+            normalize(plain(r[scorer])),
         )
         for r in part.to_dict(orient="records")
     }

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from workbench.analysis.compare import ALPHA as VERDICT_ALPHA
 from workbench.analysis.gate import GateTest
 from workbench.artifact.store import normalize
 from workbench.results.table import RunTable
@@ -29,7 +30,7 @@ __all__ = [
     "text_lines",
 ]
 
-ALPHA = 0.05
+ALPHA = VERDICT_ALPHA
 """Error budget of a check: the chance of a wrong regression or pass, over all its scorers."""
 DEFAULT_MARGIN = 0.05
 """A pass rate may be at most this much lower than recorded (5 points) before it regresses."""
