@@ -204,7 +204,9 @@ def test_grid_filter_grade_and_chart_in_jupyterlab(lab: tuple[str, Path], tmp_pa
         expect(page.locator(".wb-detail").first).to_contain_text("raw response")
         grid.screenshot(path=str(SHOTS / "grid-detail.png"))
 
-        chart = page.locator(".jp-OutputArea-output svg.marks, .jp-OutputArea-output canvas, .jp-OutputArea-output img")
+        chart = page.locator(
+            ".jp-OutputArea-output svg.marks, .jp-OutputArea-output canvas, .jp-OutputArea-output img"
+        )
         expect(chart.first).to_be_attached(timeout=30_000)
         chart.first.scroll_into_view_if_needed()
         outputs = page.locator(".jp-OutputArea-output")
