@@ -10,7 +10,7 @@ import pytest
 from fakes import current_fake
 
 from workbench.artifact import load_prompt
-from workbench.cli import EXIT_ERROR, EXIT_REGRESSED, main
+from workbench.cli import EXIT_ERROR, EXIT_INCONCLUSIVE, main
 from workbench.providers.fake import FakeProvider, last_user_text
 
 Capture = pytest.CaptureFixture[str]
@@ -152,7 +152,7 @@ def test_check_passes_on_the_same_model_from_the_cache(
     out = capsys.readouterr().out
     assert fake.calls["good"] == calls  # every call came from the cache
     assert "6 of 6 calls from the cache" in out
-    assert "OK: no scorer below its recorded pass rate" in out
+    assert "OK: every scorer reproduced its record (same outputs, same scores)" in out
 
 
 def test_check_fails_when_the_model_got_worse(
@@ -162,16 +162,16 @@ def test_check_fails_when_the_model_got_worse(
     # A scheduled run with no cache, and the model has changed behind the same id.
     monkeypatch.setenv("WORKBENCH_STORE", str(project / "fresh-store"))
     script("good", wrong=frozenset({"Spain", "Italy"}))
-    assert main(["check", "prompts/capital-answerer", "--no-regression"]) == EXIT_REGRESSED
+    assert main(["check", "prompts/capital-answerer", "--no-regression"]) == EXIT_INCONCLUSIVE
     out = capsys.readouterr().out
-    assert "REGRESSED: contains pass rate fell from 100% to 33%" in out
+    assert "contains: inconclusive at n=3: pass rate 100% -> 33%" in out  # 3 rows tell little
     assert "rows now failing: es, it" in out
-    # A looser rule passes the same run.
-    assert main(["check", "prompts/capital-answerer", "--min-pass-rate", "0.3"]) == 0
-    assert "OK: contains >= 30%" in capsys.readouterr().out
-    assert main(["check", "prompts/capital-answerer", "--min-pass-rate", "0.9"]) == EXIT_REGRESSED
-    assert "below the required 90%" in capsys.readouterr().out
-    assert main(["check", "prompts/capital-answerer", "--tolerance", "0.7"]) == 0
+    # An absolute floor is a test too: 1 of 3 rows is not significantly below 30% or 90%.
+    assert main(["check", "prompts/capital-answerer", "--min-pass-rate", "0.3"]) == (
+        EXIT_INCONCLUSIVE
+    )
+    assert "cannot be told above or below 30% yet" in capsys.readouterr().out
+    assert main(["check", "prompts/capital-answerer", "--margin", "0.7"]) == EXIT_INCONCLUSIVE
 
 
 def test_check_a_model_migration(project: Path, capsys: Capture) -> None:
@@ -179,20 +179,22 @@ def test_check_a_model_migration(project: Path, capsys: Capture) -> None:
     script("candidate")
     assert main(["check", "prompts/capital-answerer", "--model", "fake/candidate"]) == 0
     out = capsys.readouterr().out
-    assert "model fake/good -> fake/candidate" in out
-    assert main(["check", "prompts/capital-answerer", "--model", "fake/echo"]) == EXIT_REGRESSED
+    assert "model fake/good -> fake/candidate" in out and "reproduced" in out
+    # Every row fails on the other model, but 3 rows cannot show it beyond chance.
+    code = main(["check", "prompts/capital-answerer", "--model", "fake/echo"])
+    assert code == EXIT_INCONCLUSIVE
     out = capsys.readouterr().out
-    assert "contains pass rate fell from 100% to 0%" in out
+    assert "contains: inconclusive at n=3: pass rate 100% -> 0%" in out
     assert "rows now failing: fr, es, it" in out
 
 
 def test_check_with_another_dataset(project: Path, capsys: Capture) -> None:
     export(capsys, "--variant", "friendly")
     (project / "more.csv").write_text(DATA + "pt,Capital of Portugal?,Lisbon\n", encoding="utf-8")
-    assert main(["check", "prompts/capital-answerer", "--dataset", "more.csv"]) == EXIT_REGRESSED
+    assert main(["check", "prompts/capital-answerer", "--dataset", "more.csv"]) == 0
     out = capsys.readouterr().out
     assert "dataset more.csv differs from the one evaluated (4 rows now, 3 then" in out
-    assert "fell from 100% to 75%" in out
+    assert "reproduced" in out  # on the 3 rows the record has; pt is not compared
 
 
 def test_check_errors(project: Path, capsys: Capture) -> None:
@@ -251,7 +253,7 @@ def test_custom_scorer_is_exported_and_checked_with_import(
     }
     assert main(["check", "prompts/capital-answerer", "--import", "capital_checks"]) == 0
     out = capsys.readouterr().out
-    assert "ends_right: pass rate 100%" in out and "skipped" not in out
+    assert "[pass] ends_right: reproduced" in out and "skipped" not in out
 
     # Without the module the scorer is skipped, and the report says how to include it.
     monkeypatch.delitem(sys.modules, "capital_checks")
@@ -259,12 +261,15 @@ def test_custom_scorer_is_exported_and_checked_with_import(
     out = capsys.readouterr().out
     assert "scorer 'custom' skipped" in out and "--import capital_checks" in out
 
-    # A stricter scorer (the team changed its definition of right) makes the gate fail.
+    # A stricter scorer (the team changed its definition of right) stops the gate passing; on
+    # 3 rows it cannot tell a regression from chance.
     user_module.write_text(STRICT, encoding="utf-8")
     assert main(["check", "prompts/capital-answerer", "--import", "capital_checks"]) == (
-        EXIT_REGRESSED
+        EXIT_INCONCLUSIVE
     )
-    assert "ends_right pass rate fell from 100% to 0%" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ends_right: inconclusive at n=3: pass rate 100% -> 0%" in out
+    assert "rows now failing: fr, es, it" in out
 
 
 def test_import_of_a_missing_module_is_one_clear_error(project: Path, capsys: Capture) -> None:

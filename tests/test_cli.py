@@ -139,7 +139,8 @@ def test_run_writes_csv_and_prints_leaderboard(
     assert lines[1][:3] == ["1", "plain", "fake/echo"]
     assert lines[2][:3] == ["2", "shouty", "fake/upper"]
     assert "67%" in lines[1]  # rome's expected value is Milan
-    assert "Verdict: No variant is significantly better on contains" in out
+    assert "Verdict: Overall (rests on contains, the first of 2 scorers): " in out
+    assert "are tied on contains" in out
     files = list((tmp_path / "out").glob("capitals-*.csv"))
     assert len(files) == 1
     assert f"Results (12 rows, one per row × variant × repeat): {files[0]}" in out

@@ -22,9 +22,9 @@ from workbench.analysis import (
     confusion_table,
     holm,
     mcnemar_exact,
-    paired_bootstrap,
+    mcnemar_interval,
     required_sample_size_paired,
-    wilcoxon_signed_rank,
+    sign_flip,
     wilson_interval,
 )
 from workbench.cli import main
@@ -281,22 +281,22 @@ def test_clearly_better_variant() -> None:
     x = np.array([i < 10 for i in range(30)])
     y = np.array([i < 25 for i in range(30)])
     assert c.p_value == mcnemar_exact(x, y).p_value == 2 / 2**15
-    boot = paired_bootstrap(x.astype(float), y.astype(float))
-    assert (c.ci_low, c.ci_high) == (boot.ci_low, boot.ci_high)
+    interval = mcnemar_interval(0, 15, 30)  # b: weak passed, strong failed; c: the reverse
+    assert (c.ci_low, c.ci_high) == (interval.low, interval.high)
     assert 0 < c.ci_low < 0.5 < c.ci_high
     assert (c.a_value, c.b_value, c.diff) == pytest.approx((1 / 3, 25 / 30, 0.5))
-    assert c.significant
+    assert c.significant and c.confidence == 0.95
     text = str(c)
     assert text == (
         f"strong is better than weak on ok: pass rate 83% vs 33% (+50 points, 95% CI "
-        f"{c.ci_low * 100:+.0f} points to {c.ci_high * 100:+.0f} points), McNemar exact "
-        f"p=6.1e-05, n=30 rows: 15 better, 15 same, 0 worse."
+        f"{c.ci_low * 100:+.0f} to {c.ci_high * 100:+.0f}; Tango's score interval), McNemar "
+        f"exact p=6.1e-05, n=30 rows: 15 better, 15 same, 0 worse."
     )
     # the other way round names the same winner
     assert str(res.compare("strong", "weak")).startswith("strong is better than weak on ok:")
-    verdict = res.verdict()
+    verdict = str(res.verdict())
     assert verdict.startswith(
-        "strong is the best variant on ok. Against the runner-up: strong is better than weak"
+        "Overall (rests on ok, the only scorer): strong is the best on ok: it beats weak."
     )
     assert "Holm" not in verdict
 
@@ -312,14 +312,18 @@ def test_identical_variants_no_difference_and_rows_needed() -> None:
     assert c.rows_needed == need
     assert str(c) == (
         "No significant difference between copy and same on ok at n=30: pass rate 33% vs 33% "
-        "(+0 points, 95% CI +0 points to +0 points), McNemar exact p=1, n=30 rows: 0 better, "
-        f"30 same, 0 worse. About {need} rows would be needed to detect a difference of 10 points."
+        f"(+0 points, 95% CI {c.ci_low * 100:+.0f} to {c.ci_high * 100:+.0f}; Tango's score "
+        "interval), McNemar exact p=1, n=30 rows: 0 better, 30 same, 0 worse. About "
+        f"{need} rows would be needed to detect a difference of 10 points (80% power at 5%, if "
+        "20% of rows disagree (none here))."
     )
-    verdict = res.verdict()
+    assert c.ci_low < 0 < c.ci_high  # no row disagrees, yet 30 rows leave a width
+    verdict = str(res.verdict())
     assert verdict.startswith(
-        "No variant is significantly better on ok; same leads on this sample."
+        "Overall (rests on ok, the only scorer): same and copy are tied on ok (33% each): no "
+        "significant difference."
     )
-    assert "is the best variant" not in verdict
+    assert "leads" not in verdict and "is the best" not in verdict
 
 
 def test_small_real_difference_is_not_crowned() -> None:
@@ -332,9 +336,10 @@ def test_small_real_difference_is_not_crowned() -> None:
     observed = 3 / 30
     assert c.rows_needed == required_sample_size_paired(observed, observed)
     assert (
-        f"About {c.rows_needed} rows would be needed to detect a difference of 10 points." in str(c)
+        f"About {c.rows_needed} rows would be needed to detect a difference of 10 points (80% "
+        "power at 5%, if 10% of rows disagree as here)." in str(c)
     )
-    assert res.verdict().startswith("No variant is significantly better on ok; b leads")
+    assert res.verdict().overall.endswith("b and a are tied on ok: no significant difference.")
 
 
 def values_scorer() -> Scorer:
@@ -342,7 +347,7 @@ def values_scorer() -> Scorer:
     return wb.scorers.custom(lambda o, r: float(o.split("v")[1]), name="quality")
 
 
-def test_continuous_scorer_uses_wilcoxon(fake: FakeProvider) -> None:
+def test_continuous_scorer_uses_the_permutation_test(fake: FakeProvider) -> None:
     lo = [0.1, 0.3, 0.2, 0.5, 0.4, 0.2, 0.6, 0.3, 0.1, 0.2, 0.4, 0.3]
     hi = [0.5, 0.4, 0.9, 0.6, 0.8, 0.7, 0.65, 0.85, 0.3, 0.55, 0.45, 0.95]
     fake.script("lo", lambda r: f"v{lo[int(last_user_text(r)[1:])]}")
@@ -350,9 +355,11 @@ def test_continuous_scorer_uses_wilcoxon(fake: FakeProvider) -> None:
     variants = [wb.Variant(n, model=f"fake/{n}", user="{{ q }}") for n in ("lo", "hi")]
     res = run(variants, rows(12), scorers=[values_scorer()])
     c = res.compare("lo", "hi")
-    assert (c.test, c.binary, c.n) == ("Wilcoxon signed-rank", False, 12)
-    assert c.p_value == wilcoxon_signed_rank(lo, hi).p_value
-    assert c.p_value < 0.05
+    assert (c.test, c.binary, c.n) == ("paired permutation (sign-flip)", False, 12)
+    flips = sign_flip(lo, hi)
+    assert flips.exact and c.p_value == flips.p_value() == 2 / 2**12
+    assert (c.ci_low, c.ci_high) == flips.interval(0.95)
+    assert 0 < c.ci_low < c.diff < c.ci_high
     assert (c.wins, c.ties, c.losses) == (12, 0, 0)
     assert c.diff == pytest.approx(np.mean(hi) - np.mean(lo))
     assert str(c).startswith(f"hi is better than lo on quality: mean quality {np.mean(hi):.3g} vs ")
@@ -362,7 +369,7 @@ def test_continuous_scorer_uses_wilcoxon(fake: FakeProvider) -> None:
     assert res.leaderboard()["variant"].tolist() == ["hi", "lo"]
 
 
-def test_judge_scale_with_mean_reducer_uses_wilcoxon(fake: FakeProvider) -> None:
+def test_judge_scale_with_mean_reducer_uses_the_permutation_test(fake: FakeProvider) -> None:
     fake.script("judge", lambda r: "GRADE: 5" if said(r, "good") else "GRADE: 2")
     fake.script("meh", lambda r: "meh")
     fake.script("good", lambda r: "good" if r.repeat or int(last_user_text(r)[1:]) % 2 else "meh")
@@ -370,11 +377,11 @@ def test_judge_scale_with_mean_reducer_uses_wilcoxon(fake: FakeProvider) -> None
     variants = [wb.Variant(n, model=f"fake/{n}", user="{{ q }}") for n in ("meh", "good")]
     res = run(variants, rows(10), scorers=[judge], repeats=2)
     c = res.compare("meh", "good", reducer="mean")
-    assert (c.test, c.binary, c.reducer) == ("Wilcoxon signed-rank", False, "mean")
+    assert (c.test, c.binary, c.reducer) == ("paired permutation (sign-flip)", False, "mean")
     # good passes both repeats on odd rows, one of two on even rows; meh never passes
     assert c.b_value == pytest.approx(0.75)
     assert c.a_value == 0.0
-    assert c.p_value == wilcoxon_signed_rank([0.0] * 10, [0.5, 1.0] * 5).p_value
+    assert c.p_value == sign_flip([0.0] * 10, [0.5, 1.0] * 5).p_value() == 2 / 2**10
     majority = res.compare("meh", "good")
     assert (majority.test, majority.reducer) == ("McNemar exact", "majority")
 
@@ -408,18 +415,24 @@ def test_three_variants_holm_adjusted_leaderboard() -> None:
     board = res.leaderboard()
     assert board["variant"].tolist() == ["top", "close", "low"]
     assert board["rank"].tolist() == [1, 2, 3]
-    raw = [res.compare(v, "top").p_value for v in ("close", "low")]
+    # Every pair the verdict compares is in one Holm family: top-close, top-low, close-low.
+    raw = [
+        res.compare(*pair).p_value for pair in (("close", "top"), ("low", "top"), ("low", "close"))
+    ]
+    adjusted = holm(raw)
     assert math.isnan(board["p_vs_best"].iloc[0])
-    assert board["p_vs_best"].iloc[1:].tolist() == pytest.approx(holm(raw))
-    assert board["p_vs_best"].iloc[2] == pytest.approx(2 * raw[1])  # smallest p times 2
+    assert board["p_vs_best"].iloc[1:].tolist() == pytest.approx(adjusted[:2])
+    assert board["p_vs_best"].iloc[2] == pytest.approx(3 * raw[1])  # smallest p times 3
     assert board["worse_than_best"].tolist() == [False, False, True]
     verdict = res.verdict()
-    assert verdict.startswith(
-        "top and close are statistically tied for first on ok; they beat low. "
-        "Against the runner-up: No significant difference between top and close on ok at n=30"
+    assert verdict.overall == (
+        "Overall (rests on ok, the only scorer): top and close are tied for first on ok. "
+        "top beats low; close beats low."
     )
-    assert verdict.endswith("(p-values Holm-adjusted for several comparisons)")
-    assert "is the best variant" not in verdict
+    claims = {(c.winner, c.loser): c for c in verdict.claims}
+    assert set(claims) == {("top", "low"), ("close", "low")}
+    assert claims["close", "low"].p_adjusted == pytest.approx(adjusted[2])
+    assert "is the best" not in str(verdict)
 
 
 def test_three_variants_clear_winner() -> None:
@@ -429,11 +442,11 @@ def test_three_variants_clear_winner() -> None:
     res = run([mid, low, top], rows(30))
     board = res.leaderboard()
     assert board["variant"].tolist() == ["top", "mid", "low"]
-    raw = [res.compare(v, "top").p_value for v in ("mid", "low")]
-    assert board["p_vs_best"].iloc[1:].tolist() == pytest.approx(holm(raw))
+    raw = [res.compare(*pair).p_value for pair in (("mid", "top"), ("low", "top"), ("low", "mid"))]
+    assert board["p_vs_best"].iloc[1:].tolist() == pytest.approx(holm(raw)[:2])
     assert board["worse_than_best"].tolist() == [False, True, True]
-    assert res.verdict().startswith(
-        "top is the best variant on ok. Against the runner-up: top is better than mid"
+    assert res.verdict().overall == (
+        "Overall (rests on ok, the only scorer): top is the best on ok: it beats mid and low."
     )
 
 
@@ -444,7 +457,10 @@ def test_three_tied_variants_crown_nobody() -> None:
     assert board["variant"].tolist() == ["z", "y", "x"]
     assert not board["worse_than_best"].any()
     verdict = res.verdict()
-    assert verdict.startswith("No variant is significantly better on ok; z leads on this sample.")
+    assert verdict.overall.endswith(
+        "z, y and x are tied on ok: no significant differences among them."
+    )
+    assert verdict.claims == []
 
 
 # -- agreement with human labels ------------------------------------------------------------
@@ -538,9 +554,10 @@ scorers:
     assert "judge [95% CI]" in header and "p vs best" in header
     lo, hi = wilson_interval(4, 4)
     assert f"100% [{lo:.0%}–{hi:.0%}]" in out
-    assert "Verdict: paris is the best variant on judge." not in out  # 4 rows prove nothing
+    assert "is the best" not in out  # 4 rows prove nothing
     assert (
-        "Verdict: No variant is significantly better on judge; paris leads on this sample." in out
+        "Verdict: Overall (rests on judge, the only scorer): paris and echo are tied on judge: no "
+        "significant difference." in out
     )
     assert fake.calls["judge"] == 8  # one per cell: every judge prompt differs
     saved = list((tmp_path / "out").glob("judged-*.csv"))

@@ -1,9 +1,19 @@
 """The ``workbench`` command. The only place that turns errors into exit codes.
 
-Exit codes: 0 done; 1 a WorkbenchError (one line on stderr); 2 bad usage; 3 the run stopped at
-its budget; 4 ``workbench check`` found a regression (the report names what got worse);
-130 interrupted (what finished is saved: run again to resume); 141 the reader of the output
-went away (``workbench runs | head``), quietly, as other Unix tools do.
+Exit codes (the README has the same table):
+
+=====  ==============================================================================
+0      done (``check``: passed — no scorer significantly worse than the margin allows)
+1      a WorkbenchError (one line on stderr)
+2      bad usage (unknown option, bad value)
+3      the run stopped at its budget
+4      ``check`` found a regression (significantly worse than the margin allows)
+5      ``check`` is inconclusive: the rows cannot tell yet ("inconclusive at n=...")
+6      ``check`` could not judge: a provider error (a call failed where the record has an
+       answer, or a key is missing); run it again
+130    interrupted (what finished is saved: run again to resume)
+141    the reader of the output went away (``workbench runs | head``), quietly
+=====  ==============================================================================
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from workbench.version import __version__
 __all__ = ["main"]
 
 EXIT_ERROR, EXIT_BUDGET, EXIT_REGRESSED, EXIT_INTERRUPTED = 1, 3, 4, 130
+EXIT_INCONCLUSIVE, EXIT_PROVIDER = 5, 6
+_CHECK_EXIT = {"pass": 0, "regression": EXIT_REGRESSED, "inconclusive": EXIT_INCONCLUSIVE}
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a writer whose pipe closed
 
 
@@ -110,26 +122,7 @@ def _artifact_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     label.add_argument("ref", help="e.g. prompts/capital-answerer@2")
     label.add_argument("label", help="e.g. production")
 
-    check = sub.add_parser(
-        "check", help="re-run an exported prompt's evaluation; exit 4 when it regressed"
-    )
-    check.add_argument("ref", help="e.g. prompts/capital-answerer or prompts/x@production")
-    check.add_argument("--model", help="run on another model (test a migration)")
-    check.add_argument("--dataset", type=Path, help="evaluate on this file instead")
-    rule = check.add_mutually_exclusive_group()
-    rule.add_argument("--min-pass-rate", type=float, metavar="R", help="primary pass rate >= R")
-    rule.add_argument(
-        "--no-regression",
-        action="store_true",
-        help="no scorer below its recorded pass rate (default)",
-    )
-    check.add_argument(
-        "--tolerance",
-        type=float,
-        default=0.0,
-        help="allowed drop for --no-regression (0.05 = 5 points)",
-    )
-    _import_arg(check)
+    _check_parser(sub)
 
     notebook = sub.add_parser("notebook", help="starter notebooks and run provenance")
     nb_sub = notebook.add_subparsers(dest="nb_command", required=True)
@@ -139,6 +132,69 @@ def _artifact_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     prov = nb_sub.add_parser("provenance", help="list the runs recorded in a saved notebook")
     prov.add_argument("path", type=Path)
     prov.add_argument("--write", action="store_true", help="also store them in its metadata")
+
+
+def _check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser(
+        "check",
+        help="re-run an exported prompt's evaluation and compare it row by row with its record; "
+        "exit 0 pass, 4 regression, 5 inconclusive, 6 provider error",
+    )
+    check.add_argument("ref", help="e.g. prompts/capital-answerer or prompts/x@production")
+    check.add_argument("--model", help="run on another model (test a migration)")
+    check.add_argument("--dataset", type=Path, help="evaluate on this file instead")
+    rule = check.add_mutually_exclusive_group()
+    rule.add_argument(
+        "--min-pass-rate",
+        type=_unit_float,
+        metavar="R",
+        help="instead: fail only when the first scorer's pass rate is significantly below R",
+    )
+    rule.add_argument(
+        "--no-regression",
+        action="store_true",
+        help="paired non-inferiority against the record (the default)",
+    )
+    check.add_argument(
+        "--margin",
+        type=_margin,
+        default=None,
+        metavar="M",
+        help="how much worse than recorded is still fine: 0.05 = 5 points of pass rate "
+        "(default 0.05; for scores without pass/fail, in the scorer's units)",
+    )
+    check.add_argument("--tolerance", type=_margin, help=argparse.SUPPRESS)  # old name of --margin
+    check.add_argument(
+        "--sequential",
+        action="store_true",
+        help="look after 1/4, 1/2, 3/4 of the rows and stop paying once settled "
+        "(O'Brien-Fleming-type alpha spending)",
+    )
+    check.add_argument(
+        "--format",
+        choices=["text", "json", "junit", "github"],
+        default="text",
+        help="text (default); json (every number); junit (XML, one testcase per scorer); "
+        "github (Markdown step summary, to $GITHUB_STEP_SUMMARY when set)",
+    )
+    _import_arg(check)
+
+
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (0.9 = 90%), got {text}")
+    return value
+
+
+def _margin(text: str) -> float:
+    value = _unit_float(text)
+    if value >= 1.0:
+        raise argparse.ArgumentTypeError(f"must be below 1 (0.05 = 5 points), got {text}")
+    return value
 
 
 def _import_arg(p: argparse.ArgumentParser) -> None:
@@ -557,19 +613,47 @@ def _label(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from workbench.artifact.check import DEFAULT_MARGIN
+    from workbench.artifact.check_output import as_github, as_json, as_junit
     from workbench.checking import run_check
+    from workbench.errors import MissingKeyError, ProviderError
     from workbench.views.progress import TextProgress
 
-    report = run_check(
-        args.ref,
-        progress=TextProgress(f"check {args.ref}"),
-        model=args.model,
-        dataset=args.dataset,
-        min_pass_rate=args.min_pass_rate,
-        tolerance=args.tolerance,
-    )
-    print(report)
-    return EXIT_REGRESSED if report.regressed else 0
+    if args.margin is not None and args.tolerance is not None:
+        print(
+            "workbench: error: give --margin only (--tolerance is its old name).", file=sys.stderr
+        )
+        return 2
+    margin = next((m for m in (args.margin, args.tolerance) if m is not None), DEFAULT_MARGIN)
+    try:
+        report = run_check(
+            args.ref,
+            progress=TextProgress(f"check {args.ref}"),
+            model=args.model,
+            dataset=args.dataset,
+            margin=margin,
+            min_pass_rate=args.min_pass_rate,
+            sequential=args.sequential,
+        )
+    except (MissingKeyError, ProviderError) as exc:
+        print(f"workbench: provider error: {exc}", file=sys.stderr)
+        return EXIT_PROVIDER
+    if args.format == "json":
+        sys.stdout.write(as_json(report))
+    elif args.format == "junit":
+        sys.stdout.write(as_junit(report))
+    elif args.format == "github":
+        summary, commands = as_github(report)
+        path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if path:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(summary)
+        else:
+            sys.stdout.write(summary)
+        print("\n".join(commands))
+    else:
+        print(report)
+    return EXIT_PROVIDER if report.status == "error" else _CHECK_EXIT[report.status]
 
 
 _ARTIFACT_COMMANDS = {

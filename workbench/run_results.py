@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from workbench.analysis.report import Comparison
+from workbench.analysis.compare import Comparison
 from workbench.analysis.run import analyze
 from workbench.analysis.stats import AgreementResult
+from workbench.analysis.verdict import Verdict
 from workbench.results.record import RunRecord
 from workbench.results.table import RunTable
 from workbench.scoring.reducers import Reducer
@@ -99,20 +100,25 @@ class Results:
         self, scorer: str | None = None, reducer: str | Reducer | None = None
     ) -> pd.DataFrame:
         """Variants best first by the scorer's pass rate (then fewer errors, then cost), with
-        ``p_vs_best`` (Holm-adjusted paired test against the leader) and ``worse_than_best``."""
+        ``p_vs_best`` (the paired test against the leader, Holm-adjusted across every pair the
+        verdict compares) and ``worse_than_best`` (the verdict says the leader beats it)."""
         return analyze(self.table).leaderboard(scorer, reducer)
 
     def compare(
         self, a: str, b: str, scorer: str | None = None, reducer: str | Reducer | None = None
     ) -> Comparison:
-        """Is ``b`` better than ``a`` on the same rows? McNemar exact test on pass/fail rows
-        (Wilcoxon signed-rank on scores), paired bootstrap interval, win/tie/loss counts;
-        ``str()`` of the result is the verdict in words."""
+        """Is ``b`` better than ``a`` on the same rows? McNemar's exact test on pass/fail rows (the
+        sign-flip permutation test on scores), the 95% interval that inverts that test (it
+        excludes 0 exactly when the test is significant), win/tie/loss counts; ``str()`` of the
+        result says it in words, with the rows a difference would need when there is none."""
         return analyze(self.table).compare(a, b, scorer, reducer)
 
-    def verdict(self, scorer: str | None = None, reducer: str | Reducer | None = None) -> str:
-        """Which variant is best on ``scorer`` (default: the first), and whether the difference
-        is real — or how many rows it would take to tell."""
+    def verdict(self, scorer: str | None = None, reducer: str | Reducer | None = None) -> Verdict:
+        """Which variant is best, one verdict per scorer, each claim a paired test of exactly
+        the two variants it names (Holm-adjusted across the verdict's comparisons); the overall
+        line rests on ``scorer`` (default: the first). ``str()`` says it in words, ``.claims``
+        lists every "A beats B" with its test, n, effect, interval and adjusted p-value,
+        ``.to_dict()`` gives every number."""
         return analyze(self.table).verdict(scorer, reducer)
 
     def agreement(self, scorer: str, labels: str, on: str = "pass") -> AgreementResult:

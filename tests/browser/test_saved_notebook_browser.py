@@ -70,7 +70,7 @@ def test_saved_notebook_shows_results_without_running(
             expect(snapshot).to_be_visible(timeout=90_000)
             expect(snapshot).to_contain_text("needs a running kernel")
             expect(snapshot).to_contain_text("contains (95% CI)")
-            expect(snapshot).to_contain_text("No significant difference")
+            expect(snapshot).to_contain_text("no significant difference")
             expect(snapshot.locator("td", has_text="Kyoto").first).to_be_visible()
             chart = page.locator(".jp-CodeCell").nth(2).locator(".jp-OutputArea-output")
             expect(chart.locator("img, svg").first).to_be_visible(timeout=30_000)

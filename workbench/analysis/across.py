@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from workbench.analysis.report import Comparison, by_row, compare
+from workbench.analysis.compare import Comparison, compare
+from workbench.analysis.report import by_row
 from workbench.errors import WorkbenchError
 from workbench.results.table import RunTable
 from workbench.scoring.reducers import Reducer, get_reducer

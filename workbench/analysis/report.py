@@ -1,42 +1,22 @@
-"""From the tidy results table to honest statements: per-row reduction over repeats, per-variant
-summaries with intervals, paired comparisons, and a verdict in words that never crowns a winner
-on noise."""
+"""From the tidy results table to per-row and per-variant figures: repeats reduced to one result
+per row, per-variant summaries with intervals, and the ranking. Paired comparisons are in
+:mod:`workbench.analysis.compare`, verdicts in :mod:`workbench.analysis.verdict`."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from workbench.analysis.intervals import bootstrap_mean_interval, describe_latency, wilson_interval
-from workbench.analysis.paired import holm, mcnemar_exact, paired_bootstrap, wilcoxon_signed_rank
-from workbench.analysis.stats import required_sample_size_means, required_sample_size_paired
 from workbench.errors import WorkbenchError
 from workbench.providers.tools import signatures
 from workbench.scoring.reducers import Reducer
 from workbench.tokens.reasoning import suggest_max_tokens
 
-__all__ = [
-    "ALPHA",
-    "Comparison",
-    "answers",
-    "by_row",
-    "compare",
-    "overall_verdict",
-    "rank",
-    "starved_notes",
-    "summarize",
-    "verdict",
-]
-
-ALPHA = 0.05
-"""Significance level of every verdict."""
-MIN_EFFECT = 0.10
-"""Difference assumed worth detecting when the observed one is zero (10 points / 0.1 score)."""
+__all__ = ["answers", "by_row", "rank", "starved_notes", "summarize"]
 
 
 def _ran(df: pd.DataFrame) -> pd.DataFrame:
@@ -106,11 +86,6 @@ def _check_reducer(rows: pd.DataFrame, reducer: Reducer) -> None:
             f"Reducer {reducer} needs at least {reducer.min_repeats} scored repeats per row; "
             f"this run has at most {int(scored['n'].max())}. Run with more repeats."
         )
-
-
-def _binary(rows: pd.DataFrame) -> bool:
-    scored = rows[rows["n"] > 0]
-    return bool(len(scored)) and bool(scored["row_pass"].notna().all())
 
 
 def summarize(
@@ -256,135 +231,9 @@ def _stability(ok: pd.DataFrame) -> float | None:
     return float((groups.nunique()[multi] == 1).mean())
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """B against A on the rows both have, for one scorer."""
-
-    a: str
-    b: str
-    scorer: str
-    reducer: str
-    n: int
-    """Paired rows."""
-    binary: bool
-    """Pass/fail rows (McNemar) rather than scores (Wilcoxon)."""
-    a_value: float
-    b_value: float
-    diff: float
-    """b_value - a_value."""
-    ci_low: float
-    ci_high: float
-    test: str
-    p_value: float
-    wins: int
-    """Rows where B did better than A."""
-    ties: int
-    losses: int
-    rows_needed: int | None
-    """About how many rows would detect the observed (or a 10-point) difference."""
-    effect_for_rows_needed: float
-
-    @property
-    def significant(self) -> bool:
-        return self.n > 0 and self.p_value < ALPHA
-
-    def __str__(self) -> str:
-        return verdict(self)
-
-
-def compare(
-    rows: pd.DataFrame, a: str, b: str, scorer: str, reducer: Reducer, seed: int = 0
-) -> Comparison:
-    """Paired comparison of two variants' per-row results (from :func:`by_row`)."""
-    left = rows[(rows["variant"] == a) & (rows["n"] > 0)].set_index("row_id")
-    right = rows[(rows["variant"] == b) & (rows["n"] > 0)].set_index("row_id")
-    common = left.index.intersection(right.index)
-    left, right = left.loc[common], right.loc[common]
-    binary = _binary(left.reset_index()) and _binary(right.reset_index())
-    if binary:
-        x = left["row_pass"].astype(bool).to_numpy()
-        y = right["row_pass"].astype(bool).to_numpy()
-        p_value = mcnemar_exact(x, y).p_value
-        xs, ys, test = x.astype(float), y.astype(float), "McNemar exact"
-    else:
-        xs = left["value"].to_numpy(dtype=float)
-        ys = right["value"].to_numpy(dtype=float)
-        p_value = wilcoxon_signed_rank(xs, ys).p_value
-        test = "Wilcoxon signed-rank"
-    boot = paired_bootstrap(xs, ys, seed=seed)
-    d = ys - xs
-    a_value = float(xs.mean()) if xs.size else math.nan
-    b_value = float(ys.mean()) if ys.size else math.nan
-    effect = abs(float(d.mean())) if d.size and d.mean() != 0 else MIN_EFFECT
-    return Comparison(
-        a=a,
-        b=b,
-        scorer=scorer,
-        reducer=str(reducer),
-        n=len(common),
-        binary=binary,
-        a_value=a_value,
-        b_value=b_value,
-        diff=b_value - a_value,
-        ci_low=boot.ci_low,
-        ci_high=boot.ci_high,
-        test=test,
-        p_value=p_value,
-        wins=int((d > 1e-12).sum()),
-        ties=int((abs(d) <= 1e-12).sum()),
-        losses=int((d < -1e-12).sum()),
-        rows_needed=_rows_needed(d, binary, effect),
-        effect_for_rows_needed=effect,
-    )
-
-
-def _rows_needed(d: np.ndarray[Any, Any], binary: bool, effect: float) -> int | None:
-    try:
-        if binary:
-            observed = float((d != 0).mean()) if d.size else 0.0
-            psi = observed if observed >= effect else min(1.0, 2 * effect)
-            return required_sample_size_paired(psi, min(effect, psi))
-        sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
-        return required_sample_size_means(sd, effect) if sd > 0 else None
-    except ValueError:
-        return None
-
-
-def _fmt(c: Comparison, value: float) -> str:
-    return f"{value:.0%}" if c.binary else f"{value:.3g}"
-
-
-def _fmt_diff(c: Comparison, value: float) -> str:
-    return f"{value * 100:+.0f} points" if c.binary else f"{value:+.3g}"
-
-
-def verdict(c: Comparison) -> str:
-    """The comparison in one or two sentences."""
-    if c.n == 0:
-        return f"No rows where both {c.a} and {c.b} were scored by {c.scorer}: nothing to compare."
-    what = "pass rate" if c.binary else f"mean {c.scorer}"
-    detail = (
-        f"{what} {_fmt(c, c.b_value)} vs {_fmt(c, c.a_value)} ({_fmt_diff(c, c.diff)}, 95% CI "
-        f"{_fmt_diff(c, c.ci_low)} to {_fmt_diff(c, c.ci_high)}), {c.test} p={c.p_value:.3g}, "
-        f"n={c.n} rows: {c.wins} better, {c.ties} same, {c.losses} worse"
-    )
-    if c.significant:
-        better, worse = (c.b, c.a) if c.diff > 0 else (c.a, c.b)
-        return f"{better} is better than {worse} on {c.scorer}: {detail}."
-    need = ""
-    if c.rows_needed:
-        need = (
-            f" About {c.rows_needed} rows would be needed to detect a difference of "
-            f"{_fmt_diff(c, c.effect_for_rows_needed).lstrip('+')}."
-        )
-    return f"No significant difference between {c.b} and {c.a} on {c.scorer} at n={c.n}: {detail}.{need}"
-
-
-def rank(
-    summary: pd.DataFrame, rows: pd.DataFrame, scorer: str | None, reducer: Reducer, seed: int = 0
-) -> tuple[pd.DataFrame, list[Comparison]]:
-    """Variants ordered best first (by the scorer's pass rate, then errors and cost), each
-    compared with the leader; p-values Holm-adjusted across those comparisons."""
+def rank(summary: pd.DataFrame, scorer: str | None) -> pd.DataFrame:
+    """Variants ordered best first: by the scorer's pass rate (or mean value), then fewer
+    errors, then lower cost; with a ``rank`` column."""
     keys, ascending = ["errors", "cost_usd"], [True, True]
     if scorer:
         keys.insert(0, f"{scorer}_pass_rate")
@@ -392,38 +241,4 @@ def rank(
     ranked = summary.sort_values(keys, ascending=ascending, na_position="last", kind="stable")
     ranked = ranked.reset_index(drop=True)
     ranked.insert(0, "rank", range(1, len(ranked) + 1))
-    comparisons: list[Comparison] = []
-    if scorer and len(ranked) > 1:
-        leader = str(ranked["variant"].iloc[0])
-        raw = [
-            compare(rows, str(v), leader, scorer, reducer, seed) for v in ranked["variant"].iloc[1:]
-        ]
-        adjusted = holm([c.p_value for c in raw])
-        comparisons = [replace(c, p_value=p) for c, p in zip(raw, adjusted, strict=True)]
-        ranked["p_vs_best"] = [math.nan] + [c.p_value for c in comparisons]
-        ranked["worse_than_best"] = [False] + [c.significant for c in comparisons]
-    return ranked, comparisons
-
-
-def overall_verdict(ranked: pd.DataFrame, comparisons: list[Comparison], scorer: str | None) -> str:
-    """Who is best, and whether the data can say so."""
-    if not scorer:
-        return "No scorer: nothing to judge by."
-    if len(ranked) < 2:
-        return f"Only one variant ({ranked['variant'].iloc[0]}): nothing to compare."
-    leader = str(ranked["variant"].iloc[0])
-    tied = [c.a for c in comparisons if not c.significant]
-    beaten = [c.a for c in comparisons if c.significant]
-    runner_up = comparisons[0]
-    note = " (p-values Holm-adjusted for several comparisons)" if len(comparisons) > 1 else ""
-    if not tied:
-        return f"{leader} is the best variant on {scorer}. Against the runner-up: {runner_up}{note}"
-    if not beaten:
-        return (
-            f"No variant is significantly better on {scorer}; {leader} leads on this sample. "
-            f"Against the runner-up: {runner_up}{note}"
-        )
-    return (
-        f"{leader} and {', '.join(tied)} are statistically tied for first on {scorer}; they "
-        f"beat {', '.join(beaten)}. Against the runner-up: {runner_up}{note}"
-    )
+    return ranked

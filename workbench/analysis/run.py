@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pandas as pd
 
-from workbench.analysis.report import (
-    Comparison,
-    by_row,
-    compare,
-    overall_verdict,
-    rank,
-    starved_notes,
-    summarize,
-)
+from workbench.analysis.compare import Comparison, compare
+from workbench.analysis.report import by_row, rank, starved_notes, summarize
 from workbench.analysis.stats import AgreementResult, agreement
+from workbench.analysis.verdict import ScorerVerdict, Verdict, scorer_verdict
 from workbench.errors import WorkbenchError
 from workbench.results.table import RunTable
 from workbench.scoring.reducers import Reducer, get_reducer
@@ -81,19 +76,44 @@ class RunAnalysis:
             raise WorkbenchError("These results have no scorer.")
         return by_row(self.table.df, name, get_reducer(reducer))
 
+    def scorer_verdict(
+        self, scorer: str | None = None, reducer: str | Reducer | None = None
+    ) -> ScorerVerdict:
+        """Every pair of variants compared on ``scorer``, Holm-adjusted (see
+        :mod:`workbench.analysis.verdict`)."""
+        name = self.scorer(scorer)
+        if name is None:
+            raise WorkbenchError("These results have no scorer.")
+        red = get_reducer(reducer)
+
+        def make() -> ScorerVerdict:
+            board = rank(self.summary(red), name)
+            values = board[f"{name}_pass_rate"]
+            ranking = [
+                (str(v), None if pd.isna(x) else float(x))
+                for v, x in zip(board["variant"], values, strict=True)
+            ]
+            rows = by_row(self.table.df, name, red)
+            return scorer_verdict(ranking, rows, name, str(red))
+
+        return self._memo(("verdict", name, str(red)), make)
+
     def ranked(
         self, scorer: str | None = None, reducer: str | Reducer | None = None
     ) -> tuple[pd.DataFrame, list[Comparison]]:
-        """Variants best first, each compared with the leader (Holm-adjusted)."""
+        """Variants best first, with the verdict's comparison of each with the leader."""
         name = self.scorer(scorer)
         red = get_reducer(reducer)
-
-        def make() -> tuple[pd.DataFrame, list[Comparison]]:
-            rows = by_row(self.table.df, name, red) if name else pd.DataFrame()
-            return rank(self.summary(red), rows, name, red)
-
-        ranked, comparisons = self._memo(("ranked", str(name), str(red)), make)
-        return ranked.copy(), comparisons
+        board = rank(self.summary(red), name)
+        if not name or len(board) < 2:
+            return board, []
+        verdict = self.scorer_verdict(name, red)
+        leader = str(board["variant"].iloc[0])
+        found = [verdict.comparison(leader, str(v)) for v in board["variant"].iloc[1:]]
+        comparisons = [c for c in found if c is not None]
+        board["p_vs_best"] = [math.nan] + [c.p_adjusted for c in comparisons]
+        board["worse_than_best"] = [False] + [c.winner == leader for c in comparisons]
+        return board, comparisons
 
     def leaderboard(
         self, scorer: str | None = None, reducer: str | Reducer | None = None
@@ -104,7 +124,7 @@ class RunAnalysis:
     def compare(
         self, a: str, b: str, scorer: str | None = None, reducer: str | Reducer | None = None
     ) -> Comparison:
-        """Is ``b`` better than ``a`` on the same rows? (paired test)."""
+        """Is ``b`` better than ``a`` on the same rows? (one paired test, 95%, no adjustment)."""
         name = self.scorer(scorer)
         if name is None:
             raise WorkbenchError("These results have no scorer to compare by.")
@@ -112,12 +132,21 @@ class RunAnalysis:
         rows = by_row(self.table.df, name, red)
         return compare(rows, self.variant(a), self.variant(b), name, red)
 
-    def verdict(self, scorer: str | None = None, reducer: str | Reducer | None = None) -> str:
-        """Which variant is best on ``scorer``, and whether the difference is real; then notes
-        on replies starved by their reasoning (with the ``max_tokens`` that would fit)."""
-        ranked, comparisons = self.ranked(scorer, reducer)
-        text = overall_verdict(ranked, comparisons, self.scorer(scorer))
-        return " ".join([text, *self.notes()])
+    def verdict(self, scorer: str | None = None, reducer: str | Reducer | None = None) -> Verdict:
+        """One verdict per scorer; the overall line rests on ``scorer`` (default: the first)."""
+        primary = self.scorer(scorer)
+        if primary is None:
+            return Verdict(None, ())
+        red = get_reducer(reducer)
+        scorers = self.table.scorers
+        verdicts = tuple(self.scorer_verdict(s, red) for s in scorers)
+        if scorer is not None:
+            why = "the scorer asked for"
+        elif len(scorers) == 1:
+            why = "the only scorer"
+        else:
+            why = f"the first of {len(scorers)} scorers"
+        return Verdict(primary, verdicts, why, notes=tuple(self.notes()))
 
     def notes(self) -> list[str]:
         """What the verdict adds: variants whose replies came back empty because reasoning used

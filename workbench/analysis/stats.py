@@ -10,7 +10,13 @@ Which function answers which question:
   per-row differences (robust to a few extreme rows).
 - :func:`paired_bootstrap`: "By how much does B beat A per row, on average?" with an interval
   and a rough p-value.
-- :func:`holm`: "I made many comparisons; which wins survive having looked many times?"
+- :func:`sign_flip`: the same for scores, as an exact permutation test whose interval always
+  agrees with its p-value (what verdicts use for scores).
+- :func:`clopper_pearson`, :func:`mcnemar_interval`, :func:`tango_interval`, :func:`tango_test`:
+  "Which pass rates (or differences of paired pass rates) fit the data?", with the interval
+  that belongs to the test beside it.
+- :func:`holm`, :func:`holm_steps`: "I made many comparisons; which wins survive having looked
+  many times?" (and at which level to draw each interval).
 - :func:`cohen_kappa`, :func:`agreement`, :func:`confusion_table`: "Does the LLM judge agree
   with the human labels beyond what chance would give?"
 - :func:`required_sample_size_paired`, :func:`required_sample_size_means`: "How many rows do
@@ -29,8 +35,13 @@ everywhere except in :func:`describe_latency`, which skips them (failed calls). 
 pandas and the standard library are used (no scipy).
 
 Layout: intervals in :mod:`workbench.analysis.intervals`, paired tests and Holm in
-:mod:`workbench.analysis.paired`, agreement and sample sizes here; all of them are importable
-from :mod:`workbench.analysis`.
+:mod:`workbench.analysis.paired`, exact and score intervals for pass rates in
+:mod:`~workbench.analysis.proportions`, the permutation test in
+:mod:`~workbench.analysis.permutation`, Holm's levels in :mod:`~workbench.analysis.multiplicity`,
+alpha spending in :mod:`~workbench.analysis.sequential`, agreement and sample sizes here; all of
+them are importable from :mod:`workbench.analysis`. Built on them: one comparison
+(:mod:`~workbench.analysis.compare`), a verdict (:mod:`~workbench.analysis.verdict`) and the
+non-inferiority gate of ``workbench check`` (:mod:`~workbench.analysis.gate`).
 """
 
 from __future__ import annotations

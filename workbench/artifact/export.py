@@ -1,8 +1,8 @@
 """Export a variant of a run (or a loaded version) as a new immutable version folder.
 
 Files of a version: ``prompt.prompty`` (the prompt), ``eval.json`` (the evaluation record),
-``evidence.jsonl`` (per-row evidence of the winner and the runner-up) and ``MANIFEST.json``
-(sha256 of each). Nothing in them depends on when or where they were written, so exporting a
+``evidence.jsonl`` (per-row evidence of the winner, the runner-up and any pairwise scorer's
+baseline) and ``MANIFEST.json`` (sha256 of each). Nothing in them depends on when or where they were written, so exporting a
 loaded version again (``load_prompt(...).export(to)``) gives byte-identical files.
 
 ``prompt.prompt`` (the same prompt in Google's Dotprompt format) is added when the templates
@@ -27,7 +27,13 @@ from workbench.analysis.run import analyze
 from workbench.artifact.files import check_name, write_prompt
 from workbench.artifact.loader import LoadedPrompt, load_prompt
 from workbench.artifact.prompty import PromptFile
-from workbench.artifact.record import build_evidence, build_record, runner_up, variant_spec
+from workbench.artifact.record import (
+    build_evidence,
+    build_record,
+    evidence_variants,
+    runner_up,
+    variant_spec,
+)
 from workbench.errors import ArtifactError, ConfigError, WorkbenchWarning
 from workbench.models.catalog import model_info
 from workbench.models.retirement import warn_retiring
@@ -69,7 +75,7 @@ def export_results(
     notebook = notebook or os.environ.get("JPY_SESSION_NAME") or None
     record = build_record(table, variant, name=name, where=Path(to), notebook=notebook)
     second = runner_up(table, variant, primary)
-    evidence = build_evidence(table, [variant] + ([second] if second else []), labels)
+    evidence = build_evidence(table, evidence_variants(table, variant, second), labels)
     messages = []
     for _, role, template in chosen.templates():
         trimmed = template.strip("\n")

@@ -2,8 +2,11 @@
 
 The record (``eval.json``, ``schema_version`` 1) holds what a reader needs to trust the prompt and
 what ``workbench check`` needs to run the evaluation again: dataset path and fingerprint, rows and
-repeats, scorer specs, per-variant metrics with 95% intervals, the comparison with the runner-up,
-cost, latency, model and params, an estimated token budget, and provenance. Its timestamp is when
+repeats, scorer specs, per-variant metrics with 95% intervals, the comparison with the runner-up
+(with the confidence and kind of its interval), the run's whole verdict (every claim with its
+test, interval and adjusted p-value), cost, latency, model and params, an estimated token
+budget, and provenance. Fields are only ever added; older records lack ``verdict``,
+``comparison.confidence`` and ``comparison.interval`` (their interval was a paired bootstrap). Its timestamp is when
 the run finished, not when it was exported, so exporting the same results twice gives the same
 bytes. The export adds ``dotprompt`` (why there is no ``prompt.prompt``) when it wrote none.
 """
@@ -29,7 +32,14 @@ from workbench.results.table import RunTable
 from workbench.tokens.estimate import estimate_tokens
 from workbench.version import git_commit
 
-__all__ = ["build_evidence", "build_record", "git_commit", "label_columns", "runner_up"]
+__all__ = [
+    "build_evidence",
+    "build_record",
+    "evidence_variants",
+    "git_commit",
+    "label_columns",
+    "runner_up",
+]
 
 _LABEL_NAMES = ("human", "label", "labels")
 
@@ -44,6 +54,19 @@ def runner_up(table: RunTable, winner: str, scorer: str | None) -> str | None:
     board = analyze(table).leaderboard(scorer)
     others = [str(v) for v in board["variant"] if str(v) != winner]
     return others[0] if others else None
+
+
+def evidence_variants(table: RunTable, winner: str, second: str | None) -> list[str]:
+    """Whose rows go into the evidence: the winner, the runner-up, and the baseline of every
+    pairwise scorer (``workbench check`` judges the new outputs against the baseline's)."""
+    names = [winner] + ([second] if second else [])
+    for spec in table.record.scorers:
+        baseline = (
+            (spec.get("args") or {}).get("baseline") if spec.get("name") == "pairwise" else None
+        )
+        if isinstance(baseline, str) and baseline in table.variants and baseline not in names:
+            names.append(baseline)
+    return names
 
 
 def variant_spec(table: RunTable, variant: str) -> dict[str, Any]:
@@ -104,6 +127,8 @@ def _comparison(
         "diff": c.diff,
         "ci_low": c.ci_low,
         "ci_high": c.ci_high,
+        "confidence": c.confidence,
+        "interval": c.interval,
         "p_value": c.p_value,
         "significant": c.significant,
         "wins": c.wins,
@@ -172,6 +197,7 @@ def build_record(
         "variants": _metrics(summary, table.scorers),
         "runner_up": second,
         "comparison": _comparison(table, second, variant, primary),
+        "verdict": analyze(table).verdict().to_dict() if primary else None,
         "cost": {
             "calls_usd": run.spend.calls_usd,
             "scoring_usd": run.spend.scoring_usd,

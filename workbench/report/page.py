@@ -157,7 +157,11 @@ def report_html(table: RunTable) -> str:
     """The report of one run as one self-contained HTML page."""
     record = table.record
     title = f"{record.experiment} · run {record.run_id}"
-    verdict = analyze(table).verdict() if table.scorers else "No scorer: nothing to judge by."
+    verdict = (
+        analyze(table).verdict()._repr_html_()
+        if table.scorers
+        else "<p>No scorer: nothing to judge by.</p>"
+    )
     message = f"<p class='message'>{_esc(record.message)}</p>" if record.message else ""
     cells = len(table.df)
     return f"""<!DOCTYPE html>
@@ -171,7 +175,7 @@ def report_html(table: RunTable) -> str:
 <p class="status status-{_esc(record.status)}">{_esc(record.status)} · {cells} cells ·
 {len(table.variants)} variants × {record.dataset.rows} rows × {record.repeats} repeats ·
 finished {_when(record.finished)}</p>{message}</header>
-<section><h2>Verdict</h2><p class="verdict">{_esc(verdict)}</p></section>
+<section><h2>Verdict</h2><div class="verdict">{verdict}</div></section>
 <section><h2>Leaderboard</h2>{_leaderboard(table)}</section>
 <section><h2>Charts</h2>{_charts(table)}</section>
 <section><h2>Rows</h2><div id="grid"><noscript>The grid needs JavaScript.</noscript></div></section>

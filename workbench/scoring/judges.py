@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from workbench.scoring.base import (
 )
 from workbench.scoring.tools import describe_tools
 
-__all__ = ["Scale", "judge", "pairwise", "parse_grade", "parse_preference"]
+__all__ = ["Scale", "judge", "pairwise", "pairwise_judge", "parse_grade", "parse_preference"]
 
 JUDGE_PARAMS: dict[str, Any] = {"temperature": 0, "max_tokens": 200}
 
@@ -208,12 +208,15 @@ def parse_preference(reply: str) -> str | None:
     return token if token in ("1", "2", "tie") else None
 
 
-@scorer("pairwise")
-def pairwise(rubric: str, baseline: str, model: str = "local/smollm2") -> ScoreFn:
-    """An LLM compares each variant's output with the ``baseline`` variant's output for the same
-    row and repeat, in both orders to cancel position bias. value: 1 win, 0.5 tie, 0 loss
-    (against the baseline); passed = a win. A judge that changes its mind with the order gives a
-    tie. Baseline cells are not scored."""
+OtherOutput = Callable[[Mapping[str, Any], ScoreContext], "str | None"]
+"""``other(row, ctx)``: the output to compare with for this row and repeat (None: there is none)."""
+
+
+def pairwise_judge(rubric: str, model: str, other: OtherOutput, versus: str) -> Planned:
+    """An LLM compares each output with ``other(row, ctx)``, in both orders to cancel position
+    bias: value 1 win, 0.5 tie, 0 loss; passed = a win; a judge that changes its mind with the
+    order gives a tie. ``versus`` names what is compared with, in reasons. The core of
+    :func:`pairwise`, also used by ``workbench check`` with the recorded baseline outputs."""
 
     def messages(
         first: str, second: str, row: Mapping[str, Any], ctx: ScoreContext
@@ -232,27 +235,23 @@ def pairwise(rubric: str, baseline: str, model: str = "local/smollm2") -> ScoreF
         )
 
     def plan(row: Mapping[str, Any], ctx: ScoreContext, output: str | None) -> list[PlannedCall]:
-        if ctx.variant == baseline:
-            return []
-        other = ctx.peer(baseline) if ctx.peer is not None else None
-        unknown = int(output is None) + int(other is None)
-        mine, theirs = output or "", other or ""
+        theirs = other(row, ctx)
+        unknown = int(output is None) + int(theirs is None)
+        mine, theirs = output or "", theirs or ""
         return [
             PlannedCall(model, messages(a, b, row, ctx), JUDGE_PARAMS, ctx.repeat, unknown)
             for a, b in ((mine, theirs), (theirs, mine))
         ]
 
     async def compare(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
-        if ctx.variant == baseline:
-            return Score(None, None, "baseline")
-        if ctx.call is None or ctx.peer is None:
+        if ctx.call is None:
             return Score(None, None, "pairwise needs the engine: run it inside an experiment")
-        other = ctx.peer(baseline)
-        if other is None:
-            return Score(None, None, f"baseline '{baseline}' has no output for this row")
+        theirs = other(row, ctx)
+        if theirs is None:
+            return Score(None, None, f"{versus} has no output for this row")
         verdicts = []
         cost: float | None = 0.0
-        for first, second, mine in ((output, other, "1"), (other, output, "2")):
+        for first, second, mine in ((output, theirs, "1"), (theirs, output, "2")):
             sent = messages(first, second, row, ctx)
             result = await ctx.call(model, sent, JUDGE_PARAMS, ctx.repeat)
             cost = add_cost(cost, result.cost_usd)
@@ -269,7 +268,7 @@ def pairwise(rubric: str, baseline: str, model: str = "local/smollm2") -> ScoreF
             verdicts.append("tie" if pick == "tie" else ("win" if pick == mine else "loss"))
         if verdicts[0] == verdicts[1]:
             outcome = verdicts[0]
-            reason = f"{outcome} vs {baseline} in both orders"
+            reason = f"{outcome} vs {versus} in both orders"
         else:
             outcome = "tie"
             reason = (
@@ -277,5 +276,34 @@ def pairwise(rubric: str, baseline: str, model: str = "local/smollm2") -> ScoreF
             )
         value = {"win": 1.0, "tie": 0.5, "loss": 0.0}[outcome]
         return Score(value, outcome == "win", reason, cost)
+
+    return Planned(compare, plan)
+
+
+@scorer("pairwise")
+def pairwise(rubric: str, baseline: str, model: str = "local/smollm2") -> ScoreFn:
+    """An LLM compares each variant's output with the ``baseline`` variant's output for the same
+    row and repeat, in both orders to cancel position bias. value: 1 win, 0.5 tie, 0 loss
+    (against the baseline); passed = a win. A judge that changes its mind with the order gives a
+    tie. Baseline cells are not scored."""
+
+    def peer(row: Mapping[str, Any], ctx: ScoreContext) -> str | None:
+        return ctx.peer(baseline) if ctx.peer is not None else None
+
+    judged = pairwise_judge(rubric, model, peer, baseline)
+
+    def plan(row: Mapping[str, Any], ctx: ScoreContext, output: str | None) -> list[PlannedCall]:
+        return [] if ctx.variant == baseline else judged.plan(row, ctx, output)
+
+    async def compare(output: str, row: Mapping[str, Any], ctx: ScoreContext) -> Score:
+        if ctx.variant == baseline:
+            return Score(None, None, "baseline")
+        if ctx.call is None or ctx.peer is None:
+            return Score(None, None, "pairwise needs the engine: run it inside an experiment")
+        if ctx.peer(baseline) is None:
+            return Score(None, None, f"baseline '{baseline}' has no output for this row")
+        judging = judged.fn(output, row, ctx)
+        assert not isinstance(judging, Score)  # pairwise_judge's function is async
+        return await judging
 
     return Planned(compare, plan)

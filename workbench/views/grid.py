@@ -234,7 +234,7 @@ def _summary(table: RunTable) -> tuple[list[dict[str, Any]], str]:
         return [], ""
     rows = [{str(k): _clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
     try:
-        verdict = stats.verdict() if table.scorers else ""
+        verdict = str(stats.verdict()) if table.scorers else ""
     except Exception:
         verdict = ""
     return rows, verdict
