@@ -153,7 +153,7 @@ def test_a_reply_starved_by_reasoning_is_its_own_kind_with_the_fix(
     assert not fine["starved"].any() and fine["contains_pass"].all()
     summary = res.summary().set_index("variant")
     assert (summary.loc["tight", "starved"], summary.loc["roomy", "starved"]) == (4, 0)
-    verdict = res.verdict()
+    verdict = str(res.verdict())
     assert (
         f"tight: 4 of 4 replies came back empty because reasoning used the whole output budget "
         f"(max_tokens {limit}): raise max_tokens to about {suggested}" in verdict
