@@ -132,8 +132,9 @@ def _check_reasoning(ns: dict[str, Any], folder: Path) -> None:
         claude["reasoning"].str.startswith("step1").all()
         and (claude["reasoning_tokens"] == 60).all()
     )
-    assert "sol: 10 of 10 replies came back empty" in ns["res"].verdict()
-    assert "raise max_tokens to about 256" in ns["res"].verdict()
+    verdict = str(ns["res"].verdict())
+    assert "sol: 10 of 10 replies came back empty" in verdict
+    assert "raise max_tokens to about 256" in verdict
 
 
 CHECKS: dict[str, Callable[[dict[str, Any], Path], None]] = {

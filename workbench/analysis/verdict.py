@@ -221,6 +221,9 @@ class Verdict:
     notes: tuple[str, ...] = ()
     """What the verdict adds beyond the tests, e.g. replies left empty by reasoning and the fix."""
 
+    def __contains__(self, scorer: object) -> bool:
+        return any(v.scorer == scorer for v in self.scorers)
+
     def __getitem__(self, scorer: str) -> ScorerVerdict:
         for v in self.scorers:
             if v.scorer == scorer:
