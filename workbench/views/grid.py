@@ -1,12 +1,12 @@
 """``Compare(res)``: the comparison grid widget (anywidget). Logic lives in :mod:`grid_model`.
 
-The browser holds one page of rows. It changes ``page``, ``filters``, ``sort``, ``baseline`` and
-``selected``; it sets ``label`` to grade a cell, which is saved in the store at once.
+The browser holds one page of rows. It changes ``page``, ``page_size``, ``filters``, ``sort``,
+``baseline``, ``diff`` and ``selected``; it sets ``label`` to grade a cell, which is saved in the
+store at once. ``color_by``, ``render_as`` and ``inputs_width`` only change how the page looks.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import traitlets as t
 from workbench.analysis.run import analyze
 from workbench.engine.store import Store
 from workbench.results.table import RunTable
-from workbench.views.grid_model import Filters, GridModel, Sort
+from workbench.views.grid_model import DiffOptions, Filters, GridModel, Sort, header_rows
 from workbench.views.notebook import in_notebook
 
 __all__ = ["Compare"]
@@ -38,27 +38,39 @@ class Compare(anywidget.AnyWidget):
     total = t.Int(0).tag(sync=True)
     """Rows matching the filters."""
     filters = t.Dict().tag(sync=True)
-    """``failures``, ``disagree`` (bool), ``search`` (text), ``scorer`` (name or None)."""
+    """The fields of :class:`~workbench.views.grid_model.Filters`: ``failures``, ``passes``,
+    ``errors``, ``not_run``, ``repeats_disagree``, ``disagree``, ``differs``, ``regressed``
+    (bool), ``variant``, ``search``, ``regex``, ``scorer``. Pass them back to restore a view:
+    ``Compare(res, filters=grid.filters)``."""
     sort = t.Dict().tag(sync=True)
     """``by`` (row, pass, score, tokens, latency, cost, distinct, errors), ``variant``, ``desc``;
     ``pass`` / ``score`` use ``scorer``, else the filter's scorer, else the first."""
     baseline = t.Unicode("").tag(sync=True)
     """Variant whose output the others are diffed against ('' for none)."""
+    diff = t.Dict().tag(sync=True)
+    """Diff options: ``ignore_case``, ``ignore_space``."""
+    color_by = t.Unicode("").tag(sync=True)
+    """Scorer whose verdict colours the cells (default: the first)."""
+    render_as = t.Unicode("text").tag(sync=True)
+    """How outputs show: ``text``, ``markdown`` or ``json``."""
+    inputs_width = t.Unicode("wide").tag(sync=True)
+    """The inputs column: ``wide``, ``narrow`` or ``hidden``."""
     variants = t.List(t.Unicode()).tag(sync=True)
     scorers = t.List(t.Unicode()).tag(sync=True)
     inputs = t.List(t.Unicode()).tag(sync=True)
     rows: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
     """The current page only."""
     summary: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
-    """Per variant: pass rate with interval per scorer, cost, latency."""
+    """Per variant, formatted: pass rate with interval per scorer, cost, latency, errors."""
     verdict = t.Unicode("").tag(sync=True)
     summary_ready = t.Bool(False).tag(sync=True)
     """False while the header's statistics are still being computed."""
     selected = t.Dict().tag(sync=True)
-    """``{"row_id": ..., "variant": ...}`` of the clicked cell."""
+    """``{"row_id": ..., "variant": ...}`` of the opened cell."""
     detail = t.Dict().tag(sync=True)
     label = t.Dict().tag(sync=True)
-    """Set by the browser to grade: row_id, variant, label, comment, optional repeat."""
+    """Set by the browser to grade: row_id, variant, label, comment, and optionally ``repeat``
+    or ``repeats`` (default: every repeat of the cell)."""
     saved = t.Int(0).tag(sync=True)
     """Labels saved through this widget."""
     error = t.Unicode("").tag(sync=True)
@@ -70,11 +82,15 @@ class Compare(anywidget.AnyWidget):
         *,
         page_size: int = 25,
         baseline: str = "",
+        filters: dict[str, Any] | None = None,
+        sort: dict[str, Any] | None = None,
+        color_by: str = "",
         background: bool | None = None,
     ) -> None:
-        """``results``: a run's ``Results`` (or its run table). ``background``: compute the
-        header's statistics (bootstrap intervals, verdict: seconds at 1,000 rows) in a thread
-        after the first page shows; default: in a notebook."""
+        """``results``: a run's ``Results`` (or its run table). ``filters`` / ``sort``: a view
+        to start from (e.g. another grid's ``.filters``). ``background``: compute the header's
+        statistics (bootstrap intervals, verdict: seconds at 1,000 rows) in a thread after the
+        first page shows; default: in a notebook."""
         table = results if isinstance(results, RunTable) else getattr(results, "table", None)
         if not isinstance(table, RunTable):
             raise TypeError(f"Compare needs the results of a run, got {type(results).__name__}.")
@@ -92,9 +108,14 @@ class Compare(anywidget.AnyWidget):
                 )
         self.model = GridModel(df, table.variants, table.scorers, labels)
         record = table.record
+        if color_by and color_by not in table.scorers:
+            raise ValueError(f"No scorer {color_by!r} to colour by; scorers: {table.scorers}.")
         super().__init__(
             page_size=page_size,
             baseline=baseline,
+            filters=dict(filters or {}),
+            sort=dict(sort or {}),
+            color_by=color_by or (table.scorers[0] if table.scorers else ""),
             variants=list(table.variants),
             scorers=list(table.scorers),
             inputs=list(self.model.inputs),
@@ -120,9 +141,9 @@ class Compare(anywidget.AnyWidget):
             self._header.join(timeout)
         return self.summary_ready
 
-    @t.observe("page", "page_size", "filters", "sort", "baseline")
+    @t.observe("page", "page_size", "filters", "sort", "baseline", "diff")
     def _on_view(self, change: dict[str, Any]) -> None:
-        if change["name"] in ("filters", "sort", "page_size") and self.page != 0:
+        if change["name"] != "page" and self.page != 0:
             self.page = 0  # re-enters through this observer
             return
         self._refresh()
@@ -137,6 +158,7 @@ class Compare(anywidget.AnyWidget):
                 self.page,
                 self.page_size,
                 self.baseline or None,
+                DiffOptions.of(self.diff),
             )
         except ValueError as exc:
             self.error = str(exc)
@@ -173,21 +195,22 @@ class Compare(anywidget.AnyWidget):
         if "row_id" not in msg or "variant" not in msg:
             return
         label, comment = str(msg.get("label") or ""), str(msg.get("comment") or "")
-        repeat = msg.get("repeat")
+        cell = self.model.repeats_of(msg["row_id"], msg["variant"])
+        if msg.get("repeats") is not None:
+            wanted = {int(x) for x in msg["repeats"]}
+        elif msg.get("repeat") is not None:
+            wanted = {int(msg["repeat"])}
+        else:
+            wanted = {n for n, _ in cell}
+        every = wanted == {n for n, _ in cell}
         try:
-            self.table.set_label(
-                msg["row_id"],
-                msg["variant"],
-                label,
-                comment,
-                None if repeat is None else int(repeat),
-            )
+            for n in [None] if every else sorted(wanted):
+                self.table.set_label(msg["row_id"], msg["variant"], label, comment, n)
         except Exception as exc:
             self.error = f"Could not save the label: {exc}"
             return
-        repeats = self.model.repeats_of(msg["row_id"], msg["variant"])
-        for n, _ in repeats:
-            if repeat is None or n == int(repeat):
+        for n, _ in cell:
+            if n in wanted:
                 self.model.set_label(msg["row_id"], msg["variant"], n, label, comment)
         self.saved += 1
         self._refresh()
@@ -198,20 +221,11 @@ class Compare(anywidget.AnyWidget):
 def _summary(table: RunTable) -> tuple[list[dict[str, Any]], str]:
     stats = analyze(table)
     try:
-        frame = stats.summary()
+        rows = header_rows(stats.summary(), table.scorers)
     except Exception:
         return [], ""
-    rows = [{str(k): _clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
     try:
-        verdict = stats.verdict() if table.scorers else ""
+        verdict = str(stats.verdict()) if table.scorers else ""
     except Exception:
         verdict = ""
     return rows, verdict
-
-
-def _clean(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

@@ -1,52 +1,112 @@
-"""The comparison grid's logic, in plain Python: group repeats, filter, sort, page, diff.
+"""The comparison grid's logic, in plain Python: group repeats, filter, sort, page, diff, detail.
 
-No widget imports: :class:`GridModel` turns ``Results.df`` into one page of JSON-ready rows (a
-dataset row × every variant side by side) and a cell's full detail. The widget only forwards.
+No widget imports: :class:`GridModel` turns a run's table into one page of JSON-ready rows (a
+dataset row × every variant side by side, numbers already formatted) and a cell's full detail;
+:func:`header_rows` formats the per-variant statistics. The widget only forwards; a static
+report can reuse all of it.
 """
 
 from __future__ import annotations
 
-import difflib
-import html
-import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from workbench import figures
+from workbench.plain import plain
 from workbench.results.columns import RESERVED, SCORER_SUFFIXES
+from workbench.results.frame import NOT_RUN_PREFIX
+from workbench.views.grid_text import (
+    TRUNCATE,
+    DiffOptions,
+    cell_meta,
+    input_value,
+    jsonable,
+    matcher,
+    messages,
+    pretty_json,
+    score_text,
+    text,
+)
+from workbench.views.grid_text import word_diff as word_diff
 
-__all__ = ["SORT_KEYS", "Filters", "GridModel", "Sort", "word_diff"]
+__all__ = [
+    "SORT_KEYS",
+    "DiffOptions",
+    "Filters",
+    "GridModel",
+    "Sort",
+    "header_rows",
+    "word_diff",
+]
 
 SORT_KEYS = ("row", "pass", "score", "tokens", "latency", "cost", "distinct", "errors")
 """Metrics the grid sorts by (``row`` keeps dataset order)."""
-
-_TRUNCATE = 400
-_TOKEN = re.compile(r"\s*\S+\s*|\s+")  # a word with the spaces around it
+SHOWN_IN_DETAIL = frozenset(
+    {
+        "row_id",
+        "variant",
+        "repeat",
+        "model",
+        "provider",
+        "messages",
+        "output",
+        "error",
+        "finish_reason",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "cost_usd",
+        "scoring_cost_usd",
+        "cached",
+        "request_key",
+        "human_label",
+        "human_comment",
+    }
+)
+"""Result columns the detail shows in their own place; any other result column (tool calls,
+reasoning, ...) shows under "more fields"."""
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Which rows to show. ``scorer`` narrows failures / disagreements to one scorer."""
+    """Which rows to show: every condition set must hold. ``variant`` narrows the per-cell
+    conditions to one variant's cells (default: any variant's); ``scorer`` the checks to one."""
 
     failures: bool = False
-    """Only rows where some variant failed a check (or a call failed)."""
+    """A check failed (in some repeat; a failed call fails every check)."""
+    passes: bool = False
+    """Every check passed in every repeat."""
+    errors: bool = False
+    """A call failed (after retries)."""
+    not_run: bool = False
+    """A call was never made (the run stopped, or the budget ran out)."""
+    repeats_disagree: bool = False
+    """A check passed in some repeats and failed in others (no checks: outputs differ)."""
     disagree: bool = False
-    """Only rows where the variants' verdicts differ."""
+    """The variants' verdicts on the row differ."""
+    differs: bool = False
+    """The output differs from the baseline variant's (as the diff options compare)."""
+    regressed: bool = False
+    """The baseline passes the check and this variant fails it (majority of repeats)."""
+    variant: str | None = None
     search: str = ""
-    """Case-insensitive text in the inputs or any output."""
+    """Text in the inputs, outputs or errors (any case)."""
+    regex: bool = False
+    """``search`` is a regular expression."""
     scorer: str | None = None
 
     @classmethod
     def of(cls, data: Mapping[str, Any] | None) -> Filters:
         """From the widget's ``filters`` dict (unknown keys ignored)."""
         data = data or {}
+        flags = {f.name: bool(data.get(f.name)) for f in fields(cls) if f.type == "bool"}
         return cls(
-            failures=bool(data.get("failures")),
-            disagree=bool(data.get("disagree")),
+            **flags,
+            variant=data.get("variant") or None,
             search=str(data.get("search") or ""),
             scorer=data.get("scorer") or None,
         )
@@ -72,36 +132,6 @@ class Sort:
         return cls(by, data.get("variant") or None, bool(data.get("desc")), data.get("scorer"))
 
 
-def word_diff(base: str, other: str) -> str:
-    """HTML of ``other`` with words not in ``base`` in ``<ins>`` and removed ones in ``<del>``."""
-    a, b = _TOKEN.findall(base), _TOKEN.findall(other)
-    out: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            out.append(html.escape("".join(b[j1:j2])))
-            continue
-        if op in ("delete", "replace"):
-            out.append(f'<del class="wb-del">{html.escape("".join(a[i1:i2]))}</del>')
-        if op in ("insert", "replace"):
-            out.append(f'<ins class="wb-ins">{html.escape("".join(b[j1:j2]))}</ins>')
-    return "".join(out)
-
-
-def _text(value: Any, limit: int | None = _TRUNCATE) -> str:
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):  # a list: not missing
-        return ""
-    text = str(value)
-    return text if limit is None or len(text) <= limit else text[:limit] + "…"
-
-
-def _num(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if np.isnan(number) else number
-
-
 @dataclass
 class GridModel:
     """Grouped view of ``df``: one entry per (row, variant) cell, computed once."""
@@ -111,16 +141,25 @@ class GridModel:
     scorers: Sequence[str]
     labels: dict[tuple[str, str, int], tuple[str, str]] = field(default_factory=dict)
     """Human labels by (row_id, variant, repeat): (label, comment)."""
+    extra: Sequence[str] | None = None
+    """Result columns the detail lists under "more fields" per repeat (default: the declared
+    result columns not shown elsewhere, e.g. tool calls or reasoning once the table has them)."""
 
     def __post_init__(self) -> None:
         df = self.df
         self.variants = list(self.variants)
         self.scorers = list(self.scorers)
         scorer_cols = {s + x for s in self.scorers for x in SCORER_SUFFIXES}
-        self.inputs = [c for c in df.columns if c not in RESERVED and c not in scorer_cols]
+        if self.extra is None:
+            self.extra = [c for c in df.columns if c in RESERVED and c not in SHOWN_IN_DETAIL]
+        self.extra = [c for c in self.extra if c in df.columns]
+        hidden = RESERVED | scorer_cols | set(self.extra)
+        self.inputs = [c for c in df.columns if c not in hidden]
         self.row_ids: list[Any] = list(dict.fromkeys(df["row_id"]))
         self._row_pos = {str(r): i for i, r in enumerate(self.row_ids)}
         self._var_pos = {v: j for j, v in enumerate(self.variants)}
+        errors = df["error"].astype("string")
+        not_run = errors.str.startswith(NOT_RUN_PREFIX, na=False)
         frame = df.assign(
             _r=df["row_id"].astype(str).map(self._row_pos),
             _v=df["variant"].map(self._var_pos),
@@ -128,10 +167,11 @@ class GridModel:
             + pd.to_numeric(df["output_tokens"], errors="coerce").astype(float),
             _lat=pd.to_numeric(df["latency_ms"], errors="coerce").astype(float),
             _cost=pd.to_numeric(df["cost_usd"], errors="coerce").astype(float),
-            _err=df["error"].notna().astype(float),
+            _err=(errors.notna() & ~not_run).astype(float),
+            _notrun=not_run.astype(float),
         ).sort_values(["_r", "_v", "repeat"], kind="stable")
-        self._frame = frame.reset_index(drop=True)
-        shape = (len(self.row_ids), len(self.variants))
+        self._frame = frame = frame.reset_index(drop=True)
+        shape = self.shape = (len(self.row_ids), len(self.variants))
         r, v = frame["_r"].to_numpy(dtype=np.int64), frame["_v"].to_numpy(dtype=np.int64)
         at = (r, v)
         cell_key = r * len(self.variants) + v
@@ -141,37 +181,42 @@ class GridModel:
             for i, c in zip(first, counts, strict=True)
         }
         """Positions in ``_frame`` of each cell's repeats (rows are sorted by cell)."""
-        codes, _ = pd.factorize(frame["output"])
-        shown = codes >= 0
-        pairs = np.unique(cell_key[shown] * (codes.max() + 2) + codes[shown])
+        self._outputs: list[Any] = frame["output"].tolist()
+        self._errors: list[Any] = frame["error"].tolist()
+        self._repeat: list[int] = [int(x) for x in frame["repeat"]]
         self.m = {
             "n": _grid_sum(shape, at, np.ones(len(frame))),
             "errors": _grid_sum(shape, at, frame["_err"].to_numpy(dtype=float)),
+            "not_run": _grid_sum(shape, at, frame["_notrun"].to_numpy(dtype=float)),
             "tokens": _grid_mean(shape, at, frame["_tok"].to_numpy(dtype=float)),
             "latency": _grid_mean(shape, at, frame["_lat"].to_numpy(dtype=float)),
             "cost": _grid_sum(shape, at, np.nan_to_num(frame["_cost"].to_numpy(dtype=float))),
-            "distinct": _grid_sum(
-                shape,
-                (
-                    pairs // (codes.max() + 2) // len(self.variants),
-                    pairs // (codes.max() + 2) % len(self.variants),
-                ),
-                np.ones(len(pairs)),
-                empty=0.0,
-            ),
         }
+        ran = (frame["_err"] + frame["_notrun"]).to_numpy(dtype=float) == 0
+        unpriced = np.isnan(frame["_cost"].to_numpy(dtype=float)) & ran
+        self._unpriced = _grid_sum(shape, at, unpriced.astype(float)) > 0
+        """Cells with a call whose price is unknown: their cost is unknown, not 0."""
         self.m["n"][self.m["n"] == 0] = np.nan  # a cell absent from the table
+        self._group_outputs(frame, cell_key)
         self.passed: dict[str, np.ndarray] = {}
         self.scored: dict[str, np.ndarray] = {}
         self.score: dict[str, np.ndarray] = {}
+        self._pass_of: dict[str, list[Any]] = {}
+        self._reason_of: dict[str, list[Any]] = {}
+        self._value_of: dict[str, list[Any]] = {}
+        self._graded: dict[str, bool] = {}
+        """Scorers whose values say more than pass/fail (e.g. a similarity, a 1-5 grade)."""
         for s in self.scorers:
             ok = frame[f"{s}_pass"].astype("float64").to_numpy(dtype=float)
             self.passed[s] = _grid_sum(shape, at, np.nan_to_num(ok))
             self.scored[s] = _grid_sum(shape, at, (~np.isnan(ok)).astype(float))
             value = pd.to_numeric(frame[s], errors="coerce").to_numpy(dtype=float)
             self.score[s] = _grid_mean(shape, at, value)
-        outputs = frame["output"].tolist()
-        self._first = {(int(r[i]), int(v[i])): outputs[i] for i in first}
+            known = value[~np.isnan(value)]
+            self._graded[s] = bool(known.size) and not np.isin(known, (0.0, 1.0)).all()
+            self._pass_of[s] = [None if np.isnan(x) else bool(x) for x in ok]
+            self._reason_of[s] = frame[f"{s}_reason"].tolist()
+            self._value_of[s] = frame[s].tolist()
         first_rows = frame.drop_duplicates("_r").set_index("_r")
         self._input_rows: dict[int, dict[str, Any]] = {
             int(i): {str(k): x for k, x in rec.items()}
@@ -181,11 +226,31 @@ class GridModel:
         }
         hay: list[list[str]] = [[] for _ in self.row_ids]
         for i, rec in self._input_rows.items():
-            hay[i].extend(_text(x, None) for x in rec.values())
-        for i, out in zip(r, outputs, strict=True):
-            hay[i].append(_text(out, None))
-        self._haystack = np.array([" ".join(h).lower() for h in hay], dtype=object)
-        self._by_cell = {(r, v): lab for (r, v, _), lab in sorted(self.labels.items())}
+            hay[i].extend(text(x, None) for x in rec.values())
+        for i, out, err in zip(r, self._outputs, self._errors, strict=True):
+            hay[i].append(text(out, None) or text(err, None))
+        self._haystack = [("\n".join(h)).lower() for h in hay]
+        self._by_cell = {(r_, v_): lab for (r_, v_, _), lab in sorted(self.labels.items())}
+        self._differs: dict[tuple[str, DiffOptions], np.ndarray] = {}
+
+    def _group_outputs(self, frame: pd.DataFrame, cell_key: np.ndarray) -> None:
+        """Per cell: its distinct outputs and the one most repeats gave (ties: the earliest)."""
+        codes, _ = pd.factorize(frame["output"])
+        pos = np.flatnonzero(codes >= 0)
+        width = int(codes.max()) + 2 if len(codes) else 2
+        pairs = cell_key[pos] * width + codes[pos]
+        unique, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+        cell_of, first_pos = unique // width, pos[first]
+        order = np.lexsort((first_pos, -counts, cell_of))
+        head = np.r_[True, cell_of[order][1:] != cell_of[order][:-1]] if len(order) else order
+        n_var = len(self.variants)
+        self.m["distinct"] = np.zeros(self.shape)
+        np.add.at(self.m["distinct"], (cell_of // n_var, cell_of % n_var), 1.0)
+        self._shown = np.full(self.shape, None, dtype=object)
+        """The output each cell shows (None: no repeat gave one)."""
+        for i in order[head.astype(bool)]:
+            cell = int(cell_of[i])
+            self._shown[cell // n_var, cell % n_var] = self._outputs[int(first_pos[i])]
 
     # -- selection ------------------------------------------------------------------------
     def _checks(self, scorer: str | None) -> list[str]:
@@ -195,27 +260,87 @@ class GridModel:
             raise ValueError(f"No scorer {scorer!r}; scorers: {list(self.scorers)}.")
         return [scorer]
 
-    def select(self, filters: Filters, sort: Sort) -> np.ndarray:
+    def _variant(self, name: str | None, what: str) -> int | None:
+        if name is None:
+            return None
+        if name not in self._var_pos:
+            raise ValueError(f"No variant {name!r} to {what}; variants: {list(self.variants)}.")
+        return self._var_pos[name]
+
+    def differs(self, baseline: str, options: DiffOptions | None = None) -> np.ndarray:
+        """(rows × variants): the shown output differs from the baseline's (False where either
+        has no output, and in the baseline's column)."""
+        options = options or DiffOptions()
+        key = (baseline, options)
+        if key not in self._differs:
+            b = self._variant(baseline, "diff against")
+            assert b is not None
+            keys = np.array(
+                [[None if x is None else options.key(str(x)) for x in row] for row in self._shown],
+                dtype=object,
+            ).reshape(self.shape)
+            base = keys[:, [b]]
+            found = (keys != base) & (keys != None) & (base != None)  # noqa: E711
+            found[:, b] = False
+            self._differs[key] = found.astype(bool)
+        return self._differs[key]
+
+    def select(
+        self,
+        filters: Filters,
+        sort: Sort,
+        baseline: str | None = None,
+        diff: DiffOptions | None = None,
+    ) -> np.ndarray:
         """Row positions that pass ``filters``, in ``sort`` order."""
         keep = np.ones(len(self.row_ids), dtype=bool)
         checks = self._checks(filters.scorer)
+        j = self._variant(filters.variant, "filter on")
+        cols: slice | list[int] = slice(None) if j is None else [j]
+
+        def anywhere(cells: np.ndarray) -> np.ndarray:
+            return np.asarray(cells[:, cols].any(axis=1))
+
+        ran = ~np.isnan(self.m["n"])
         if filters.failures:
-            bad = (self.m["errors"] > 0).any(axis=1)
+            bad = np.zeros(self.shape, dtype=bool)
             for s in checks:
-                bad |= (self.passed[s] < self.scored[s]).any(axis=1)
-            keep &= bad
+                bad |= self.passed[s] < self.scored[s]
+            keep &= anywhere(bad)
+        if filters.passes:
+            good = ran & (self.m["errors"] == 0) & (self.m["not_run"] == 0)
+            for s in checks:
+                good &= (self.scored[s] > 0) & (self.passed[s] == self.scored[s])
+            keep &= anywhere(good)
+        if filters.errors:
+            keep &= anywhere(self.m["errors"] > 0)
+        if filters.not_run:
+            keep &= anywhere(self.m["not_run"] > 0)
+        if filters.repeats_disagree:
+            split = self.m["distinct"] > 1 if not checks else np.zeros(self.shape, bool)
+            for s in checks:
+                split |= (self.passed[s] > 0) & (self.passed[s] < self.scored[s])
+            keep &= anywhere(split)
         if filters.disagree:
-            split = np.zeros(len(self.row_ids), dtype=bool)
+            split_rows = np.zeros(len(self.row_ids), dtype=bool)
             for s in checks:
-                verdict = np.where(
-                    self.scored[s] > 0, (2 * self.passed[s] > self.scored[s]).astype(float), np.nan
-                )
+                verdict = self._verdict(s)
                 lo, hi = np.nanmin(_nan_ok(verdict), axis=1), np.nanmax(_nan_ok(verdict), axis=1)
-                split |= lo != hi
-            keep &= split
-        if filters.search.strip():
-            needle = filters.search.strip().lower()
-            keep &= np.fromiter((needle in h for h in self._haystack), bool, len(self._haystack))
+                split_rows |= lo != hi
+            keep &= split_rows
+        if filters.differs or filters.regressed:
+            if not baseline:
+                raise ValueError(
+                    "Choose a baseline variant ('diff vs') to find rows that differ from it or "
+                    "regressed against it."
+                )
+            if filters.differs:
+                keep &= anywhere(self.differs(baseline, diff))
+            if filters.regressed:
+                keep &= anywhere(self.regressed(baseline, checks))
+        found = matcher(filters.search, filters.regex)
+        if found is not None:
+            keep &= np.fromiter((found(h) for h in self._haystack), bool, len(self._haystack))
         rows = np.flatnonzero(keep)
         if sort.by == "row":
             return rows[::-1] if sort.desc else rows
@@ -229,12 +354,33 @@ class GridModel:
         nan_last = np.isnan(values[order])
         return np.concatenate([rows[order][~nan_last], rows[order][nan_last]])
 
+    def _verdict(self, scorer: str) -> np.ndarray:
+        """(rows × variants): 1 where most scored repeats passed, 0 where not, NaN unscored."""
+        with np.errstate(invalid="ignore"):
+            verdict: np.ndarray = np.where(
+                self.scored[scorer] > 0,
+                (2 * self.passed[scorer] > self.scored[scorer]).astype(float),
+                np.nan,
+            )
+        return verdict
+
+    def regressed(self, baseline: str, checks: Sequence[str] | None = None) -> np.ndarray:
+        """(rows × variants): the baseline passes a check (most repeats) and the cell fails it."""
+        b = self._variant(baseline, "compare with")
+        assert b is not None
+        found = np.zeros(self.shape, dtype=bool)
+        for s in self.scorers if checks is None else checks:
+            verdict = self._verdict(s)
+            found |= (verdict[:, [b]] == 1) & (verdict == 0)
+        found[:, b] = False
+        return found
+
     def metric(self, by: str, scorer: str | None = None) -> np.ndarray:
         """(rows × variants) values of a sort metric."""
         s = self._checks(scorer)[0] if scorer else (self.scorers[0] if self.scorers else None)
         if by in ("pass", "score"):
             if s is None:
-                return np.full((len(self.row_ids), len(self.variants)), np.nan)
+                return np.full(self.shape, np.nan)
             if by == "pass":
                 with np.errstate(invalid="ignore", divide="ignore"):
                     rate: np.ndarray = self.passed[s] / self.scored[s]
@@ -250,65 +396,100 @@ class GridModel:
         page: int = 0,
         page_size: int = 25,
         baseline: str | None = None,
+        diff: DiffOptions | None = None,
     ) -> dict[str, Any]:
         """One page: ``rows`` (JSON-ready), ``total`` matching rows, ``pages``, ``page``."""
-        rows = self.select(filters or Filters(), sort or Sort())
+        rows = self.select(filters or Filters(), sort or Sort(), baseline, diff)
         size = max(1, int(page_size))
         pages = max(1, -(-len(rows) // size))
         page = min(max(0, int(page)), pages - 1)
         chosen = rows[page * size : (page + 1) * size]
         return {
-            "rows": [self.row(int(r), baseline) for r in chosen],
+            "rows": [self.row(int(r), baseline, diff) for r in chosen],
             "total": len(rows),
             "pages": pages,
             "page": page,
         }
 
-    def row(self, r: int, baseline: str | None = None) -> dict[str, Any]:
+    def row(
+        self, r: int, baseline: str | None = None, diff: DiffOptions | None = None
+    ) -> dict[str, Any]:
         """One grid row: inputs and a cell per variant."""
         base_j = self._var_pos.get(baseline) if baseline else None
-        base_out = _text(self._first.get((r, base_j)), None) if base_j is not None else ""
+        base_out = self._shown[r, base_j] if base_j is not None else None
         row_id = self.row_ids[r]
-        inputs = self._input_rows.get(r)
         cells = []
         for j, variant in enumerate(self.variants):
             if np.isnan(self.m["n"][r, j]):
-                cells.append({"variant": variant, "missing": True})
+                cells.append({"variant": variant, "status": "missing"})
                 continue
-            out = _text(self._first.get((r, j)), None)
-            checks = {}
-            for s in self.scorers:
-                k, m = self.passed[s][r, j], self.scored[s][r, j]
-                state = "none" if m == 0 else "pass" if k == m else "fail" if k == 0 else "mixed"
-                checks[s] = {"k": int(k), "n": int(m), "state": state}
-            first_score = self.score[self.scorers[0]][r, j] if self.scorers else np.nan
-            label, comment = self._cell_label(row_id, variant)
-            cells.append(
-                {
-                    "variant": variant,
-                    "output": _text(out),
-                    "diff": (
-                        word_diff(base_out, out)[: _TRUNCATE * 3]
-                        if base_j is not None and j != base_j
-                        else None
-                    ),
-                    "checks": checks,
-                    "score": _num(first_score),
-                    "tokens": _num(self.m["tokens"][r, j]),
-                    "latency_ms": _num(self.m["latency"][r, j]),
-                    "cost_usd": _num(self.m["cost"][r, j]),
-                    "n": int(self.m["n"][r, j]),
-                    "errors": int(self.m["errors"][r, j]),
-                    "distinct": int(self.m["distinct"][r, j]),
-                    "label": label,
-                    "comment": comment,
-                }
-            )
-        values = {} if inputs is None else {c: _text(inputs[c], 200) for c in self.inputs}
-        return {"row_id": _plain(row_id), "inputs": values, "cells": cells}
+            cell = self._cell(r, j)
+            out = self._shown[r, j]
+            if base_out is not None and out is not None and j != base_j:
+                cell["diff"] = word_diff(str(base_out), str(out), diff)
+            cells.append(cell)
+        inputs = self._input_rows.get(r, {})
+        return {
+            "row_id": plain(row_id),
+            "inputs": {c: input_value(inputs.get(c)) for c in self.inputs},
+            "cells": cells,
+        }
 
-    def _cell_label(self, row_id: Any, variant: str) -> tuple[str, str]:
-        return self._by_cell.get((str(row_id), variant), ("", ""))
+    def _cell(self, r: int, j: int) -> dict[str, Any]:
+        variant = self.variants[j]
+        at = self._cells[(r, j)]
+        n, errors, not_run = (int(self.m[k][r, j]) for k in ("n", "errors", "not_run"))
+        out = self._shown[r, j]
+        status = "notrun" if not_run == n else "error" if errors + not_run == n else "ok"
+        first_error = next((self._errors[i] for i in at if self._errors[i] is not None), None)
+        checks = {}
+        for s in self.scorers:
+            k, m = int(self.passed[s][r, j]), int(self.scored[s][r, j])
+            state = "none" if m == 0 else "pass" if k == m else "fail" if k == 0 else "mixed"
+            check: dict[str, Any] = {"k": k, "n": m, "state": state}
+            if self._graded[s]:
+                check["score"] = score_text(self.score[s][r, j])
+            if state in ("fail", "mixed"):
+                reason = next(
+                    (self._reason_of[s][i] for i in at if self._pass_of[s][i] is False), None
+                )
+                check["reason"] = text(reason, 160)
+            checks[s] = check
+        shown = text(out)
+        cell: dict[str, Any] = {
+            "variant": variant,
+            "status": status,
+            "output": shown,
+            "checks": checks,
+            "meta": cell_meta(
+                self.m["tokens"][r, j],
+                self.m["latency"][r, j],
+                None if self._unpriced[r, j] else self.m["cost"][r, j],
+            ),
+            "n": n,
+            "errors": errors,
+            "not_run": not_run,
+            "distinct": int(self.m["distinct"][r, j]),
+            "label": self._by_cell.get((str(self.row_ids[r]), variant), ("", ""))[0],
+            "comment": self._by_cell.get((str(self.row_ids[r]), variant), ("", ""))[1],
+        }
+        if first_error is not None:
+            cell["error"] = text(first_error, 200)
+        pretty = pretty_json(str(out)) if out is not None else None
+        if pretty is not None:
+            cell["kind"], cell["pretty"] = "json", text(pretty)
+        if cell["distinct"] > 1:
+            cell["outputs"] = self._distinct(at)
+        return cell
+
+    def _distinct(self, at: range, limit: int | None = TRUNCATE) -> list[dict[str, Any]]:
+        """The distinct outputs of a cell's repeats, most frequent first (ties: earliest)."""
+        seen: dict[str, list[int]] = {}
+        for i in at:
+            if self._outputs[i] is not None:
+                seen.setdefault(str(self._outputs[i]), []).append(self._repeat[i])
+        ranked = sorted(seen.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
+        return [{"text": text(t, limit), "count": len(reps), "repeats": reps} for t, reps in ranked]
 
     def set_label(self, row_id: Any, variant: str, repeat: int, label: str, comment: str) -> None:
         """Record a human label (the caller saves it in the store)."""
@@ -318,45 +499,89 @@ class GridModel:
     def detail(
         self, row_id: Any, variant: str, raw: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Everything about one cell: per repeat the messages, output, raw response (from
-        ``raw`` by request key), usage, and each scorer's value, verdict and reason."""
+        """Everything about one cell. Repeats that gave the same output (or error) are one
+        group ("3 ×"): its output, each scorer's verdict and distinct reasons, and per repeat
+        the raw response (from ``raw`` by request key), usage, grade and further fields."""
         r, j = self._row_pos.get(str(row_id)), self._var_pos.get(variant)
-        if r is None or j is None:
+        if r is None or j is None or (r, j) not in self._cells:
             raise ValueError(f"No cell for row {row_id!r} and variant {variant!r}.")
-        part = self._frame.iloc[list(self._cells.get((r, j), range(0)))]
-        repeats = []
-        for _, rec in part.iterrows():
-            scores = [
+        part = self._frame.iloc[list(self._cells[(r, j)])]
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for rec in part.to_dict(orient="records"):
+            key = (text(rec["output"], None), text(rec["error"], None))
+            groups.setdefault(key, []).append({str(k): v for k, v in rec.items()})
+        out: list[dict[str, Any]] = []
+        for (output, error), recs in groups.items():
+            pretty = pretty_json(output) if output else None
+            label = self.labels.get((str(row_id), variant, int(recs[0]["repeat"])), ("", ""))
+            out.append(
                 {
-                    "scorer": s,
-                    "value": _plain(rec[s]),
-                    "passed": None if pd.isna(rec[f"{s}_pass"]) else bool(rec[f"{s}_pass"]),
-                    "reason": _text(rec[f"{s}_reason"], None),
-                }
-                for s in self.scorers
-            ]
-            label = self.labels.get((str(row_id), variant, int(rec["repeat"])), ("", ""))
-            repeats.append(
-                {
-                    "repeat": int(rec["repeat"]),
-                    "messages": _messages(rec["messages"]),
-                    "output": _text(rec["output"], None),
-                    "error": _text(rec["error"], None),
-                    "finish_reason": _text(rec["finish_reason"], None),
-                    "raw": (raw or {}).get(str(rec["request_key"])),
-                    "input_tokens": _plain(rec["input_tokens"]),
-                    "output_tokens": _plain(rec["output_tokens"]),
-                    "latency_ms": _num(rec["latency_ms"]),
-                    "cost_usd": _num(rec["cost_usd"]),
-                    "cached": bool(rec["cached"]),
-                    "request_key": str(rec["request_key"]),
-                    "scores": scores,
+                    "output": output,
+                    "error": error,
+                    "not_run": error.startswith(NOT_RUN_PREFIX),
+                    "kind": "json" if pretty is not None else "text",
+                    "pretty": pretty,
+                    "count": len(recs),
+                    "repeats": [int(x["repeat"]) for x in recs],
+                    "scores": [self._scores(s, recs) for s in self.scorers],
+                    "runs": [self._run(x, raw or {}, str(row_id), variant) for x in recs],
                     "label": label[0],
                     "comment": label[1],
                 }
             )
-        inputs = {c: _text(x, None) for c, x in self._input_rows.get(r, {}).items()}
-        return {"row_id": _plain(row_id), "variant": variant, "inputs": inputs, "repeats": repeats}
+        out.sort(key=lambda g: (-g["count"], g["repeats"][0]))
+        first = part.iloc[0]
+        return {
+            "row_id": plain(row_id),
+            "variant": variant,
+            "model": text(first.get("model"), None),
+            "inputs": {c: input_value(x, None) for c, x in self._input_rows.get(r, {}).items()},
+            "messages": messages(first["messages"]),
+            "groups": out,
+            "repeats": len(part),
+        }
+
+    def _scores(self, scorer: str, recs: list[dict[str, Any]]) -> dict[str, Any]:
+        verdicts = [rec[f"{scorer}_pass"] for rec in recs]
+        known = [bool(v) for v in verdicts if v is not None and not pd.isna(v)]
+        reasons: dict[str, list[int]] = {}
+        for rec in recs:
+            reasons.setdefault(text(rec[f"{scorer}_reason"], None), []).append(int(rec["repeat"]))
+        values = {score_text(rec[scorer]) for rec in recs} - {figures.MISSING}
+        return {
+            "scorer": scorer,
+            "passed": None if not known else sum(known),
+            "n": len(known),
+            "value": ", ".join(sorted(values)) if self._graded.get(scorer) else "",
+            "reasons": [{"text": t, "repeats": reps} for t, reps in reasons.items() if t],
+        }
+
+    def _run(
+        self, rec: Mapping[str, Any], raw: Mapping[str, Any], row_id: str, variant: str
+    ) -> dict[str, Any]:
+        repeat = int(rec["repeat"])
+        label = self.labels.get((row_id, variant, repeat), ("", ""))
+        extra = {c: jsonable(rec[c]) for c in self.extra or ()}
+        return {
+            "repeat": repeat,
+            "finish_reason": text(rec["finish_reason"], None),
+            "usage": " · ".join(
+                p
+                for p in (
+                    f"{figures.count(rec['input_tokens'])} in",
+                    f"{figures.count(rec['output_tokens'])} out",
+                    figures.duration(rec["latency_ms"]),
+                    figures.money(rec["cost_usd"]),
+                )
+                if not p.startswith(figures.MISSING)
+            ),
+            "cached": bool(rec["cached"]),
+            "request_key": str(rec["request_key"]),
+            "raw": raw.get(str(rec["request_key"])),
+            "label": label[0],
+            "comment": label[1],
+            "extra": {k: v for k, v in extra.items() if v not in (None, "", [], {})},
+        }
 
     def repeats_of(self, row_id: Any, variant: str) -> list[tuple[int, str]]:
         """(repeat, request_key) of every repeat in a cell."""
@@ -365,6 +590,31 @@ class GridModel:
             return []
         part = self._frame.iloc[list(self._cells.get((r, j), range(0)))]
         return [(int(a), str(b)) for a, b in zip(part["repeat"], part["request_key"], strict=True)]
+
+
+def header_rows(summary: pd.DataFrame, scorers: Sequence[str]) -> list[dict[str, Any]]:
+    """The statistics header, per variant, formatted: each scorer's pass rate and 95% interval,
+    cost, latency, errors and cells not run (from ``analyze(table).summary()``)."""
+    rows = []
+    for rec in summary.to_dict(orient="records"):
+        checks = {}
+        for s in scorers:
+            rate, low, high = (plain(rec.get(f"{s}_pass_{k}")) for k in ("rate", "low", "high"))
+            ci = f"{figures.share(low)} – {figures.share(high)}" if low is not None else ""
+            checks[s] = {"rate": figures.share(rate), "ci": ci, "value": rate}
+        rows.append(
+            {
+                "variant": str(rec["variant"]),
+                "model": text(rec.get("model"), None),
+                "checks": checks,
+                "cost": figures.money(rec.get("cost_usd")),
+                "latency": figures.duration(rec.get("latency_p50_ms")),
+                "latency_p95": figures.duration(rec.get("latency_p95_ms")),
+                "errors": int(plain(rec.get("errors")) or 0),
+                "not_run": int(plain(rec.get("not_run")) or 0),
+            }
+        )
+    return rows
 
 
 def _grid_sum(
@@ -391,27 +641,9 @@ def _grid_mean(
 
 
 def _nan_ok(values: np.ndarray) -> np.ndarray:
-    """Rows that are all NaN become +inf/-inf-free zeros, so nanmin/nanmax do not warn."""
+    """Rows that are all NaN become zeros, so nanmin/nanmax do not warn."""
     empty = np.isnan(values).all(axis=1)
     if empty.any():
         values = values.copy()
         values[empty] = 0.0
     return values
-
-
-def _messages(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return [{"role": "?", "content": value}]
-        return list(parsed) if isinstance(parsed, list) else []
-    return list(value) if isinstance(value, list) else []
-
-
-def _plain(value: Any) -> Any:
-    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value if isinstance(value, (str, int, float, bool)) else str(value)
