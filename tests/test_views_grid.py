@@ -69,7 +69,7 @@ def test_repeats_grouped_k_of_n_and_distinct_outputs(res: wb.Results) -> None:
     assert cell(page, "r1", "flaky")["checks"]["contains"]["state"] == "fail"
     assert cell(page, "r0", "flaky")["checks"]["contains"]["state"] == "pass"
     assert cell(page, "r0", "echo")["checks"]["contains"]["state"] == "pass"  # case-insensitive
-    assert page["rows"][0]["inputs"] == {"id": "r0", "question": "paris", "expected": "Paris"}
+    assert page["rows"][0]["inputs"] == {"question": "paris", "expected": "Paris"}  # id: row_id
 
 
 def test_filters_failures_disagreement_search_scorer(res: wb.Results) -> None:

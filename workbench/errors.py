@@ -38,6 +38,21 @@ __all__ = [
 class WorkbenchError(Exception):
     """Base class of every error raised on purpose by workbench."""
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython and Jupyter show it: the caller's frames and the message, not the frames
+        inside workbench (the message says what to do; they would only bury it)."""
+        import os
+        import traceback
+
+        inside = os.path.dirname(os.path.abspath(__file__)) + os.sep
+        frames = [
+            f
+            for f in traceback.extract_tb(self.__traceback__)
+            if not os.path.abspath(f.filename).startswith(inside)
+        ]
+        lines = "".join(traceback.format_list(frames)).rstrip("\n").split("\n") if frames else []
+        return [*lines, f"{type(self).__name__}: {self}"]
+
 
 class ConfigError(WorkbenchError):
     """Settings, model ids or experiment files are wrong."""

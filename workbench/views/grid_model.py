@@ -154,7 +154,12 @@ class GridModel:
             self.extra = [c for c in df.columns if c in RESERVED and c not in SHOWN_IN_DETAIL]
         self.extra = [c for c in self.extra if c in df.columns]
         hidden = RESERVED | scorer_cols | set(self.extra)
-        self.inputs = [c for c in df.columns if c not in hidden]
+        ids = df["row_id"].astype(str)
+        self.inputs = [
+            c
+            for c in df.columns
+            if c not in hidden and not (df[c].astype(str) == ids).all()  # the id column
+        ]
         self.row_ids: list[Any] = list(dict.fromkeys(df["row_id"]))
         self._row_pos = {str(r): i for i, r in enumerate(self.row_ids)}
         self._var_pos = {v: j for j, v in enumerate(self.variants)}
