@@ -165,7 +165,7 @@ class Budget:
             else ""
         )
         table = self.table().to_html(
-            index=False, formatters={"tokens": figures.count, "share": figures.share}
+            index=False, border=0, formatters={"tokens": figures.count, "share": figures.share}
         )
         return f"<p>{html.escape(self.summary())}</p>{bar}{warn}" + table
 

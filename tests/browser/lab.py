@@ -125,7 +125,7 @@ def notebook_page(
         )
         try:
             page = browser.new_page()
-            page.goto(f"{url}/lab/tree/{name}.ipynb")
+            page.goto(f"{url}/lab/tree/{name}.ipynb?reset")  # only this notebook open
             status = page.locator(".jp-StatusBar-TextItem", has_text="| Idle")
             expect(status.first).to_be_visible(timeout=90_000)
             if run_all:

@@ -212,10 +212,10 @@ class Compare(anywidget.AnyWidget):
         for n, _ in cell:
             if n in wanted:
                 self.model.set_label(msg["row_id"], msg["variant"], n, label, comment)
-        self.saved += 1
         self._refresh()
         if self.selected:
             self._on_select({"new": self.selected})
+        self.saved += 1  # last: the page and the detail show the grade by now
 
 
 def _summary(table: RunTable) -> tuple[list[dict[str, Any]], str]:

@@ -345,16 +345,15 @@ function render({ model, el }) {
     if (c.status === "ok" && c.errors) body += `<div class="wb-err">! ${c.errors} of ${c.n} calls failed</div>`;
     if (c.status === "ok" && c.not_run) body += `<div class="wb-note">○ ${c.not_run} of ${c.n} not run</div>`;
     const why = Object.entries(c.checks)
-      .filter(([, x]) => x.reason)
+      .filter(([, x]) => x.reason && c.status === "ok")
       .map(([s, x]) => `<div class="wb-why"><b>${esc(s)}</b>: ${esc(x.reason)}</div>`)
       .join("");
     const alts = c.outputs
       ? `<details class="wb-alts"><summary>${c.distinct} distinct answers of ${c.n - c.errors - c.not_run}</summary>${c.outputs
           .map((o) => `<div class="wb-alt"><span class="wb-count">${o.count} ×</span> ${esc(o.text)}</div>`)
           .join("")}</details>`
-      : c.n > 1 && c.status === "ok"
-        ? `<span class="wb-reps">${c.n} repeats, ${c.distinct > 1 ? `${c.distinct} answers` : "same answer"}</span>`
-        : "";
+      : "";
+    const reps = c.n > 1 && c.status === "ok" && !c.outputs ? `<span class="wb-reps" title="${c.n} repeats gave the same answer">${c.n} × same</span>` : "";
     const badges =
       c.status === "ok"
         ? Object.entries(c.checks)
@@ -374,7 +373,7 @@ function render({ model, el }) {
     const label = c.label && !up && !down ? `<span class="wb-label">${esc(c.label)}</span>` : "";
     return `<td class="wb-cell wb-s-${state}" ${at} data-row="${esc(JSON.stringify(row.row_id))}" data-variant="${esc(c.variant)}" data-state="${state}">
       ${body}${why}${alts}
-      <div class="wb-foot">${badges}<span class="wb-meta">${esc(c.meta)}</span>${gradeHtml}${label}
+      <div class="wb-foot">${badges}<span class="wb-meta">${esc(c.meta)}</span>${reps}${gradeHtml}${label}
       ${c.comment ? `<span class="wb-comment">“${esc(c.comment)}”</span>` : ""}</div></td>`;
   }
 
@@ -587,7 +586,7 @@ function render({ model, el }) {
           <div class="wb-sub">raw response</div><pre class="wb-mono wb-raw">${esc(run.raw === null || run.raw === undefined ? "(not in the store)" : JSON.stringify(run.raw, null, 2))}</pre></details>`;
       })
       .join("");
-    return `<section class="wb-repeat" data-g="${gi}" aria-label="${g.count} × ${esc(reps)}">
+    return `<section class="wb-repeat" data-g="${gi}" tabindex="-1" aria-label="${g.count} × ${esc(reps)}">
       <div class="wb-group-head"><span class="wb-count">${g.count} ×</span> <span class="wb-reps">${esc(reps)}</span></div>
       <div class="wb-answer">${body}</div>
       <ul class="wb-scores">${scores}</ul>
@@ -599,6 +598,7 @@ function render({ model, el }) {
   }
 
   let shownKey = "";
+  let gradedGroup = null;
   function drawDetail() {
     const d = model.get("detail");
     if (!d || !d.groups) {
@@ -628,7 +628,9 @@ function render({ model, el }) {
     for (const box of detail.querySelectorAll(".wb-repeat")) {
       const g = d.groups[Number(box.dataset.g)];
       const save = () => {
+        gradedGroup = Number(box.dataset.g);
         grade(d.row_id, d.variant, box.querySelector(".wb-grade-select").value, box.querySelector(".wb-grade-comment").value, g.repeats);
+        for (const s of detail.querySelectorAll(".wb-saved")) s.textContent = "";
         box.querySelector(".wb-saved").textContent = "saving…";
       };
       box.querySelector(".wb-grade-save").onclick = save;
@@ -644,11 +646,17 @@ function render({ model, el }) {
     if (!detail.open) {
       detail.showModal();
       detail.querySelector(".wb-close").focus();
+    } else {
+      // After a save the redraw took the focus: give it to the graded group, so arrows move on.
+      const graded = gradedGroup === null ? null : detail.querySelector(`.wb-repeat[data-g="${gradedGroup}"]`);
+      if (graded) graded.querySelector(".wb-saved").textContent = "saving…";
+      if (graded || !detail.contains(document.activeElement)) (graded || detail.querySelector(".wb-close")).focus({ preventScroll: true });
     }
     detail.querySelector(".wb-detail-body").scrollTop = keepScroll;
   }
   model.on("change:saved", () => {
     for (const s of detail.querySelectorAll(".wb-saved")) if (s.textContent) s.textContent = "saved";
+    gradedGroup = null;
   });
 
   const drawStatus = () => {
