@@ -168,8 +168,10 @@ WAIT_JS = """async ([action, done]) => {
   const act = new Function(action), ready = new Function(done);
   const t0 = performance.now();
   act();
-  await new Promise((resolve) => {
-    const check = () => (ready() ? resolve() : requestAnimationFrame(check));
+  const until = t0 + 60000;
+  await new Promise((resolve, reject) => {
+    const check = () =>
+      ready() ? resolve() : performance.now() > until ? reject(new Error(done)) : requestAnimationFrame(check);
     requestAnimationFrame(check);
   });
   return performance.now() - t0;
@@ -213,10 +215,12 @@ def browser(args: argparse.Namespace) -> None:
             page.keyboard.press("Shift+Enter")
             t1 = page.evaluate(
                 """async (n) => {
-                  await new Promise((resolve) => {
+                  const until = performance.now() + 60000;
+                  await new Promise((resolve, reject) => {
                     const check = () => document.querySelectorAll(
-                      '.wb-grid:not([data-old]) td.wb-cell').length >= n
-                      ? resolve() : requestAnimationFrame(check);
+                      '.wb-grid:not([data-old]) td.wb-cell').length >= n ? resolve()
+                      : performance.now() > until ? reject(new Error('no grid in 60 s'))
+                      : requestAnimationFrame(check);
                     check();
                   });
                   return performance.now();
@@ -248,11 +252,11 @@ def browser(args: argparse.Namespace) -> None:
         )
         detail = times(
             f"document.querySelector('{grid} td.wb-cell .wb-output').click()",
-            f"const d = document.querySelector('{grid} .wb-detail .wb-repeat');"
+            f"const d = document.querySelector('{grid} .wb-detail[open] .wb-repeat');"
             " return !!d && d.getBoundingClientRect().height > 0",
             (
                 f"document.querySelector('{grid} .wb-detail .wb-close').click()",
-                f"return !document.querySelector('{grid} .wb-detail .wb-repeat')",
+                f"return !document.querySelector('{grid} .wb-detail[open]')",
             ),
         )
     for name, values in (

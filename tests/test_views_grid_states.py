@@ -135,8 +135,8 @@ def test_diff_ignores_case_or_space_and_skips_error_cells() -> None:
     m = GridModel(STOPPED, ["a", "b"], ["ok"])
     page = m.page(baseline="a")
     assert "<ins" in by_id(page, "r0", "b")["diff"]  # Paris vs paris
-    assert "diff" not in by_id(page, "r1", "b")  # an error cell is never diffed
-    assert "diff" not in by_id(page, "r2", "b")  # nor a cell that did not run
+    assert by_id(page, "r1", "b")["diff"] is None  # an error cell is never diffed
+    assert by_id(page, "r2", "b")["diff"] is None  # nor a cell that did not run
     same = m.page(baseline="a", diff=DiffOptions(ignore_case=True))
     assert by_id(same, "r0", "b")["diff"] == "paris"
     ids = lambda f, d: [m.row_ids[i] for i in m.select(f, Sort(), "a", d)]  # noqa: E731
@@ -202,6 +202,21 @@ def test_search_as_regex_and_a_bad_pattern_says_what_to_do() -> None:
     assert Filters.of({"regex": 1, "differs": True, "variant": ""}) == Filters(
         regex=True, differs=True
     )
+
+
+def test_every_filter_condition_has_a_label_for_the_grid() -> None:
+    flags = Filters.flags()
+    assert [f[0] for f in flags] == [
+        "failures",
+        "passes",
+        "errors",
+        "not_run",
+        "repeats_disagree",
+        "disagree",
+        "differs",
+        "regressed",
+    ]
+    assert ("not_run", "not run", "a call was never made (stopped, or the budget ran out)") in flags
 
 
 def test_json_outputs_pretty_and_conversations_as_turns() -> None:

@@ -18,6 +18,7 @@ from workbench.analysis.run import analyze
 from workbench.engine.store import Store
 from workbench.results.table import RunTable
 from workbench.views.grid_model import DiffOptions, Filters, GridModel, Sort, header_rows
+from workbench.views.grid_text import jsonable
 from workbench.views.notebook import in_notebook
 
 __all__ = ["Compare"]
@@ -61,7 +62,11 @@ class Compare(anywidget.AnyWidget):
     rows: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
     """The current page only."""
     summary: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
-    """Per variant, formatted: pass rate with interval per scorer, cost, latency, errors."""
+    """Per variant, as ``analyze(table).summary()`` gives it (plain values)."""
+    header: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
+    """The same, formatted for the grid's header (:func:`~.grid_model.header_rows`)."""
+    flags: t.List[list[str]] = t.List(t.List(t.Unicode())).tag(sync=True)
+    """The filter conditions: name, label, what rows each keeps."""
     verdict = t.Unicode("").tag(sync=True)
     summary_ready = t.Bool(False).tag(sync=True)
     """False while the header's statistics are still being computed."""
@@ -119,6 +124,7 @@ class Compare(anywidget.AnyWidget):
             variants=list(table.variants),
             scorers=list(table.scorers),
             inputs=list(self.model.inputs),
+            flags=[list(f) for f in Filters.flags()],
             title=f"{record.experiment} · run {record.run_id} · {record.status}",
         )
         self._refresh()
@@ -131,9 +137,10 @@ class Compare(anywidget.AnyWidget):
             self._fill_header()
 
     def _fill_header(self) -> None:
-        summary, verdict = _summary(self.table)
+        summary, header, verdict = _summary(self.table)
         with self.hold_sync():
-            self.summary, self.verdict, self.summary_ready = summary, verdict, True
+            self.summary, self.header, self.verdict = summary, header, verdict
+            self.summary_ready = True
 
     def wait_header(self, timeout: float | None = None) -> bool:
         """Wait for the header's statistics; True once they are there."""
@@ -218,14 +225,16 @@ class Compare(anywidget.AnyWidget):
         self.saved += 1  # last: the page and the detail show the grade by now
 
 
-def _summary(table: RunTable) -> tuple[list[dict[str, Any]], str]:
+def _summary(table: RunTable) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """The statistics per variant (plain), the same formatted, and the verdict as text."""
     stats = analyze(table)
     try:
-        rows = header_rows(stats.summary(), table.scorers)
+        frame = stats.summary()
     except Exception:
-        return [], ""
+        return [], [], ""
+    plain_rows = [{str(k): jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")]
     try:
         verdict = str(stats.verdict()) if table.scorers else ""
     except Exception:
         verdict = ""
-    return rows, verdict
+    return plain_rows, header_rows(frame, table.scorers), verdict

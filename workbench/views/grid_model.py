@@ -34,6 +34,7 @@ from workbench.views.grid_text import (
 from workbench.views.grid_text import word_diff as word_diff
 
 __all__ = [
+    "FLAG_TEXT",
     "SORT_KEYS",
     "DiffOptions",
     "Filters",
@@ -71,6 +72,19 @@ SHOWN_IN_DETAIL = frozenset(
 reasoning, ...) shows under "more fields"."""
 
 
+FLAG_TEXT = {
+    "failures": ("failures", "a check failed"),
+    "passes": ("passes", "every check passed"),
+    "errors": ("errors", "a call failed"),
+    "not_run": ("not run", "a call was never made (stopped, or the budget ran out)"),
+    "repeats_disagree": ("repeats disagree", "repeats of a cell gave different verdicts"),
+    "disagree": ("variants disagree", "the variants' verdicts on the row differ"),
+    "differs": ("differs from baseline", "the output differs from the baseline's"),
+    "regressed": ("regressed vs baseline", "the baseline passes and this variant fails"),
+}
+"""How each filter condition reads in the grid: a label and what rows it keeps."""
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which rows to show: every condition set must hold. ``variant`` narrows the per-cell
@@ -98,6 +112,15 @@ class Filters:
     regex: bool = False
     """``search`` is a regular expression."""
     scorer: str | None = None
+
+    @classmethod
+    def flags(cls) -> list[tuple[str, str, str]]:
+        """(name, label, what it keeps) of each condition a user can switch on."""
+        return [
+            (f.name, *FLAG_TEXT.get(f.name, (f.name.replace("_", " "), "")))
+            for f in fields(cls)
+            if f.type == "bool" and f.name != "regex"
+        ]
 
     @classmethod
     def of(cls, data: Mapping[str, Any] | None) -> Filters:
@@ -206,9 +229,9 @@ class GridModel:
         self.passed: dict[str, np.ndarray] = {}
         self.scored: dict[str, np.ndarray] = {}
         self.score: dict[str, np.ndarray] = {}
-        self._pass_of: dict[str, list[Any]] = {}
+        self._failed: dict[str, np.ndarray] = {}
+        """Per scorer, per table row: the check failed (not merely unscored)."""
         self._reason_of: dict[str, list[Any]] = {}
-        self._value_of: dict[str, list[Any]] = {}
         self._graded: dict[str, bool] = {}
         """Scorers whose values say more than pass/fail (e.g. a similarity, a 1-5 grade)."""
         for s in self.scorers:
@@ -219,9 +242,8 @@ class GridModel:
             self.score[s] = _grid_mean(shape, at, value)
             known = value[~np.isnan(value)]
             self._graded[s] = bool(known.size) and not np.isin(known, (0.0, 1.0)).all()
-            self._pass_of[s] = [None if np.isnan(x) else bool(x) for x in ok]
+            self._failed[s] = ok == 0
             self._reason_of[s] = frame[f"{s}_reason"].tolist()
-            self._value_of[s] = frame[s].tolist()
         first_rows = frame.drop_duplicates("_r").set_index("_r")
         self._input_rows: dict[int, dict[str, Any]] = {
             int(i): {str(k): x for k, x in rec.items()}
@@ -232,8 +254,9 @@ class GridModel:
         hay: list[list[str]] = [[] for _ in self.row_ids]
         for i, rec in self._input_rows.items():
             hay[i].extend(text(x, None) for x in rec.values())
-        for i, out, err in zip(r, self._outputs, self._errors, strict=True):
-            hay[i].append(text(out, None) or text(err, None))
+        for i, out, err in zip(r.tolist(), self._outputs, self._errors, strict=True):
+            said = out if isinstance(out, str) else err if isinstance(err, str) else None
+            hay[i].append(said if said is not None else text(out, None))
         self._haystack = [("\n".join(h)).lower() for h in hay]
         self._by_cell = {(r_, v_): lab for (r_, v_, _), lab in sorted(self.labels.items())}
         self._differs: dict[tuple[str, DiffOptions], np.ndarray] = {}
@@ -426,12 +449,15 @@ class GridModel:
         cells = []
         for j, variant in enumerate(self.variants):
             if np.isnan(self.m["n"][r, j]):
-                cells.append({"variant": variant, "status": "missing"})
+                cells.append({"variant": variant, "status": "missing", "missing": True})
                 continue
             cell = self._cell(r, j)
             out = self._shown[r, j]
-            if base_out is not None and out is not None and j != base_j:
-                cell["diff"] = word_diff(str(base_out), str(out), diff)
+            cell["diff"] = (
+                word_diff(str(base_out), str(out), diff)
+                if base_out is not None and out is not None and j != base_j
+                else None
+            )
             cells.append(cell)
         inputs = self._input_rows.get(r, {})
         return {
@@ -455,9 +481,7 @@ class GridModel:
             if self._graded[s]:
                 check["score"] = score_text(self.score[s][r, j])
             if state in ("fail", "mixed"):
-                reason = next(
-                    (self._reason_of[s][i] for i in at if self._pass_of[s][i] is False), None
-                )
+                reason = next((self._reason_of[s][i] for i in at if self._failed[s][i]), None)
                 check["reason"] = text(reason, 160)
             checks[s] = check
         shown = text(out)

@@ -5,16 +5,6 @@ const esc = (s) =>
   String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const SORTS = ["row", "pass", "score", "tokens", "latency", "cost", "distinct", "errors"];
 const PAGE_SIZES = [10, 25, 50, 100, 200];
-const FLAGS = [
-  ["failures", "failures", "a check failed"],
-  ["passes", "passes", "every check passed"],
-  ["errors", "errors", "a call failed"],
-  ["not_run", "not run", "a call was never made (stopped, or the budget ran out)"],
-  ["repeats_disagree", "repeats disagree", "repeats of a cell gave different verdicts"],
-  ["disagree", "variants disagree", "the variants' verdicts on the row differ"],
-  ["differs", "differs from baseline", "the output differs from the baseline's (choose 'diff vs')"],
-  ["regressed", "regressed vs baseline", "the baseline passes and this variant fails"],
-];
 const STATES = {
   pass: ["✓", "pass"],
   mixed: ["◐", "some repeats pass"],
@@ -140,6 +130,7 @@ function highlight(node, pattern) {
 }
 
 function render({ model, el }) {
+  const FLAGS = model.get("flags"); // [name, label, what it keeps], from Python's Filters
   const root = h("div", { class: "wb-grid" });
   el.appendChild(root);
   const set = (name, value) => {
@@ -171,7 +162,7 @@ function render({ model, el }) {
     html += `<table class="wb-stats"><thead><tr><th scope="col">variant</th><th scope="col">model</th>`;
     for (const s of scorers) html += `<th scope="col">${esc(s)}: pass rate <span class="wb-ci">(95% CI)</span></th>`;
     html += `<th scope="col">cost</th><th scope="col">latency p50</th><th scope="col">errors</th><th scope="col">not run</th></tr></thead><tbody>`;
-    for (const r of model.get("summary")) {
+    for (const r of model.get("header")) {
       html += `<tr><th scope="row">${esc(r.variant)}</th><td>${esc(r.model)}</td>`;
       for (const s of scorers) {
         const c = (r.checks || {})[s] || {};
@@ -340,8 +331,11 @@ function render({ model, el }) {
     let body;
     if (c.status === "notrun") body = `<div class="wb-note">○ not run${c.error ? ` — ${esc(c.error.replace(/^not run:\s*/, ""))}` : ""}</div>`;
     else if (c.status === "error") body = `<div class="wb-err">! call failed: ${esc(c.error)}</div>`;
-    else if (c.diff !== undefined) body = `<div class="wb-output ${c.kind === "json" ? "wb-mono " : ""}wb-plain wb-diffed">${c.diff}</div>`;
+    else if (c.diff != null) body = `<div class="wb-output ${c.kind === "json" ? "wb-mono " : ""}wb-plain wb-diffed">${c.diff}</div>`;
     else body = `<div class="wb-output">${answer(c.output, c.pretty, c.kind, mode)}</div>`;
+    // Further per-cell facts (e.g. tool calls) show as lines under the answer when present.
+    body += (c.tool_calls || []).map((t) => `<div class="wb-tool${c.tools_invalid ? " wb-err" : ""}">→ ${esc(t)}</div>`).join("");
+    if (c.tools_mode) body += `<div class="wb-reps">${esc(c.tools_mode)}</div>`;
     if (c.status === "ok" && c.errors) body += `<div class="wb-err">! ${c.errors} of ${c.n} calls failed</div>`;
     if (c.status === "ok" && c.not_run) body += `<div class="wb-note">○ ${c.not_run} of ${c.n} not run</div>`;
     const why = Object.entries(c.checks)
@@ -668,7 +662,7 @@ function render({ model, el }) {
   drawTable();
   drawDetail();
   drawStatus();
-  for (const n of ["summary", "verdict", "summary_ready"]) model.on(`change:${n}`, drawHeader);
+  for (const n of ["header", "verdict", "summary_ready"]) model.on(`change:${n}`, drawHeader);
   for (const n of ["page", "pages", "total", "filters", "sort", "baseline", "diff", "render_as", "inputs_width", "page_size", "color_by"])
     model.on(`change:${n}`, syncControls);
   for (const n of ["rows", "color_by", "render_as"]) model.on(`change:${n}`, drawTable);
