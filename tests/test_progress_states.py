@@ -43,9 +43,12 @@ def test_done_is_a_clear_state_without_a_stop_button() -> None:
     assert p.bar.bar_style == "success" and p.stop_button.layout.display == "none"
     stopped = ProgressWidget("exp", display=False)
     stopped.start(Tally(total=4), budget=1.0)
-    stopped.finish(Tally(total=4, done=1, spent=0.25), "interrupted", "Interrupted: 1 of 4 ...")
+    stopped.finish(
+        Tally(total=4, done=1, spent=0.25, rate=2.0), "interrupted", "Interrupted: 1 of 4"
+    )
     assert "— <b>stopped</b>" in stopped.text.value and "Interrupted: 1 of 4" in stopped.text.value
     assert "$0.25 of $1.00 budget" in stopped.text.value
+    assert "left" not in stopped.text.value  # no time left once it has ended
 
 
 def test_slow_local_model_hint_shows_apart_and_stays_at_the_end() -> None:

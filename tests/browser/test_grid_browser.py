@@ -41,7 +41,9 @@ cities = ["paris", "tokyo", "rome", "oslo", "lima", "cairo", "delhi", "quito", "
 ds = wb.Dataset(pd.DataFrame({
     "id": [f"r{i}" for i in range(12)], "question": cities,
     "expected": [c.title() for c in cities],
-    "note": ["A long note about the city and its history. " * 12] + ["short"] * 11}))
+    "note": ["A long note about the city and its history. " * 12] + ["short"] * 11,
+    "chat": ['[{"role": "user", "content": "Hi!"}, {"role": "assistant", "content": "Hello."}]']
+            + [""] * 11}))
 exp = wb.Experiment("browser-grid", ds,
     [wb.Variant("echo", model="fake/echo", user="{{ question }}"),
      wb.Variant("wrong", model="fake/wrong", user="{{ question }}")],
@@ -213,8 +215,10 @@ def test_dense_rows_page_size_sticky_header_and_inputs(page: Any) -> None:
 
     pager = page.locator(".wb-page").first
     expect(pager).to_have_text("page 1 of 2 · 12 rows")
-    first_two = page.locator(".wb-grid tr.wb-row").nth(2).bounding_box()
-    assert first_two["y"] - page.locator(".wb-grid tr.wb-row").first.bounding_box()["y"] < 300
+    row_y = [page.locator(".wb-grid tr.wb-row").nth(i).bounding_box()["y"] for i in (1, 4)]
+    assert row_y[1] - row_y[0] < 3 * 110  # compact: a row with a short input is ~100 px
+    bubbles = page.locator(".wb-grid tr.wb-row").first.locator(".wb-inputs .wb-bubble")
+    assert bubbles.all_inner_texts() == ["user\nHi!", "assistant\nHello."]  # a conversation
     note = page.locator(".wb-grid tr.wb-row").first.locator(".wb-in-value.wb-clamped")
     assert note.bounding_box()["height"] < 70  # a long input shows three lines
     page.locator(".wb-grid .wb-more").first.click()

@@ -86,14 +86,14 @@ class ProgressWidget:
         if self._stop is not None:
             self._stop()
 
-    def _times(self, tally: Tally) -> str:
+    def _times(self, tally: Tally, going: bool = True) -> str:
         """Elapsed time, and time left while calls go."""
         if self.started is None:
             return ""
         elapsed = (self.clock() - self.started) * 1000
         shown = f"elapsed {figures.duration(elapsed)}"
         left = tally.total - tally.done
-        if left > 0 and tally.rate > 0:
+        if going and left > 0 and tally.rate > 0:
             shown += f" · about {figures.duration(left / tally.rate * 1000)} left"
         return shown
 
@@ -105,7 +105,7 @@ class ProgressWidget:
             f" of ${self.budget:.2f} budget" if self.budget is not None else ""
         )
         state = f" — <b>{headline}</b>" if headline else ""
-        times = self._times(tally)
+        times = self._times(tally, going=not headline)
         self.text.value = (
             f"<b>{html.escape(self.label)}</b>{state}: {tally.done}/{tally.total} done · "
             f"{tally.cached} cached · {tally.failed} failed · {left} remaining · {spend} · "

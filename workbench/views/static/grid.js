@@ -200,7 +200,7 @@ function render({ model, el }) {
       <span class="wb-sep"></span>
       <label>show <select class="wb-render"><option value="text">text</option><option value="markdown">Markdown</option><option value="json">JSON</option></select></label>
       <label>inputs <select class="wb-inputs-width"><option value="wide">wide</option><option value="narrow">narrow</option><option value="hidden">hidden</option></select></label>
-      <label>rows <select class="wb-page-size">${PAGE_SIZES.map((n) => `<option value="${n}">${n}</option>`).join("")}</select></label>
+      <label>rows <select class="wb-page-size">${[...new Set([...PAGE_SIZES, model.get("page_size")])].sort((a, b) => a - b).map((n) => `<option value="${n}">${n}</option>`).join("")}</select></label>
       <span class="wb-pager"><button class="wb-prev wb-btn" aria-label="Previous page">‹</button>
       <span class="wb-page" aria-live="polite"></span>
       <button class="wb-next wb-btn" aria-label="Next page">›</button></span>
@@ -392,6 +392,7 @@ function render({ model, el }) {
     const first = model.get("page") * model.get("page_size");
     rows.forEach((row, ri) => {
       const ins = inputs
+        .filter((c) => row.inputs[c] !== "" && row.inputs[c] !== null && row.inputs[c] !== undefined)
         .map((c) => `<div class="wb-in"><span class="wb-in-name">${esc(c)}</span> ${inputHtml(row.inputs[c])}</div>`)
         .join("");
       html += `<tr class="wb-row" role="row" aria-rowindex="${first + ri + 2}"><th scope="row" class="wb-inputs"><div class="wb-rowid">${esc(row.row_id)}</div>${ins}</th>`;
