@@ -197,7 +197,8 @@ def test_json_and_markdown_views(page: Any) -> None:
 
     page.locator(".wb-baseline").first.select_option("")
     rome = cell(page, "r2", "wrong")
-    expect(rome.locator(".wb-mono")).to_have_count(1, timeout=20_000)  # JSON: monospace
+    expect(rome.locator(".wb-diffed")).to_have_count(0, timeout=20_000)  # no baseline now
+    expect(rome.locator(".wb-mono")).to_have_count(1)  # JSON: monospace
     font = rome.locator(".wb-mono").evaluate("e => getComputedStyle(e).fontFamily")
     assert "mono" in font.lower()
     page.locator(".wb-render").first.select_option("json")
