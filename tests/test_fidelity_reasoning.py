@@ -161,8 +161,10 @@ def test_a_reply_starved_by_reasoning_is_its_own_kind_with_the_fix(
     grid = GridModel(df, res.variants, res.scorers)
     cell = grid.row(0)["cells"][0]
     assert (cell["variant"], cell["starved"]) == ("tight", 2)
-    detail = grid.detail(df["row_id"].iloc[0], "tight")["repeats"][0]
+    (group,) = grid.detail(df["row_id"].iloc[0], "tight")["groups"]
+    detail = group["runs"][0]
     assert detail["starved"] is True and detail["reasoning_tokens"] == limit
+    assert f"({limit:,} reasoning)" in detail["usage"]
 
 
 def test_the_token_budget_reserves_the_reasoning_seen(srv: MockServer) -> None:

@@ -474,4 +474,4 @@ def test_yaml_experiment_with_history_in_defaults_and_extends(tmp_path: Path) ->
 def test_grid_detail_shows_the_conversation_turns() -> None:
     res = run(frame())
     detail = GridModel(res.df, res.variants, res.scorers).detail("fr", "chat", {})
-    assert detail["repeats"][0]["messages"][3:] == CONVERSATIONS[0]
+    assert detail["messages"][3:] == CONVERSATIONS[0]  # the request, as the detail shows it

@@ -27,7 +27,7 @@ def test_counts_spend_and_rate_update() -> None:
         "1 cached",
         "1 failed",
         "6 remaining",
-        "$0.2500 of $1.00",
+        "$0.25 of $1.00",
         "3.0 calls/s",
     ):
         assert part in p.text.value

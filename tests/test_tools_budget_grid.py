@@ -83,6 +83,11 @@ def res(fake: FakeProvider) -> wb.Results:
     ).run(progress=NullProgress())
 
 
+def runs(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """A cell's repeats in order, from the detail's groups of identical answers."""
+    return sorted((r for g in detail["groups"] for r in g["runs"]), key=lambda r: r["repeat"])
+
+
 def cells(page: dict[str, Any], row_id: str) -> dict[str, dict[str, Any]]:
     row = next(r for r in page["rows"] if r["row_id"] == row_id)
     return {c["variant"]: c for c in row["cells"]}
@@ -127,11 +132,14 @@ def test_the_detail_holds_each_repeats_calls_and_trajectory(
 ) -> None:
     m = GridModel(res.df, res.variants, res.scorers)
     detail = m.detail("r42", "wobbly")
-    assert [r["tool_calls"][0]["name"] for r in detail["repeats"]] == ["lookup_order"] * 4 + [
-        "refund"
-    ]
-    assert detail["repeats"][4]["tool_calls"][0]["arguments"] == {"order_id": "42", "amount": 1}
-    assert detail["repeats"][0]["trajectory"] is None
+    assert [(g["count"], g["tool_calls"]) for g in detail["groups"]] == [
+        (4, ['lookup_order(order_id="42")']),
+        (1, ['refund(order_id="42", amount=1)']),
+    ]  # repeats grouped by the calls they made
+    repeats = runs(detail)
+    assert [r["tool_calls"][0]["name"] for r in repeats] == ["lookup_order"] * 4 + ["refund"]
+    assert repeats[4]["tool_calls"][0]["arguments"] == {"order_id": "42", "amount": 1}
+    assert repeats[0]["trajectory"] is None
     fake.script(
         "loop",
         lambda req: (
@@ -152,7 +160,7 @@ def test_the_detail_holds_each_repeats_calls_and_trajectory(
     d = GridModel(looped.df, looped.variants, looped.scorers).detail(
         looped.df["row_id"].iloc[0], "l"
     )
-    assert [t["role"] for t in d["repeats"][0]["trajectory"]] == ["assistant", "tool", "assistant"]
+    assert [t["role"] for t in runs(d)[0]["trajectory"]] == ["assistant", "tool", "assistant"]
 
 
 def test_invalid_arguments_are_marked_in_the_cell(fake: FakeProvider) -> None:
@@ -169,7 +177,8 @@ def test_the_widget_forwards_the_filter(res: wb.Results) -> None:
     from workbench.views.grid import Compare
 
     grid = Compare(res, background=False, baseline="steady")
+    assert "other_tool" in [name for name, _, _ in grid.flags]  # offered: replies called tools
     grid.filters = {"other_tool": True}
     assert grid.total == 3 and grid.error == ""
     grid.selected = {"row_id": "r42", "variant": "wobbly"}
-    assert grid.detail["repeats"][4]["tool_calls"][0]["name"] == "refund"
+    assert runs(grid.detail)[4]["tool_calls"][0]["name"] == "refund"

@@ -59,12 +59,17 @@ def test_repeats_grouped_k_of_n_and_distinct_outputs(res: wb.Results) -> None:
     page = model(res).page()
     assert [r["row_id"] for r in page["rows"]] == ["r0", "r1", "r2"]
     rome = cell(page, "r2", "flaky")
-    assert rome["checks"]["contains"] == {"k": 1, "n": 2, "state": "mixed"}
+    assert rome["checks"]["contains"] == {
+        "k": 1,
+        "n": 2,
+        "state": "mixed",
+        "reason": "does not contain 'Rome'",  # the failing repeat's reason, in the cell
+    }
     assert rome["n"] == 2 and rome["distinct"] == 2
     assert cell(page, "r1", "flaky")["checks"]["contains"]["state"] == "fail"
     assert cell(page, "r0", "flaky")["checks"]["contains"]["state"] == "pass"
     assert cell(page, "r0", "echo")["checks"]["contains"]["state"] == "pass"  # case-insensitive
-    assert page["rows"][0]["inputs"] == {"id": "r0", "question": "paris", "expected": "Paris"}
+    assert page["rows"][0]["inputs"] == {"question": "paris", "expected": "Paris"}  # id: row_id
 
 
 def test_filters_failures_disagreement_search_scorer(res: wb.Results) -> None:
@@ -134,13 +139,15 @@ def test_detail_has_messages_raw_response_and_reasons(res: wb.Results) -> None:
     m = model(res)
     keys = {k: {"body": k} for _, k in m.repeats_of("r2", "flaky")}
     detail = m.detail("r2", "flaky", keys)
-    assert [r["output"] for r in detail["repeats"]] == ["Rome", "Milan"]
-    first = detail["repeats"][0]
-    assert first["messages"] == [{"role": "user", "content": "rome"}]
-    assert first["raw"] == {"body": first["request_key"]}
-    assert first["scores"][0]["scorer"] == "contains" and first["scores"][0]["passed"] is True
-    assert "Rome" in first["scores"][0]["reason"]
-    assert detail["repeats"][1]["scores"][0]["passed"] is False
+    assert [g["output"] for g in detail["groups"]] == ["Rome", "Milan"]
+    assert detail["messages"] == [{"role": "user", "content": "rome"}]
+    first = detail["groups"][0]
+    run = first["runs"][0]
+    assert run["raw"] == {"body": run["request_key"]}
+    score = first["scores"][0]
+    assert score["scorer"] == "contains" and (score["passed"], score["n"]) == (1, 1)
+    assert "Rome" in score["reasons"][0]["text"]
+    assert detail["groups"][1]["scores"][0]["passed"] == 0
 
 
 # -- the widget ------------------------------------------------------------------------------
@@ -152,6 +159,7 @@ def test_widget_pages_filters_sorts_like_the_frontend(res: wb.Results) -> None:
     assert (w.total, w.pages, len(w.rows)) == (3, 2, 2)
     assert w.variants == ["echo", "flaky"] and w.scorers == ["contains"]
     assert w.summary[0]["variant"] == "echo" and "contains_pass_low" in w.summary[0]
+    assert w.header[0]["checks"]["contains"]["ci"]  # the same, formatted
     assert "echo" in w.verdict
     w.page = 1
     assert [r["row_id"] for r in w.rows] == ["r2"]
@@ -171,12 +179,14 @@ def test_widget_pages_filters_sorts_like_the_frontend(res: wb.Results) -> None:
 def test_widget_cell_detail_and_label_saved_in_store(res: wb.Results) -> None:
     w = wb.Compare(res)
     w.selected = {"row_id": "r1", "variant": "flaky"}
-    assert w.detail["variant"] == "flaky" and len(w.detail["repeats"]) == 2
-    assert w.detail["repeats"][0]["raw"] is not None  # the provider's body, from the store
+    assert w.detail["variant"] == "flaky" and w.detail["repeats"] == 2
+    (kyoto,) = w.detail["groups"]  # both repeats said Kyoto: one group, "2 ×"
+    assert kyoto["count"] == 2 and kyoto["repeats"] == [0, 1]
+    assert kyoto["runs"][0]["raw"] is not None  # the provider's body, from the store
     w.label = {"row_id": "r1", "variant": "flaky", "label": "down", "comment": "wrong city"}
     assert w.saved == 1 and not w.error
     assert cell({"rows": w.rows}, "r1", "flaky")["label"] == "down"
-    assert w.detail["repeats"][1]["comment"] == "wrong city"
+    assert w.detail["groups"][0]["runs"][1]["comment"] == "wrong city"
     with Store(res.record.store) as store:
         saved = store.labels("grid")
     assert saved[("r1", "flaky", 0)] == saved[("r1", "flaky", 1)] == ("down", "wrong city")

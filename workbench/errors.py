@@ -38,6 +38,25 @@ __all__ = [
 class WorkbenchError(Exception):
     """Base class of every error raised on purpose by workbench."""
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython and Jupyter show it: the caller's frames and the message, not the frames
+        inside workbench or IPython (the message says what to do; they would only bury it)."""
+        import os
+        import sys
+        import traceback
+
+        def folder(module: object) -> str:
+            return os.path.dirname(os.path.abspath(str(getattr(module, "__file__", "")))) + os.sep
+
+        hidden = tuple(folder(sys.modules[m]) for m in ("workbench", "IPython") if m in sys.modules)
+        frames = [
+            f
+            for f in traceback.extract_tb(self.__traceback__)
+            if not os.path.abspath(f.filename).startswith(hidden)
+        ]
+        lines = "".join(traceback.format_list(frames)).rstrip("\n").split("\n") if frames else []
+        return [*lines, f"{type(self).__name__}: {self}"]
+
 
 class ConfigError(WorkbenchError):
     """Settings, model ids or experiment files are wrong."""

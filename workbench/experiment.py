@@ -289,9 +289,15 @@ class Experiment:
         ``kind`` is recorded in the run history: run, or check / export for those commands."""
         # The display is made here, in the caller's (notebook cell's) thread; the run updates it.
         shown = progress or auto_progress(self.name)
-        res = run_blocking(
-            lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop, kind=kind)
-        )
+        try:
+            res = run_blocking(
+                lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop, kind=kind)
+            )
+        except Exception as exc:  # e.g. a missing key: its message in place of the progress
+            fail = getattr(shown, "fail", None)
+            if callable(fail):
+                fail(exc)
+            raise
         if in_notebook():  # the saved notebook then records which run produced it
             from workbench.notebook import show_provenance
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from workbench import figures
 from workbench.config import Settings, get_settings
 from workbench.errors import ConfigError
 from workbench.models.resolved import resolve
@@ -30,6 +31,7 @@ from workbench.tokens.reasoning import p95
 
 __all__ = [
     "FIELD_MIN_TOKENS",
+    "SEGMENT_COLOURS",
     "Budget",
     "DatasetBudget",
     "Segment",
@@ -42,16 +44,22 @@ __all__ = [
 FIELD_MIN_TOKENS = 200
 """A row value with more tokens than this inside a message becomes its own ``field`` segment."""
 Strategy = Literal["drop_oldest_turns", "trim_longest_field"]
-_COLORS = {
-    "system": "#4c78a8",
+_ERROR = "var(--jp-error-color1, #d62728)"
+"""Overflow marks: the notebook theme's error colour."""
+SEGMENT_COLOURS = {
     "inserted": "#9ecae9",
+    "system": "#4c78a8",
     "example": "#f58518",
     "turn": "#eeca3b",
     "user": "#54a24b",
     "field": "#b279a2",
     "tools": "#72b7b2",
     "overhead": "#bab0ac",
+    "reserved": "#8c8c8c",
+    "free": "rgba(127, 127, 127, 0.22)",
 }
+"""The colour of each kind of budget segment, in the HTML bar and in ``charts.token_budget``
+alike: mid tones that show on light and dark backgrounds (free space is a translucent grey)."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +158,9 @@ class Budget:
 
     def _repr_html_(self) -> str:
         window = self.context_window or (self.prompt_tokens + self.reserved_output)
-        parts = [(s.label, s.kind, s.tokens, _COLORS.get(s.kind, "#999")) for s in self.segments]
-        parts.append(("reserved output", "reserved", self.reserved_output, "#d6d6d6"))
+        colour = SEGMENT_COLOURS
+        parts = [(s.label, s.kind, s.tokens, colour.get(s.kind, "#999")) for s in self.segments]
+        parts.append(("reserved output", "reserved", self.reserved_output, colour["reserved"]))
         bars = "".join(
             f'<div title="{html.escape(label)}: {n:,} tokens" style="width:'
             f"{100 * n / max(1, window, self.prompt_tokens + self.reserved_output):.3f}%;"
@@ -159,28 +168,29 @@ class Budget:
             for label, _, n, color in parts
             if n > 0
         )
-        border = "#d62728" if self.overflow else "#888"
+        border = _ERROR if self.overflow else "#888"
         limit = ""
         if self.overflow and self.context_window:  # the bar spans the prompt: mark the window
             at = 100 * self.context_window / (self.prompt_tokens + self.reserved_output)
             limit = (
                 f'<div title="context window" style="position:absolute;left:{at:.3f}%;top:-3px;'
-                f'bottom:-3px;border-left:3px solid #d62728"></div>'
+                f'bottom:-3px;border-left:3px solid {_ERROR}"></div>'
             )
         bar = (
             f'<div style="position:relative;display:flex;width:100%;height:18px;'
-            f'border:1px solid {border};background:#fff">{bars}{limit}</div>'
+            f'border:1px solid {border};background:{colour["free"]}">{bars}{limit}</div>'
         )
         warn = (
-            '<p style="color:#d62728"><b>Overflow:</b> prompt + reserved output exceed the '
+            f'<p style="color:{_ERROR}"><b>Overflow:</b> prompt + reserved output exceed the '
             "context window by "
             f"{-(self.free or 0):,} tokens.</p>"
             if self.overflow
             else ""
         )
-        return f"<p>{html.escape(self.summary())}</p>{bar}{warn}" + self.table().to_html(
-            index=False
+        table = self.table().to_html(
+            index=False, border=0, formatters={"tokens": figures.count, "share": figures.share}
         )
+        return f"<p>{html.escape(self.summary())}</p>{bar}{warn}" + table
 
 
 def reserved_output(variant: Variant, settings: Settings | None = None) -> int:

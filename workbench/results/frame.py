@@ -12,9 +12,11 @@ from workbench.engine.runner import CellOutcome
 from workbench.results.columns import COLUMNS, RESERVED, CellFacts, scorer_columns
 from workbench.scoring.base import Score
 
-__all__ = ["NOT_RUN", "build_frame", "input_column"]
+__all__ = ["NOT_RUN", "NOT_RUN_PREFIX", "build_frame", "input_column"]
 
-NOT_RUN = {"budget": "not run: stopped at the budget"}
+NOT_RUN_PREFIX = "not run"
+"""How the error text of every cell that never ran begins."""
+NOT_RUN = {"budget": f"{NOT_RUN_PREFIX}: stopped at the budget"}
 """The error text of cells that never ran, by how the run ended (else 'not run: interrupted')."""
 
 
@@ -33,7 +35,7 @@ def build_frame(
     status: str,
 ) -> pd.DataFrame:
     """One row per cell: ``row_id``, the dataset's columns, :data:`COLUMNS`, then the scorers'."""
-    not_run = NOT_RUN.get(status, "not run: interrupted")
+    not_run = NOT_RUN.get(status, f"{NOT_RUN_PREFIX}: interrupted")
     first, rest = COLUMNS[0], COLUMNS[1:]
     records: list[dict[str, Any]] = []
     for cell, cell_scores in zip(plan.cells, scores, strict=True):

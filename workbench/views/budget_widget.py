@@ -41,6 +41,12 @@ _STRATEGIES = [
     ("trim longest field", "trim_longest_field"),
 ]
 _ORDERS = [("dataset order", "dataset"), ("largest prompt first", "largest")]
+_ERROR = "var(--jp-error-color1, #d62728)"
+_THEME_CSS = (
+    "<style>.wb-budget .lm-TabBar-tab:not(.lm-mod-current) "
+    "{ color: var(--jp-ui-font-color1) !important; }</style>"
+)
+"""Tab labels readable in every theme (the default grey of inactive tabs is too faint)."""
 
 
 class BudgetExplorer:
@@ -103,12 +109,14 @@ class BudgetExplorer:
         self.tabs.titles = ("Budget", "Truncation", "Dataset")
         self.box = w.VBox(
             [
+                w.HTML(_THEME_CSS),
                 w.HBox([self.variant, self.row]),
                 w.HBox([self.order, self.largest, self.next_overflow]),
                 self.status,
                 self.tabs,
             ]
         )
+        self.box.add_class("wb-budget")
         self.variant.observe(self._safely(self._on_variant), names="value")
         self.row.observe(self._safely(self.refresh), names="value")
         self.order.observe(self._safely(self._relabel_rows), names="value")
@@ -201,7 +209,7 @@ class BudgetExplorer:
             + ("the prompt already fits.</p>" if t.fits else "this strategy finds nothing.</p>")
         )
         head = f"{t.before.prompt_tokens:,} → {t.after.prompt_tokens:,} prompt tokens: {state}."
-        colour = "" if t.fits else ' style="color:#d62728"'
+        colour = "" if t.fits else f' style="color:{_ERROR}"'
         self.truncation_html.value = (
             f"<p{colour}><b>{html.escape(head)}</b></p>{cut}" + t.table().to_html(index=False)
         )
@@ -342,7 +350,7 @@ def _source(variants: Any, dataset: Any) -> tuple[list[Variant], Any]:
 
 def _error_html(exc: Exception) -> str:
     text = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
-    return f'<p style="color:#d62728"><b>Error:</b> {html.escape(text)}</p>'
+    return f'<p style="color:{_ERROR}"><b>Error:</b> {html.escape(text)}</p>'
 
 
 def _display_data(chart: Any) -> dict[str, Any]:

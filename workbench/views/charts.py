@@ -1,7 +1,11 @@
 """Charts as pure functions of DataFrames → altair Charts, for widgets, notebooks and reports.
 
 Nothing here fetches anything: :func:`to_svg` renders through vl-convert offline, and
-:func:`enable_offline` makes JupyterLab draw charts with no internet.
+:func:`enable_offline` makes JupyterLab draw charts with no internet in the ``workbench`` altair
+theme (mid-tone marks that show on light and dark backgrounds): as inline SVG and PNG on their
+own white background (saved with the notebook, readable in either theme), or as the chart widget
+whose text, axis and background colours come from JupyterLab's theme variables, so a chart
+follows the theme even when it is switched.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from workbench.token_budget import SEGMENT_COLOURS
+
 __all__ = [
+    "THEME",
     "cost_quality",
     "enable_offline",
     "latency",
@@ -21,6 +28,54 @@ __all__ = [
     "to_svg",
     "token_budget",
 ]
+
+
+PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b", "#9d755d"]
+"""Mark colours: mid tones, visible (3:1 or more) on white and on JupyterLab's dark background."""
+_NEUTRAL = "#888888"
+"""Interval bars and rules: grey that shows on light and dark backgrounds."""
+_INK, _LINE = "#222222", "#bbbbbb"
+"""Text and axis lines where no notebook theme applies (SVG exports, reports: light)."""
+THEME: dict[str, Any] = {
+    "config": {
+        "background": "white",
+        "view": {"stroke": _LINE},
+        "range": {"category": PALETTE},
+        "mark": {"color": PALETTE[0]},
+        "axis": {
+            "domainColor": _NEUTRAL,
+            "tickColor": _NEUTRAL,
+            "gridColor": _LINE,
+            "labelColor": _INK,
+            "titleColor": _INK,
+        },
+        "legend": {"labelColor": _INK, "titleColor": _INK},
+        "title": {"color": _INK, "subtitleColor": _INK},
+    }
+}
+"""The ``workbench`` altair theme. In JupyterLab (after :func:`enable_offline`) text, axes and
+background follow the notebook theme instead."""
+THEME_CSS = """
+.jp-OutputArea-output .vega-embed svg.marks { background-color: transparent !important; }
+.jp-OutputArea-output .vega-embed svg.marks > rect:first-child { fill: transparent; }
+.jp-OutputArea-output .vega-embed :is(.role-axis-label, .role-axis-title, .role-legend-label,
+  .role-legend-title, .role-title-text, .role-title-subtitle) text {
+  fill: var(--jp-ui-font-color1, #222);
+}
+.jp-OutputArea-output .vega-embed :is(.role-axis-domain, .role-axis-tick) :is(line, path) {
+  stroke: var(--jp-ui-font-color2, #888);
+}
+.jp-OutputArea-output .vega-embed .role-axis-grid :is(line, path),
+.jp-OutputArea-output .vega-embed .role-frame > g > path.background {
+  stroke: var(--jp-border-color2, #ddd);
+}
+#vg-tooltip-element.vg-tooltip {
+  background: var(--jp-layout-color1, #fff); color: var(--jp-ui-font-color1, #222);
+  border: 1px solid var(--jp-border-color1, #bbb);
+}
+#vg-tooltip-element.vg-tooltip td.key { color: var(--jp-ui-font-color1, #222); }
+"""
+"""How charts drawn by the ``workbench`` renderer take the notebook theme's colours."""
 
 
 def _need(frame: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -51,11 +106,11 @@ def pass_rate(summary: pd.DataFrame, scorer: str | None = None, metric: str = "p
     )
     title = f"{name}: {'pass rate' if metric == 'pass' else 'mean score'} (95% CI)"
     base = alt.Chart(data).encode(y=alt.Y("variant:N", sort=None, title=None))
-    bars = base.mark_bar(color="#4c78a8").encode(
+    bars = base.mark_bar(color=PALETTE[0]).encode(
         x=alt.X("value:Q", title=title, scale=alt.Scale(domain=[0, 1])),
         tooltip=["variant", "value", "low", "high"],
     )
-    errors = base.mark_errorbar(ticks=True, color="black").encode(
+    errors = base.mark_errorbar(ticks=True, color=_NEUTRAL).encode(
         x=alt.X("low:Q", title=title), x2="high:Q"
     )
     return (bars + errors).properties(width=320)  # type: ignore[no-any-return]
@@ -103,33 +158,8 @@ def latency(df: pd.DataFrame) -> alt.Chart:
     )
 
 
-_BUDGET_KINDS = [
-    "inserted",
-    "system",
-    "example",
-    "turn",
-    "user",
-    "field",
-    "tools",
-    "overhead",
-    "reserved",
-    "free",
-]
-_BUDGET_COLOURS = alt.Scale(
-    domain=_BUDGET_KINDS,
-    range=[
-        "#b279a2",
-        "#4c78a8",
-        "#72b7b2",
-        "#54a24b",
-        "#f58518",
-        "#e45756",
-        "#9d755d",
-        "#bab0ac",
-        "#888888",
-        "#eeeeee",
-    ],
-)
+_BUDGET_COLOURS = alt.Scale(domain=list(SEGMENT_COLOURS), range=list(SEGMENT_COLOURS.values()))
+"""The token budget's palette: the same as the HTML bar's (``token_budget.SEGMENT_COLOURS``)."""
 
 
 def token_budget(segments: Any, limit: int | None = None) -> alt.Chart:
@@ -186,7 +216,7 @@ def prompt_sizes(sizes: pd.DataFrame, limit: int | None = None, bins: int = 30) 
             color=alt.Color(
                 "fit:N",
                 title=None,
-                scale=alt.Scale(domain=["fits", "overflows"], range=["#4c78a8", "#d62728"]),
+                scale=alt.Scale(domain=["fits", "overflows"], range=[PALETTE[0], "#d62728"]),
             ),
             tooltip=[alt.Tooltip("prompt_tokens:Q", bin=True, title=title), "count():Q"],
         )
@@ -225,7 +255,9 @@ def _png(spec: dict[str, Any]) -> str:
 def _svg_renderer(spec: dict[str, Any], **_: Any) -> dict[str, str]:
     """Inline SVG, and a PNG for where SVG is not shown (JupyterLab shows no SVG of an
     untrusted notebook: one opened without running it): tens of kB, shown by a saved notebook,
-    GitHub and nbconvert as they are."""
+    GitHub and nbconvert as they are. Drawn in the ``workbench`` theme: dark ink on its own
+    white background, so it reads the same in a light or a dark notebook (an image takes no
+    theme colours)."""
     return {
         "image/svg+xml": _svg(spec),
         "image/png": _png(spec),
@@ -233,17 +265,29 @@ def _svg_renderer(spec: dict[str, Any], **_: Any) -> dict[str, str]:
     }
 
 
-def _interactive_renderer(spec: dict[str, Any], **_: Any) -> Any:
-    """The offline Jupyter chart widget (tooltips), with the SVG beside it for readers without
-    a kernel."""
-    try:
-        from altair.vegalite.v6.display import jupyter_renderer
-    except ImportError:  # altair 5
-        from altair.vegalite.v5.display import jupyter_renderer  # type: ignore[no-redef]
+_THEMED: list[type] = []
 
-    bundle = jupyter_renderer(spec, offline=True)
-    data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-    return {**data, **_svg_renderer(spec), "text/plain": data.get("text/plain", "")}, metadata
+
+def _themed_widget(spec: dict[str, Any], embed_options: dict[str, Any] | None) -> Any:
+    """altair's offline Jupyter chart widget with :data:`THEME_CSS`, drawing SVG (which CSS can
+    recolour to the notebook theme) and without the export menu."""
+    if not _THEMED:
+        alt.JupyterChart.enable_offline(offline=True)
+
+        class ThemedChart(alt.JupyterChart):
+            _css = alt.JupyterChart._css + THEME_CSS
+
+        _THEMED.append(ThemedChart)
+    options = {"renderer": "svg", "actions": False, **(embed_options or {})}
+    return _THEMED[0](chart=alt.Chart.from_dict(spec), embed_options=options)
+
+
+def _interactive_renderer(spec: dict[str, Any], **metadata: Any) -> Any:
+    """The offline chart widget (tooltips) in the notebook's theme, with the SVG and PNG beside
+    it for readers without a kernel."""
+    bundle = _themed_widget(spec, metadata.get("embed_options"))._repr_mimebundle_()
+    data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+    return {**data, **_svg_renderer(spec), "text/plain": data.get("text/plain", "")}, meta
 
 
 alt.renderers.register("workbench-svg", _svg_renderer)
@@ -251,8 +295,21 @@ alt.renderers.register("workbench-interactive", _interactive_renderer)
 
 
 def enable_offline(interactive: bool = False) -> None:
-    """Draw altair charts in JupyterLab without internet, as inline SVG: small, saved with the
-    notebook, and shown by a reader without a kernel, GitHub and ``nbconvert --to html``.
-    ``interactive=True``: the offline chart widget (tooltips) with the SVG beside it; a
+    """Draw altair charts in JupyterLab without internet, in the ``workbench`` theme (mid-tone
+    marks that show on light and dark backgrounds). By default as inline SVG with a PNG beside
+    it: small, saved with the notebook, shown by a reader without a kernel, GitHub and
+    ``nbconvert --to html``, on its own white background in either theme.
+    ``interactive=True``: the offline chart widget (tooltips), whose text, axes and background
+    follow JupyterLab's theme even when it is switched, with the SVG and PNG beside it; a
     notebook saved with widget state then stores about 1 MB per chart."""
+    _register_theme()
     alt.renderers.enable("workbench-interactive" if interactive else "workbench-svg")
+
+
+def _register_theme() -> None:
+    theme = getattr(alt, "theme", None)
+    if theme is not None and hasattr(theme, "register"):  # altair >= 5.5
+        theme.register("workbench", enable=True)(lambda: THEME)
+    else:  # pragma: no cover - older altair
+        alt.themes.register("workbench", lambda: THEME)
+        alt.themes.enable("workbench")

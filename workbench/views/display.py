@@ -9,7 +9,7 @@ from workbench.analysis.run import analyze
 from workbench.results.table import RunTable
 from workbench.views.notebook import in_notebook
 
-__all__ = ["results_html", "show_results"]
+__all__ = ["error_html", "results_html", "show_results"]
 
 
 def results_html(table: RunTable) -> str:
@@ -20,6 +20,22 @@ def results_html(table: RunTable) -> str:
     return (
         f"<p><b>{html.escape(record.experiment)}</b> · run {record.run_id} · "
         f"{len(table.df)} cells · {record.status}</p>{note}" + board
+    )
+
+
+def error_html(error: BaseException, label: str, *, started: bool = False) -> str:
+    """A run's error as a panel in the notebook's theme: what happened to the run, then the
+    error's own message (which says what to do)."""
+    what = "stopped by an error" if started else "did not start: no call was made"
+    colour = "var(--jp-error-color1, #d62728)"
+    style = (
+        f"border-left:4px solid {colour};padding:4px 8px;margin:2px 0;"
+        f"background:color-mix(in srgb, {colour} 10%, var(--jp-layout-color0, #fff));"
+        "color:var(--jp-content-font-color1, #000)"
+    )
+    return (
+        f'<div class="wb-run-error" role="alert" style="{style}"><b>{html.escape(label)}</b> '
+        f"{what}.<br><b>{type(error).__name__}</b>: {html.escape(str(error))}</div>"
     )
 
 

@@ -1,12 +1,12 @@
 """``Compare(res)``: the comparison grid widget (anywidget). Logic lives in :mod:`grid_model`.
 
-The browser holds one page of rows. It changes ``page``, ``filters``, ``sort``, ``baseline`` and
-``selected``; it sets ``label`` to grade a cell, which is saved in the store at once.
+The browser holds one page of rows. It changes ``page``, ``page_size``, ``filters``, ``sort``,
+``baseline``, ``diff`` and ``selected``; it sets ``label`` to grade a cell, which is saved in the
+store at once. ``color_by``, ``render_as`` and ``inputs_width`` only change how the page looks.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ from workbench.analysis.run import analyze
 from workbench.engine.store import Store
 from workbench.results.stored import load_run
 from workbench.results.table import RunTable
-from workbench.views.grid_model import Filters, GridModel, Sort
+from workbench.views.grid_model import DiffOptions, Filters, GridModel, Sort, header_rows
+from workbench.views.grid_text import jsonable
 from workbench.views.notebook import in_notebook
 from workbench.views.snapshot import compare_html, with_static
 
@@ -42,27 +43,43 @@ class Compare(anywidget.AnyWidget):
     total = t.Int(0).tag(sync=True)
     """Rows matching the filters."""
     filters = t.Dict().tag(sync=True)
-    """``failures``, ``disagree`` (bool), ``search`` (text), ``scorer`` (name or None)."""
+    """The fields of :class:`~workbench.views.grid_model.Filters`: ``failures``, ``passes``,
+    ``errors``, ``not_run``, ``repeats_disagree``, ``disagree``, ``differs``, ``regressed``
+    (bool), ``variant``, ``search``, ``regex``, ``scorer``. Pass them back to restore a view:
+    ``Compare(res, filters=grid.filters)``."""
     sort = t.Dict().tag(sync=True)
     """``by`` (row, pass, score, tokens, latency, cost, distinct, errors), ``variant``, ``desc``;
     ``pass`` / ``score`` use ``scorer``, else the filter's scorer, else the first."""
     baseline = t.Unicode("").tag(sync=True)
     """Variant whose output the others are diffed against ('' for none)."""
+    diff = t.Dict().tag(sync=True)
+    """Diff options: ``ignore_case``, ``ignore_space``."""
+    color_by = t.Unicode("").tag(sync=True)
+    """Scorer whose verdict colours the cells (default: the first)."""
+    render_as = t.Unicode("text").tag(sync=True)
+    """How outputs show: ``text``, ``markdown`` or ``json``."""
+    inputs_width = t.Unicode("wide").tag(sync=True)
+    """The inputs column: ``wide``, ``narrow`` or ``hidden``."""
     variants = t.List(t.Unicode()).tag(sync=True)
     scorers = t.List(t.Unicode()).tag(sync=True)
     inputs = t.List(t.Unicode()).tag(sync=True)
     rows: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
     """The current page only."""
     summary: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
-    """Per variant: pass rate with interval per scorer, cost, latency."""
+    """Per variant, as ``analyze(table).summary()`` gives it (plain values)."""
+    header: t.List[dict[str, Any]] = t.List(t.Dict()).tag(sync=True)
+    """The same, formatted for the grid's header (:func:`~.grid_model.header_rows`)."""
+    flags: t.List[list[str]] = t.List(t.List(t.Unicode())).tag(sync=True)
+    """The filter conditions: name, label, what rows each keeps."""
     verdict = t.Unicode("").tag(sync=True)
     summary_ready = t.Bool(False).tag(sync=True)
     """False while the header's statistics are still being computed."""
     selected = t.Dict().tag(sync=True)
-    """``{"row_id": ..., "variant": ...}`` of the clicked cell."""
+    """``{"row_id": ..., "variant": ...}`` of the opened cell."""
     detail = t.Dict().tag(sync=True)
     label = t.Dict().tag(sync=True)
-    """Set by the browser to grade: row_id, variant, label, comment, optional repeat."""
+    """Set by the browser to grade: row_id, variant, label, comment, and optionally ``repeat``
+    or ``repeats`` (default: every repeat of the cell)."""
     saved = t.Int(0).tag(sync=True)
     """Labels saved through this widget."""
     error = t.Unicode("").tag(sync=True)
@@ -83,13 +100,17 @@ class Compare(anywidget.AnyWidget):
         *,
         page_size: int = 25,
         baseline: str = "",
+        filters: dict[str, Any] | None = None,
+        sort: dict[str, Any] | None = None,
+        color_by: str = "",
         background: bool | None = None,
         experiment: str | None = None,
     ) -> None:
         """``results``: a run's ``Results`` (or its run table), or a stored run's id, ``latest``
-        or ``previous`` (of ``experiment``). ``background``: compute the header's statistics
-        (bootstrap intervals, verdict: seconds at 1,000 rows) in a thread after the first page
-        shows; default: in a notebook."""
+        or ``previous`` (of ``experiment``). ``filters`` / ``sort``: a view to start from (e.g.
+        another grid's ``.filters``). ``background``: compute the header's statistics (bootstrap
+        intervals, verdict: seconds at 1,000 rows) in a thread after the first page shows;
+        default: in a notebook."""
         if isinstance(results, str):
             results = load_run(results, experiment=experiment)
         table = results if isinstance(results, RunTable) else getattr(results, "table", None)
@@ -109,12 +130,18 @@ class Compare(anywidget.AnyWidget):
                 )
         self.model = GridModel(df, table.variants, table.scorers, labels)
         record = table.record
+        if color_by and color_by not in table.scorers:
+            raise ValueError(f"No scorer {color_by!r} to colour by; scorers: {table.scorers}.")
         super().__init__(
             page_size=page_size,
             baseline=baseline,
+            filters=dict(filters or {}),
+            sort=dict(sort or {}),
+            color_by=color_by or (table.scorers[0] if table.scorers else ""),
             variants=list(table.variants),
             scorers=list(table.scorers),
             inputs=list(self.model.inputs),
+            flags=[list(f) for f in Filters.flags(tools=self.model.called_tools)],
             title=f"{record.experiment} · run {record.run_id} · {record.status}",
         )
         self._refresh()
@@ -127,9 +154,10 @@ class Compare(anywidget.AnyWidget):
             self._fill_header()
 
     def _fill_header(self) -> None:
-        summary, verdict = _summary(self.table)
+        summary, header, verdict = _summary(self.table)
         with self.hold_sync():
-            self.summary, self.verdict, self.summary_ready = summary, verdict, True
+            self.summary, self.header, self.verdict = summary, header, verdict
+            self.summary_ready = True
 
     def wait_header(self, timeout: float | None = None) -> bool:
         """Wait for the header's statistics; True once they are there."""
@@ -151,9 +179,9 @@ class Compare(anywidget.AnyWidget):
         )
         return with_static(super()._repr_mimebundle_(**kwargs), snapshot)
 
-    @t.observe("page", "page_size", "filters", "sort", "baseline")
+    @t.observe("page", "page_size", "filters", "sort", "baseline", "diff")
     def _on_view(self, change: dict[str, Any]) -> None:
-        if change["name"] in ("filters", "sort", "page_size") and self.page != 0:
+        if change["name"] != "page" and self.page != 0:
             self.page = 0  # re-enters through this observer
             return
         self._refresh()
@@ -168,6 +196,7 @@ class Compare(anywidget.AnyWidget):
                 self.page,
                 self.page_size,
                 self.baseline or None,
+                DiffOptions.of(self.diff),
             )
         except ValueError as exc:
             self.error = str(exc)
@@ -204,45 +233,39 @@ class Compare(anywidget.AnyWidget):
         if "row_id" not in msg or "variant" not in msg:
             return
         label, comment = str(msg.get("label") or ""), str(msg.get("comment") or "")
-        repeat = msg.get("repeat")
+        cell = self.model.repeats_of(msg["row_id"], msg["variant"])
+        if msg.get("repeats") is not None:
+            wanted = {int(x) for x in msg["repeats"]}
+        elif msg.get("repeat") is not None:
+            wanted = {int(msg["repeat"])}
+        else:
+            wanted = {n for n, _ in cell}
+        every = wanted == {n for n, _ in cell}
         try:
-            self.table.set_label(
-                msg["row_id"],
-                msg["variant"],
-                label,
-                comment,
-                None if repeat is None else int(repeat),
-            )
+            for n in [None] if every else sorted(wanted):
+                self.table.set_label(msg["row_id"], msg["variant"], label, comment, n)
         except Exception as exc:
             self.error = f"Could not save the label: {exc}"
             return
-        repeats = self.model.repeats_of(msg["row_id"], msg["variant"])
-        for n, _ in repeats:
-            if repeat is None or n == int(repeat):
+        for n, _ in cell:
+            if n in wanted:
                 self.model.set_label(msg["row_id"], msg["variant"], n, label, comment)
-        self.saved += 1
         self._refresh()
         if self.selected:
             self._on_select({"new": self.selected})
+        self.saved += 1  # last: the page and the detail show the grade by now
 
 
-def _summary(table: RunTable) -> tuple[list[dict[str, Any]], str]:
+def _summary(table: RunTable) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """The statistics per variant (plain), the same formatted, and the verdict as text."""
     stats = analyze(table)
     try:
         frame = stats.summary()
     except Exception:
-        return [], ""
-    rows = [{str(k): _clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
+        return [], [], ""
+    plain_rows = [{str(k): jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")]
     try:
         verdict = str(stats.verdict()) if table.scorers else ""
     except Exception:
         verdict = ""
-    return rows, verdict
-
-
-def _clean(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+    return plain_rows, header_rows(frame, table.scorers), verdict

@@ -1,62 +1,159 @@
-"""The comparison grid's logic, in plain Python: group repeats, filter, sort, page, diff.
+"""The comparison grid's logic, in plain Python: group repeats, filter, sort, page, diff, detail.
 
-No widget imports: :class:`GridModel` turns ``Results.df`` into one page of JSON-ready rows (a
-dataset row × every variant side by side) and a cell's full detail. The widget only forwards.
+No widget imports: :class:`GridModel` turns a run's table into one page of JSON-ready rows (a
+dataset row × every variant side by side, numbers already formatted) and a cell's full detail;
+:func:`header_rows` formats the per-variant statistics. The widget only forwards; a static
+report can reuse all of it.
 """
 
 from __future__ import annotations
 
-import difflib
-import html
-import json
-import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from workbench import figures
 from workbench.analysis.report import answers
-from workbench.providers.tools import compact, signatures
+from workbench.plain import plain
+from workbench.providers.tools import compact
 from workbench.results.columns import RESERVED, SCORER_SUFFIXES
+from workbench.results.frame import NOT_RUN_PREFIX
+from workbench.views.grid_text import (
+    TRUNCATE,
+    USAGE_DETAIL,
+    DiffOptions,
+    cell_meta,
+    input_value,
+    jsonable,
+    matcher,
+    messages,
+    pretty_json,
+    score_text,
+    text,
+    usage_line,
+)
+from workbench.views.grid_text import word_diff as word_diff
+from workbench.views.grid_tools import ToolModes, calls_of, said
 
-__all__ = ["SORT_KEYS", "Filters", "GridModel", "Sort", "word_diff"]
+__all__ = [
+    "FLAG_TEXT",
+    "SORT_KEYS",
+    "DiffOptions",
+    "Filters",
+    "GridModel",
+    "Sort",
+    "header_rows",
+    "word_diff",
+]
 
 SORT_KEYS = ("row", "pass", "score", "tokens", "latency", "cost", "distinct", "errors")
 """Metrics the grid sorts by (``row`` keeps dataset order)."""
+SHOWN_IN_DETAIL = frozenset(
+    {
+        "row_id",
+        "variant",
+        "repeat",
+        "model",
+        "provider",
+        "messages",
+        "output",
+        "error",
+        "finish_reason",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "cost_usd",
+        "scoring_cost_usd",
+        "cached",
+        "request_key",
+        "human_label",
+        "human_comment",
+        "tool_calls",
+        "trajectory",
+        "reasoning",
+        "starved",
+        "ttft_ms",
+        "reasoning_tokens",
+        "cached_input_tokens",
+        "cache_write_tokens",
+    }
+)
+"""Result columns the detail shows in their own place (a repeat's tool calls, trajectory,
+reasoning and usage among them); any other result column (e.g. ``parsed``) shows under "more
+fields"."""
 
-_TRUNCATE = 400
-_USAGE_DETAIL = ("reasoning_tokens", "cached_input_tokens", "cache_write_tokens")
-_TOKEN = re.compile(r"\s*\S+\s*|\s+")  # a word with the spaces around it
+
+FLAG_TEXT = {
+    "failures": ("failures", "a check failed"),
+    "passes": ("passes", "every check passed"),
+    "errors": ("errors", "a call failed"),
+    "not_run": ("not run", "a call was never made (stopped, or the budget ran out)"),
+    "repeats_disagree": ("repeats disagree", "repeats of a cell gave different verdicts"),
+    "disagree": ("variants disagree", "the variants' verdicts on the row differ"),
+    "differs": ("differs from baseline", "the output differs from the baseline's"),
+    "regressed": ("regressed vs baseline", "the baseline passes and this variant fails"),
+    "other_tool": (
+        "called a different tool than baseline",
+        "most repeats call other tools (or in another order) than the baseline's",
+    ),
+}
+"""How each filter condition reads in the grid: a label and what rows it keeps."""
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Which rows to show. ``scorer`` narrows failures / disagreements to one scorer."""
+    """Which rows to show: every condition set must hold. ``variant`` narrows the per-cell
+    conditions to one variant's cells (default: any variant's); ``scorer`` the checks to one."""
 
     failures: bool = False
-    """Only rows where some variant failed a check (or a call failed)."""
+    """A check failed (in some repeat; a failed call fails every check)."""
+    passes: bool = False
+    """Every check passed in every repeat."""
+    errors: bool = False
+    """A call failed (after retries)."""
+    not_run: bool = False
+    """A call was never made (the run stopped, or the budget ran out)."""
+    repeats_disagree: bool = False
+    """A check passed in some repeats and failed in others (no checks: outputs differ)."""
     disagree: bool = False
-    """Only rows where the variants' verdicts differ."""
-    search: str = ""
-    """Case-insensitive text in the inputs, any output or tool call."""
-    scorer: str | None = None
+    """The variants' verdicts on the row differ."""
+    differs: bool = False
+    """The output differs from the baseline variant's (as the diff options compare)."""
+    regressed: bool = False
+    """The baseline passes the check and this variant fails it (majority of repeats)."""
     other_tool: bool = False
-    """Only rows where a variant called a different tool (or tools, in another order) than the
-    baseline variant (the first one when no baseline is chosen), in most of its repeats."""
+    """A variant called a different tool (or tools, in another order) than the baseline variant
+    (the first one when no baseline is chosen), in most of its repeats."""
+    variant: str | None = None
+    search: str = ""
+    """Text in the inputs, outputs, tool calls or errors (any case)."""
+    regex: bool = False
+    """``search`` is a regular expression."""
+    scorer: str | None = None
+
+    @classmethod
+    def flags(cls, tools: bool = True) -> list[tuple[str, str, str]]:
+        """(name, label, what it keeps) of each condition a user can switch on (``tools``:
+        also the one about tool calls, for a run whose replies called tools)."""
+        return [
+            (f.name, *FLAG_TEXT.get(f.name, (f.name.replace("_", " "), "")))
+            for f in fields(cls)
+            if f.type == "bool" and f.name != "regex" and (tools or f.name != "other_tool")
+        ]
 
     @classmethod
     def of(cls, data: Mapping[str, Any] | None) -> Filters:
         """From the widget's ``filters`` dict (unknown keys ignored)."""
         data = data or {}
+        flags = {f.name: bool(data.get(f.name)) for f in fields(cls) if f.type == "bool"}
         return cls(
-            failures=bool(data.get("failures")),
-            disagree=bool(data.get("disagree")),
+            **flags,
+            variant=data.get("variant") or None,
             search=str(data.get("search") or ""),
             scorer=data.get("scorer") or None,
-            other_tool=bool(data.get("other_tool")),
         )
 
 
@@ -80,36 +177,6 @@ class Sort:
         return cls(by, data.get("variant") or None, bool(data.get("desc")), data.get("scorer"))
 
 
-def word_diff(base: str, other: str) -> str:
-    """HTML of ``other`` with words not in ``base`` in ``<ins>`` and removed ones in ``<del>``."""
-    a, b = _TOKEN.findall(base), _TOKEN.findall(other)
-    out: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            out.append(html.escape("".join(b[j1:j2])))
-            continue
-        if op in ("delete", "replace"):
-            out.append(f'<del class="wb-del">{html.escape("".join(a[i1:i2]))}</del>')
-        if op in ("insert", "replace"):
-            out.append(f'<ins class="wb-ins">{html.escape("".join(b[j1:j2]))}</ins>')
-    return "".join(out)
-
-
-def _text(value: Any, limit: int | None = _TRUNCATE) -> str:
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):  # a list: not missing
-        return ""
-    text = str(value)
-    return text if limit is None or len(text) <= limit else text[:limit] + "…"
-
-
-def _num(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if np.isnan(number) else number
-
-
 @dataclass
 class GridModel:
     """Grouped view of ``df``: one entry per (row, variant) cell, computed once."""
@@ -119,16 +186,30 @@ class GridModel:
     scorers: Sequence[str]
     labels: dict[tuple[str, str, int], tuple[str, str]] = field(default_factory=dict)
     """Human labels by (row_id, variant, repeat): (label, comment)."""
+    extra: Sequence[str] | None = None
+    """Result columns the detail lists under "more fields" per repeat (default: the declared
+    result columns not shown elsewhere, e.g. tool calls or reasoning once the table has them)."""
 
     def __post_init__(self) -> None:
         df = self.df
         self.variants = list(self.variants)
         self.scorers = list(self.scorers)
         scorer_cols = {s + x for s in self.scorers for x in SCORER_SUFFIXES}
-        self.inputs = [c for c in df.columns if c not in RESERVED and c not in scorer_cols]
+        if self.extra is None:
+            self.extra = [c for c in df.columns if c in RESERVED and c not in SHOWN_IN_DETAIL]
+        self.extra = [c for c in self.extra if c in df.columns]
+        hidden = RESERVED | scorer_cols | set(self.extra)
+        ids = df["row_id"].astype(str)
+        self.inputs = [
+            c
+            for c in df.columns
+            if c not in hidden and not (df[c].astype(str) == ids).all()  # the id column
+        ]
         self.row_ids: list[Any] = list(dict.fromkeys(df["row_id"]))
         self._row_pos = {str(r): i for i, r in enumerate(self.row_ids)}
         self._var_pos = {v: j for j, v in enumerate(self.variants)}
+        errors = df["error"].astype("string")
+        not_run = errors.str.startswith(NOT_RUN_PREFIX, na=False)
         frame = df.assign(
             _r=df["row_id"].astype(str).map(self._row_pos),
             _v=df["variant"].map(self._var_pos),
@@ -136,15 +217,11 @@ class GridModel:
             + pd.to_numeric(df["output_tokens"], errors="coerce").astype(float),
             _lat=pd.to_numeric(df["latency_ms"], errors="coerce").astype(float),
             _cost=pd.to_numeric(df["cost_usd"], errors="coerce").astype(float),
-            _err=df["error"].notna().astype(float),
-            _starved=(
-                df["starved"].fillna(False).astype(float)
-                if "starved" in df
-                else pd.Series(0.0, index=df.index)
-            ),
+            _err=(errors.notna() & ~not_run).astype(float),
+            _notrun=not_run.astype(float),
         ).sort_values(["_r", "_v", "repeat"], kind="stable")
-        self._frame = frame.reset_index(drop=True)
-        shape = (len(self.row_ids), len(self.variants))
+        self._frame = frame = frame.reset_index(drop=True)
+        shape = self.shape = (len(self.row_ids), len(self.variants))
         r, v = frame["_r"].to_numpy(dtype=np.int64), frame["_v"].to_numpy(dtype=np.int64)
         at = (r, v)
         cell_key = r * len(self.variants) + v
@@ -154,41 +231,52 @@ class GridModel:
             for i, c in zip(first, counts, strict=True)
         }
         """Positions in ``_frame`` of each cell's repeats (rows are sorted by cell)."""
-        codes, _ = pd.factorize(answers(frame))  # repeats differ by output or tool calls
-        shown = codes >= 0
-        pairs = np.unique(cell_key[shown] * (codes.max() + 2) + codes[shown])
+        self._outputs: list[Any] = frame["output"].tolist()
+        self._errors: list[Any] = frame["error"].tolist()
+        self._repeat: list[int] = [int(x) for x in frame["repeat"]]
+        self._calls = calls_of(
+            frame["tool_calls"].tolist() if "tool_calls" in frame else [None] * len(frame)
+        )
+        self._tools = ToolModes(self._cells, self._calls) if any(self._calls) else None
+        """Per cell, the calls most repeats made (None: no repeat called a tool)."""
+        self.called_tools = self._tools is not None
+        """Some reply called a tool (the grid then offers the filter on tool calls)."""
+        starved = frame["starved"].fillna(False) if "starved" in frame else None
         self.m = {
             "n": _grid_sum(shape, at, np.ones(len(frame))),
             "errors": _grid_sum(shape, at, frame["_err"].to_numpy(dtype=float)),
-            "starved": _grid_sum(shape, at, frame["_starved"].to_numpy(dtype=float)),
+            "not_run": _grid_sum(shape, at, frame["_notrun"].to_numpy(dtype=float)),
+            "starved": _grid_sum(
+                shape, at, np.zeros(len(frame)) if starved is None else starved.to_numpy(float)
+            ),
             "tokens": _grid_mean(shape, at, frame["_tok"].to_numpy(dtype=float)),
             "latency": _grid_mean(shape, at, frame["_lat"].to_numpy(dtype=float)),
             "cost": _grid_sum(shape, at, np.nan_to_num(frame["_cost"].to_numpy(dtype=float))),
-            "distinct": _grid_sum(
-                shape,
-                (
-                    pairs // (codes.max() + 2) // len(self.variants),
-                    pairs // (codes.max() + 2) % len(self.variants),
-                ),
-                np.ones(len(pairs)),
-                empty=0.0,
-            ),
         }
+        ran = (frame["_err"] + frame["_notrun"]).to_numpy(dtype=float) == 0
+        unpriced = np.isnan(frame["_cost"].to_numpy(dtype=float)) & ran
+        self._unpriced = _grid_sum(shape, at, unpriced.astype(float)) > 0
+        """Cells with a call whose price is unknown: their cost is unknown, not 0."""
         self.m["n"][self.m["n"] == 0] = np.nan  # a cell absent from the table
+        self._group_outputs(frame, cell_key)
         self.passed: dict[str, np.ndarray] = {}
         self.scored: dict[str, np.ndarray] = {}
         self.score: dict[str, np.ndarray] = {}
+        self._failed: dict[str, np.ndarray] = {}
+        """Per scorer, per table row: the check failed (not merely unscored)."""
+        self._reason_of: dict[str, list[Any]] = {}
+        self._graded: dict[str, bool] = {}
+        """Scorers whose values say more than pass/fail (e.g. a similarity, a 1-5 grade)."""
         for s in self.scorers:
             ok = frame[f"{s}_pass"].astype("float64").to_numpy(dtype=float)
             self.passed[s] = _grid_sum(shape, at, np.nan_to_num(ok))
             self.scored[s] = _grid_sum(shape, at, (~np.isnan(ok)).astype(float))
             value = pd.to_numeric(frame[s], errors="coerce").to_numpy(dtype=float)
             self.score[s] = _grid_mean(shape, at, value)
-        outputs = frame["output"].tolist()
-        self._first = {(int(r[i]), int(v[i])): outputs[i] for i in first}
-        calls = frame["tool_calls"].tolist() if "tool_calls" in frame else [None] * len(frame)
-        self._calls: list[list[dict[str, Any]]] = [c if isinstance(c, list) else [] for c in calls]
-        self._tools = _ToolModes(self._cells, self._calls) if any(self._calls) else None
+            known = value[~np.isnan(value)]
+            self._graded[s] = bool(known.size) and not np.isin(known, (0.0, 1.0)).all()
+            self._failed[s] = ok == 0
+            self._reason_of[s] = frame[f"{s}_reason"].tolist()
         first_rows = frame.drop_duplicates("_r").set_index("_r")
         self._input_rows: dict[int, dict[str, Any]] = {
             int(i): {str(k): x for k, x in rec.items()}
@@ -198,12 +286,45 @@ class GridModel:
         }
         hay: list[list[str]] = [[] for _ in self.row_ids]
         for i, rec in self._input_rows.items():
-            hay[i].extend(_text(x, None) for x in rec.values())
-        for i, out, made in zip(r, outputs, self._calls, strict=True):
-            hay[i].append(_text(out, None))
+            hay[i].extend(text(x, None) for x in rec.values())
+        for i, out, err, made in zip(
+            r.tolist(), self._outputs, self._errors, self._calls, strict=True
+        ):
+            found = out if isinstance(out, str) else err if isinstance(err, str) else None
+            hay[i].append(found if found is not None else text(out, None))
             hay[i].extend(compact(c) for c in made)
-        self._haystack = np.array([" ".join(h).lower() for h in hay], dtype=object)
-        self._by_cell = {(r, v): lab for (r, v, _), lab in sorted(self.labels.items())}
+        self._haystack = [("\n".join(h)).lower() for h in hay]
+        self._by_cell = {(r_, v_): lab for (r_, v_, _), lab in sorted(self.labels.items())}
+        self._differs: dict[tuple[str, DiffOptions], np.ndarray] = {}
+
+    def _group_outputs(self, frame: pd.DataFrame, cell_key: np.ndarray) -> None:
+        """Per cell: its distinct answers (output and tool calls) and the one most repeats gave
+        (ties: the earliest)."""
+        self._answers: list[Any] = answers(frame).tolist()
+        codes, _ = pd.factorize(pd.Series(self._answers, dtype=object))
+        pos = np.flatnonzero(codes >= 0)
+        width = int(codes.max()) + 2 if len(codes) else 2
+        pairs = cell_key[pos] * width + codes[pos]
+        unique, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+        cell_of, first_pos = unique // width, pos[first]
+        order = np.lexsort((first_pos, -counts, cell_of))
+        head = np.r_[True, cell_of[order][1:] != cell_of[order][:-1]] if len(order) else order
+        n_var = len(self.variants)
+        self.m["distinct"] = np.zeros(self.shape)
+        np.add.at(self.m["distinct"], (cell_of // n_var, cell_of % n_var), 1.0)
+        self._shown = np.full(self.shape, None, dtype=object)
+        """The output each cell shows (None: no repeat gave one)."""
+        self._shown_at = np.full(self.shape, -1, dtype=np.int64)
+        """The table row of the answer each cell shows (-1: none)."""
+        for i in order[head.astype(bool)]:
+            cell, at = int(cell_of[i]), int(first_pos[i])
+            self._shown[cell // n_var, cell % n_var] = self._outputs[at]
+            self._shown_at[cell // n_var, cell % n_var] = at
+
+    def _said(self, r: int, j: int) -> str | None:
+        """The answer a cell shows as text, its tool calls included (None: no answer)."""
+        at = int(self._shown_at[r, j])
+        return None if at < 0 else said(text(self._outputs[at], None), self._calls[at])
 
     # -- selection ------------------------------------------------------------------------
     def _checks(self, scorer: str | None) -> list[str]:
@@ -213,39 +334,99 @@ class GridModel:
             raise ValueError(f"No scorer {scorer!r}; scorers: {list(self.scorers)}.")
         return [scorer]
 
-    def select(self, filters: Filters, sort: Sort, baseline: str | None = None) -> np.ndarray:
-        """Row positions that pass ``filters``, in ``sort`` order (``baseline``: the variant
-        the ``other_tool`` filter compares with; default the first)."""
+    def _variant(self, name: str | None, what: str) -> int | None:
+        if name is None:
+            return None
+        if name not in self._var_pos:
+            raise ValueError(f"No variant {name!r} to {what}; variants: {list(self.variants)}.")
+        return self._var_pos[name]
+
+    def differs(self, baseline: str, options: DiffOptions | None = None) -> np.ndarray:
+        """(rows × variants): the shown output differs from the baseline's (False where either
+        has no output, and in the baseline's column)."""
+        options = options or DiffOptions()
+        key = (baseline, options)
+        if key not in self._differs:
+            b = self._variant(baseline, "diff against")
+            assert b is not None
+            keys = np.array(
+                [
+                    [None if x is None else options.key(x) for x in (self._said(r, j) for j in js)]
+                    for r in range(self.shape[0])
+                    for js in [range(self.shape[1])]
+                ],
+                dtype=object,
+            ).reshape(self.shape)
+            base = keys[:, [b]]
+            found = (keys != base) & (keys != None) & (base != None)  # noqa: E711
+            found[:, b] = False
+            self._differs[key] = found.astype(bool)
+        return self._differs[key]
+
+    def select(
+        self,
+        filters: Filters,
+        sort: Sort,
+        baseline: str | None = None,
+        diff: DiffOptions | None = None,
+    ) -> np.ndarray:
+        """Row positions that pass ``filters``, in ``sort`` order."""
         keep = np.ones(len(self.row_ids), dtype=bool)
         checks = self._checks(filters.scorer)
+        j = self._variant(filters.variant, "filter on")
+        cols: slice | list[int] = slice(None) if j is None else [j]
+
+        def anywhere(cells: np.ndarray) -> np.ndarray:
+            return np.asarray(cells[:, cols].any(axis=1))
+
+        ran = ~np.isnan(self.m["n"])
+        if filters.failures:
+            bad = np.zeros(self.shape, dtype=bool)
+            for s in checks:
+                bad |= self.passed[s] < self.scored[s]
+            keep &= anywhere(bad)
+        if filters.passes:
+            good = ran & (self.m["errors"] == 0) & (self.m["not_run"] == 0)
+            for s in checks:
+                good &= (self.scored[s] > 0) & (self.passed[s] == self.scored[s])
+            keep &= anywhere(good)
+        if filters.errors:
+            keep &= anywhere(self.m["errors"] > 0)
+        if filters.not_run:
+            keep &= anywhere(self.m["not_run"] > 0)
+        if filters.repeats_disagree:
+            split = self.m["distinct"] > 1 if not checks else np.zeros(self.shape, bool)
+            for s in checks:
+                split |= (self.passed[s] > 0) & (self.passed[s] < self.scored[s])
+            keep &= anywhere(split)
+        if filters.disagree:
+            split_rows = np.zeros(len(self.row_ids), dtype=bool)
+            for s in checks:
+                verdict = self._verdict(s)
+                lo, hi = np.nanmin(_nan_ok(verdict), axis=1), np.nanmax(_nan_ok(verdict), axis=1)
+                split_rows |= lo != hi
+            keep &= split_rows
         if filters.other_tool:
             base = self._var_pos.get(baseline or self.variants[0], 0)
-            tools = self._tools
+            tools, n_var = self._tools, len(self.variants)
             keep &= np.fromiter(
-                (
-                    tools is not None and tools.differs(i, base, len(self.variants))
-                    for i in range(len(self.row_ids))
-                ),
+                (tools is not None and tools.differs(i, base, n_var) for i in range(len(keep))),
                 bool,
-                len(self.row_ids),
+                len(keep),
             )
-        if filters.failures:
-            bad = (self.m["errors"] > 0).any(axis=1)
-            for s in checks:
-                bad |= (self.passed[s] < self.scored[s]).any(axis=1)
-            keep &= bad
-        if filters.disagree:
-            split = np.zeros(len(self.row_ids), dtype=bool)
-            for s in checks:
-                verdict = np.where(
-                    self.scored[s] > 0, (2 * self.passed[s] > self.scored[s]).astype(float), np.nan
+        if filters.differs or filters.regressed:
+            if not baseline:
+                raise ValueError(
+                    "Choose a baseline variant ('diff vs') to find rows that differ from it or "
+                    "regressed against it."
                 )
-                lo, hi = np.nanmin(_nan_ok(verdict), axis=1), np.nanmax(_nan_ok(verdict), axis=1)
-                split |= lo != hi
-            keep &= split
-        if filters.search.strip():
-            needle = filters.search.strip().lower()
-            keep &= np.fromiter((needle in h for h in self._haystack), bool, len(self._haystack))
+            if filters.differs:
+                keep &= anywhere(self.differs(baseline, diff))
+            if filters.regressed:
+                keep &= anywhere(self.regressed(baseline, checks))
+        found = matcher(filters.search, filters.regex)
+        if found is not None:
+            keep &= np.fromiter((found(h) for h in self._haystack), bool, len(self._haystack))
         rows = np.flatnonzero(keep)
         if sort.by == "row":
             return rows[::-1] if sort.desc else rows
@@ -259,12 +440,33 @@ class GridModel:
         nan_last = np.isnan(values[order])
         return np.concatenate([rows[order][~nan_last], rows[order][nan_last]])
 
+    def _verdict(self, scorer: str) -> np.ndarray:
+        """(rows × variants): 1 where most scored repeats passed, 0 where not, NaN unscored."""
+        with np.errstate(invalid="ignore"):
+            verdict: np.ndarray = np.where(
+                self.scored[scorer] > 0,
+                (2 * self.passed[scorer] > self.scored[scorer]).astype(float),
+                np.nan,
+            )
+        return verdict
+
+    def regressed(self, baseline: str, checks: Sequence[str] | None = None) -> np.ndarray:
+        """(rows × variants): the baseline passes a check (most repeats) and the cell fails it."""
+        b = self._variant(baseline, "compare with")
+        assert b is not None
+        found = np.zeros(self.shape, dtype=bool)
+        for s in self.scorers if checks is None else checks:
+            verdict = self._verdict(s)
+            found |= (verdict[:, [b]] == 1) & (verdict == 0)
+        found[:, b] = False
+        return found
+
     def metric(self, by: str, scorer: str | None = None) -> np.ndarray:
         """(rows × variants) values of a sort metric."""
         s = self._checks(scorer)[0] if scorer else (self.scorers[0] if self.scorers else None)
         if by in ("pass", "score"):
             if s is None:
-                return np.full((len(self.row_ids), len(self.variants)), np.nan)
+                return np.full(self.shape, np.nan)
             if by == "pass":
                 with np.errstate(invalid="ignore", divide="ignore"):
                     rate: np.ndarray = self.passed[s] / self.scored[s]
@@ -280,79 +482,110 @@ class GridModel:
         page: int = 0,
         page_size: int = 25,
         baseline: str | None = None,
+        diff: DiffOptions | None = None,
     ) -> dict[str, Any]:
         """One page: ``rows`` (JSON-ready), ``total`` matching rows, ``pages``, ``page``."""
-        rows = self.select(filters or Filters(), sort or Sort(), baseline)
+        rows = self.select(filters or Filters(), sort or Sort(), baseline, diff)
         size = max(1, int(page_size))
         pages = max(1, -(-len(rows) // size))
         page = min(max(0, int(page)), pages - 1)
         chosen = rows[page * size : (page + 1) * size]
         return {
-            "rows": [self.row(int(r), baseline) for r in chosen],
+            "rows": [self.row(int(r), baseline, diff) for r in chosen],
             "total": len(rows),
             "pages": pages,
             "page": page,
         }
 
-    def row(self, r: int, baseline: str | None = None) -> dict[str, Any]:
+    def row(
+        self, r: int, baseline: str | None = None, diff: DiffOptions | None = None
+    ) -> dict[str, Any]:
         """One grid row: inputs and a cell per variant."""
         base_j = self._var_pos.get(baseline) if baseline else None
-        base_out = self._said(r, base_j) if base_j is not None else ""
+        base_out = self._said(r, base_j) if base_j is not None else None
         row_id = self.row_ids[r]
-        inputs = self._input_rows.get(r)
         cells = []
         for j, variant in enumerate(self.variants):
             if np.isnan(self.m["n"][r, j]):
-                cells.append({"variant": variant, "missing": True})
+                cells.append({"variant": variant, "status": "missing", "missing": True})
                 continue
-            out = _text(self._first.get((r, j)), None)
-            made = self._calls[self._cells[(r, j)][0]]
-            checks = {}
-            for s in self.scorers:
-                k, m = self.passed[s][r, j], self.scored[s][r, j]
-                state = "none" if m == 0 else "pass" if k == m else "fail" if k == 0 else "mixed"
-                checks[s] = {"k": int(k), "n": int(m), "state": state}
-            first_score = self.score[self.scorers[0]][r, j] if self.scorers else np.nan
-            label, comment = self._cell_label(row_id, variant)
-            cells.append(
-                {
-                    "variant": variant,
-                    "output": _text(out),
-                    "diff": (
-                        word_diff(base_out, self._said(r, j))[: _TRUNCATE * 3]
-                        if base_j is not None and j != base_j
-                        else None
-                    ),
-                    "tool_calls": [compact(c) for c in made],
-                    "tools_invalid": any(c.get("invalid") for c in made),
-                    "tools_mode": self._tools.mode(r, j) if self._tools is not None else None,
-                    "checks": checks,
-                    "score": _num(first_score),
-                    "tokens": _num(self.m["tokens"][r, j]),
-                    "latency_ms": _num(self.m["latency"][r, j]),
-                    "cost_usd": _num(self.m["cost"][r, j]),
-                    "n": int(self.m["n"][r, j]),
-                    "errors": int(self.m["errors"][r, j]),
-                    "starved": int(self.m["starved"][r, j]),
-                    "distinct": int(self.m["distinct"][r, j]),
-                    "label": label,
-                    "comment": comment,
-                }
+            cell = self._cell(r, j)
+            out = self._said(r, j)
+            cell["diff"] = (
+                word_diff(base_out, out, diff)
+                if base_out is not None and out is not None and j != base_j
+                else None
             )
-        values = {} if inputs is None else {c: _text(inputs[c], 200) for c in self.inputs}
-        return {"row_id": _plain(row_id), "inputs": values, "cells": cells}
+            cells.append(cell)
+        inputs = self._input_rows.get(r, {})
+        return {
+            "row_id": plain(row_id),
+            "inputs": {c: input_value(inputs.get(c)) for c in self.inputs},
+            "cells": cells,
+        }
 
-    def _said(self, r: int, j: int) -> str:
-        """The first repeat's output and tool calls as text (what the diff compares)."""
-        at = self._cells.get((r, j))
-        text = _text(self._first.get((r, j)), None)
-        if at is None or not self._calls[at[0]]:
-            return text
-        shown = "\n".join(f"→ {compact(c)}" for c in self._calls[at[0]])
-        return f"{text}\n{shown}" if text else shown
+    def _cell(self, r: int, j: int) -> dict[str, Any]:
+        variant = self.variants[j]
+        at = self._cells[(r, j)]
+        n, errors, not_run = (int(self.m[k][r, j]) for k in ("n", "errors", "not_run"))
+        out = self._shown[r, j]
+        status = "notrun" if not_run == n else "error" if errors + not_run == n else "ok"
+        first_error = next((self._errors[i] for i in at if self._errors[i] is not None), None)
+        checks = {}
+        for s in self.scorers:
+            k, m = int(self.passed[s][r, j]), int(self.scored[s][r, j])
+            state = "none" if m == 0 else "pass" if k == m else "fail" if k == 0 else "mixed"
+            check: dict[str, Any] = {"k": k, "n": m, "state": state}
+            if self._graded[s]:
+                check["score"] = score_text(self.score[s][r, j])
+            if state in ("fail", "mixed"):
+                reason = next((self._reason_of[s][i] for i in at if self._failed[s][i]), None)
+                check["reason"] = text(reason, 160)
+            checks[s] = check
+        shown = text(out)
+        cell: dict[str, Any] = {
+            "variant": variant,
+            "status": status,
+            "output": shown,
+            "checks": checks,
+            "meta": cell_meta(
+                self.m["tokens"][r, j],
+                self.m["latency"][r, j],
+                None if self._unpriced[r, j] else self.m["cost"][r, j],
+            ),
+            "n": n,
+            "errors": errors,
+            "not_run": not_run,
+            "distinct": int(self.m["distinct"][r, j]),
+            "label": self._by_cell.get((str(self.row_ids[r]), variant), ("", ""))[0],
+            "comment": self._by_cell.get((str(self.row_ids[r]), variant), ("", ""))[1],
+        }
+        if first_error is not None:
+            cell["error"] = text(first_error, 200)
+        pretty = pretty_json(str(out)) if out is not None else None
+        if pretty is not None:
+            cell["kind"], cell["pretty"] = "json", text(pretty)
+        if cell["distinct"] > 1:
+            cell["outputs"] = self._distinct(at)
+        starved = int(self.m["starved"][r, j])
+        if starved:
+            cell["starved"] = starved
+        if self._tools is not None:
+            made = self._calls[int(self._shown_at[r, j])] if self._shown_at[r, j] >= 0 else []
+            cell["tool_calls"] = [compact(c) for c in made]
+            cell["tools_invalid"] = any(c.get("invalid") for c in made)
+            cell["tools_mode"] = self._tools.mode(r, j)
+        return cell
 
-    def _cell_label(self, row_id: Any, variant: str) -> tuple[str, str]:
-        return self._by_cell.get((str(row_id), variant), ("", ""))
+    def _distinct(self, at: range, limit: int | None = TRUNCATE) -> list[dict[str, Any]]:
+        """The distinct outputs of a cell's repeats, most frequent first (ties: earliest)."""
+        seen: dict[str, list[int]] = {}
+        for i in at:
+            if self._outputs[i] is not None:
+                answer = said(text(self._outputs[i], None), self._calls[i])
+                seen.setdefault(answer, []).append(self._repeat[i])
+        ranked = sorted(seen.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
+        return [{"text": text(t, limit), "count": len(reps), "repeats": reps} for t, reps in ranked]
 
     def set_label(self, row_id: Any, variant: str, repeat: int, label: str, comment: str) -> None:
         """Record a human label (the caller saves it in the store)."""
@@ -362,54 +595,92 @@ class GridModel:
     def detail(
         self, row_id: Any, variant: str, raw: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Everything about one cell: per repeat the messages, output, raw response (from
-        ``raw`` by request key), usage, and each scorer's value, verdict and reason."""
+        """Everything about one cell. Repeats that gave the same answer (output and tool calls)
+        or error are one group ("3 ×"): its output and calls, each scorer's verdict and distinct
+        reasons, and per repeat the raw response (from ``raw`` by request key), usage (cached,
+        reasoning tokens, time to first token), reasoning, trajectory, grade and further
+        fields."""
         r, j = self._row_pos.get(str(row_id)), self._var_pos.get(variant)
-        if r is None or j is None:
+        if r is None or j is None or (r, j) not in self._cells:
             raise ValueError(f"No cell for row {row_id!r} and variant {variant!r}.")
-        at = list(self._cells.get((r, j), range(0)))
-        part = self._frame.iloc[at]
-        repeats = []
-        for i, (_, rec) in zip(at, part.iterrows(), strict=True):
-            scores = [
+        part = self._frame.iloc[list(self._cells[(r, j)])]
+        groups: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+        for i, rec in zip(self._cells[(r, j)], part.to_dict(orient="records"), strict=True):
+            key = (said(text(rec["output"], None), self._calls[i]), text(rec["error"], None))
+            groups.setdefault(key, []).append((i, {str(k): v for k, v in rec.items()}))
+        out: list[dict[str, Any]] = []
+        for (_, error), members in groups.items():
+            recs = [rec for _, rec in members]
+            output = text(recs[0]["output"], None)
+            pretty = pretty_json(output) if output else None
+            label = self.labels.get((str(row_id), variant, int(recs[0]["repeat"])), ("", ""))
+            out.append(
                 {
-                    "scorer": s,
-                    "value": _plain(rec[s]),
-                    "passed": None if pd.isna(rec[f"{s}_pass"]) else bool(rec[f"{s}_pass"]),
-                    "reason": _text(rec[f"{s}_reason"], None),
-                }
-                for s in self.scorers
-            ]
-            label = self.labels.get((str(row_id), variant, int(rec["repeat"])), ("", ""))
-            trajectory = rec.get("trajectory")
-            repeats.append(
-                {
-                    "repeat": int(rec["repeat"]),
-                    "messages": _messages(rec["messages"]),
-                    "output": _text(rec["output"], None),
-                    "tool_calls": self._calls[i],
-                    "trajectory": trajectory if isinstance(trajectory, list) else None,
-                    "error": _text(rec["error"], None),
-                    "finish_reason": _text(rec["finish_reason"], None),
-                    "raw": (raw or {}).get(str(rec["request_key"])),
-                    "input_tokens": _plain(rec["input_tokens"]),
-                    "output_tokens": _plain(rec["output_tokens"]),
-                    **{k: _plain(rec.get(k)) for k in _USAGE_DETAIL},
-                    "reasoning": _text(rec.get("reasoning"), None) or None,
-                    "parsed": _json_value(rec.get("parsed")),
-                    "starved": bool(rec.get("starved", False)),
-                    "ttft_ms": _num(rec.get("ttft_ms")),
-                    "latency_ms": _num(rec["latency_ms"]),
-                    "cost_usd": _num(rec["cost_usd"]),
-                    "cached": bool(rec["cached"]),
-                    "request_key": str(rec["request_key"]),
-                    "scores": scores,
+                    "output": output,
+                    "error": error,
+                    "not_run": error.startswith(NOT_RUN_PREFIX),
+                    "kind": "json" if pretty is not None else "text",
+                    "pretty": pretty,
+                    "tool_calls": [compact(c) for c in self._calls[members[0][0]]],
+                    "count": len(recs),
+                    "repeats": [int(x["repeat"]) for x in recs],
+                    "scores": [self._scores(s, recs) for s in self.scorers],
+                    "runs": [self._run(i, x, raw or {}, str(row_id), variant) for i, x in members],
                     "label": label[0],
                     "comment": label[1],
                 }
             )
-        inputs = {c: _text(x, None) for c, x in self._input_rows.get(r, {}).items()}
-        return {"row_id": _plain(row_id), "variant": variant, "inputs": inputs, "repeats": repeats}
+        out.sort(key=lambda g: (-g["count"], g["repeats"][0]))
+        first = part.iloc[0]
+        return {
+            "row_id": plain(row_id),
+            "variant": variant,
+            "model": text(first.get("model"), None),
+            "inputs": {c: input_value(x, None) for c, x in self._input_rows.get(r, {}).items()},
+            "messages": messages(first["messages"]),
+            "groups": out,
+            "repeats": len(part),
+        }
+
+    def _scores(self, scorer: str, recs: list[dict[str, Any]]) -> dict[str, Any]:
+        verdicts = [rec[f"{scorer}_pass"] for rec in recs]
+        known = [bool(v) for v in verdicts if v is not None and not pd.isna(v)]
+        reasons: dict[str, list[int]] = {}
+        for rec in recs:
+            reasons.setdefault(text(rec[f"{scorer}_reason"], None), []).append(int(rec["repeat"]))
+        values = {score_text(rec[scorer]) for rec in recs} - {figures.MISSING}
+        return {
+            "scorer": scorer,
+            "passed": None if not known else sum(known),
+            "n": len(known),
+            "value": ", ".join(sorted(values)) if self._graded.get(scorer) else "",
+            "reasons": [{"text": t, "repeats": reps} for t, reps in reasons.items() if t],
+        }
+
+    def _run(
+        self, i: int, rec: Mapping[str, Any], raw: Mapping[str, Any], row_id: str, variant: str
+    ) -> dict[str, Any]:
+        repeat = int(rec["repeat"])
+        label = self.labels.get((row_id, variant, repeat), ("", ""))
+        extra = {c: jsonable(rec[c]) for c in self.extra or ()}
+        facts = {k: plain(rec.get(k)) for k in USAGE_DETAIL}
+        trajectory = rec.get("trajectory")
+        return {
+            "repeat": repeat,
+            "finish_reason": text(rec["finish_reason"], None),
+            "usage": usage_line(rec),
+            **facts,
+            "tool_calls": self._calls[i],
+            "trajectory": trajectory if isinstance(trajectory, list) else None,
+            "reasoning": text(rec.get("reasoning"), None) or None,
+            "starved": bool(plain(rec.get("starved")) or False),
+            "cached": bool(rec["cached"]),
+            "request_key": str(rec["request_key"]),
+            "raw": raw.get(str(rec["request_key"])),
+            "label": label[0],
+            "comment": label[1],
+            "extra": {k: v for k, v in extra.items() if v not in (None, "", [], {})},
+        }
 
     def repeats_of(self, row_id: Any, variant: str) -> list[tuple[int, str]]:
         """(repeat, request_key) of every repeat in a cell."""
@@ -420,40 +691,29 @@ class GridModel:
         return [(int(a), str(b)) for a, b in zip(part["repeat"], part["request_key"], strict=True)]
 
 
-class _ToolModes:
-    """Per cell, the tool calls most of its repeats made: to say "4 of 5 repeats call
-    lookup_order(order_id="42")" and to find cells that call other tools than the baseline."""
-
-    def __init__(
-        self, cells: Mapping[tuple[int, int], range], calls: Sequence[list[dict[str, Any]]]
-    ) -> None:
-        self.modes: dict[tuple[int, int], tuple[tuple[str, ...], str, int, int]] = {}
-        for cell, at in cells.items():
-            seen = Counter(signatures(calls[i]) for i in at)
-            top, count = seen.most_common(1)[0]
-            example = next(calls[i] for i in at if signatures(calls[i]) == top)
-            names = tuple(c["name"] for c in example)
-            shown = ", ".join(compact(c, 80) for c in example) or "no tool"
-            self.modes[cell] = (names, shown, count, len(at))
-
-    def mode(self, r: int, j: int) -> str | None:
-        """``4 of 5 repeats call lookup_order(order_id="42")`` (None: one repeat)."""
-        found = self.modes.get((r, j))
-        if found is None or found[3] < 2:
-            return None
-        _, shown, count, n = found
-        return f"{count} of {n} repeats call {shown}"
-
-    def differs(self, r: int, base: int, variants: int) -> bool:
-        """A variant's usual tools differ from the baseline's on row ``r``."""
-        mine = self.modes.get((r, base))
-        if mine is None:
-            return False
-        return any(
-            (r, j) in self.modes and self.modes[(r, j)][0] != mine[0]
-            for j in range(variants)
-            if j != base
+def header_rows(summary: pd.DataFrame, scorers: Sequence[str]) -> list[dict[str, Any]]:
+    """The statistics header, per variant, formatted: each scorer's pass rate and 95% interval,
+    cost, latency, errors and cells not run (from ``analyze(table).summary()``)."""
+    rows = []
+    for rec in summary.to_dict(orient="records"):
+        checks = {}
+        for s in scorers:
+            rate, low, high = (plain(rec.get(f"{s}_pass_{k}")) for k in ("rate", "low", "high"))
+            ci = f"{figures.share(low)} – {figures.share(high)}" if low is not None else ""
+            checks[s] = {"rate": figures.share(rate), "ci": ci, "value": rate}
+        rows.append(
+            {
+                "variant": str(rec["variant"]),
+                "model": text(rec.get("model"), None),
+                "checks": checks,
+                "cost": figures.money(rec.get("cost_usd")),
+                "latency": figures.duration(rec.get("latency_p50_ms")),
+                "latency_p95": figures.duration(rec.get("latency_p95_ms")),
+                "errors": int(plain(rec.get("errors")) or 0),
+                "not_run": int(plain(rec.get("not_run")) or 0),
+            }
         )
+    return rows
 
 
 def _grid_sum(
@@ -480,32 +740,9 @@ def _grid_mean(
 
 
 def _nan_ok(values: np.ndarray) -> np.ndarray:
-    """Rows that are all NaN become +inf/-inf-free zeros, so nanmin/nanmax do not warn."""
+    """Rows that are all NaN become zeros, so nanmin/nanmax do not warn."""
     empty = np.isnan(values).all(axis=1)
     if empty.any():
         values = values.copy()
         values[empty] = 0.0
     return values
-
-
-def _messages(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return [{"role": "?", "content": value}]
-        return list(parsed) if isinstance(parsed, list) else []
-    return list(value) if isinstance(value, list) else []
-
-
-def _json_value(value: Any) -> Any:
-    """A parsed reply as JSON data (a missing one, NaN included, is None)."""
-    return None if value is None or (isinstance(value, float) and value != value) else value
-
-
-def _plain(value: Any) -> Any:
-    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value if isinstance(value, (str, int, float, bool)) else str(value)

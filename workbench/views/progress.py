@@ -82,6 +82,10 @@ class NotebookProgress:
     def finish(self, tally: Tally, status: str, message: str) -> None:
         self._show(f"{self.label}: {tally.line(self.budget)}" + (f"\n{message}" if message else ""))
 
+    def fail(self, error: BaseException) -> None:
+        """The run's error in place of the progress line."""
+        self._show(f"{self.label}: {type(error).__name__}: {error}")
+
 
 def auto_progress(label: str) -> Progress:
     """The right progress display for where we are running."""

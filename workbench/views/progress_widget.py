@@ -1,9 +1,11 @@
-"""Run progress as an ipywidget: a bar, the counts, spend vs budget, the latest outputs as they
-arrive, and a Stop button.
+"""Run progress as an ipywidget: a bar, the counts, elapsed time and time left, spend vs budget,
+why it runs slower than it could (e.g. the slow local-model hint), the latest outputs as they
+arrive, and a Stop button; then a clear final state (done, stopped, failed).
 
 Implements the :class:`~workbench.engine.progress.Progress` protocol. ``Experiment.run`` calls
 :meth:`ProgressWidget.bind` with a thread-safe function that asks the run to stop; Stop calls it,
-and the run ends cleanly keeping what finished.
+and the run ends cleanly keeping what finished. An error before the first call replaces the
+widget with its message (:meth:`ProgressWidget.fail`). Colours are the notebook theme's.
 """
 
 from __future__ import annotations
@@ -17,26 +19,51 @@ from typing import Any
 
 import ipywidgets as w
 
+from workbench import figures
 from workbench.engine.progress import Finished, Tally
+from workbench.views.display import error_html
 from workbench.views.snapshot import with_static
 
 __all__ = ["ProgressWidget"]
+
+_ERROR = "var(--jp-error-color1, #d62728)"
+_HINT = "var(--jp-warn-color0, #e65100)"
+_ENDED = {
+    "complete": ("success", "done"),
+    "budget": ("warning", "stopped at the budget"),
+    "interrupted": ("danger", "stopped"),
+}
+"""Bar style and headline of each way a run ends (else: failed)."""
 
 
 class ProgressWidget:
     """Progress of one run, shown in the cell that started it."""
 
-    def __init__(self, label: str, *, display: bool = True, interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        label: str,
+        *,
+        display: bool = True,
+        interval: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.label = label
         self.interval = interval
+        self.clock = clock
         self.budget: float | None = None
+        self.started: float | None = None
+        """When the run started (``clock`` time); None before."""
         self.bar = w.IntProgress(value=0, min=0, max=1, description="", bar_style="info")
-        self.text = w.HTML(value=f"<b>{label}</b>: starting")
+        self.text = w.HTML(value=f"<b>{html.escape(label)}</b>: starting")
+        self.hints = w.HTML(value="")
+        """Why the run goes slower than it could, e.g. the local model's speed and what to do."""
         self.latest = w.HTML(value="")
         """The calls that finished last, newest first: variant, row, repeat, output or error."""
         self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop")
         self.stop_button.on_click(lambda _: self.request_stop())
-        self.box = w.VBox([w.HBox([self.bar, self.stop_button]), self.text, self.latest])
+        self.box = w.VBox(
+            [w.HBox([self.bar, self.stop_button]), self.text, self.hints, self.latest]
+        )
         self.stop_requested = False
         self._stop: Callable[[], None] | None = None
         self._last = 0.0
@@ -64,23 +91,40 @@ class ProgressWidget:
         if self._stop is not None:
             self._stop()
 
-    def _show(self, tally: Tally, note: str = "") -> None:
+    def _times(self, tally: Tally, going: bool = True) -> str:
+        """Elapsed time, and time left while calls go."""
+        if self.started is None:
+            return ""
+        elapsed = (self.clock() - self.started) * 1000
+        shown = f"elapsed {figures.duration(elapsed)}"
+        left = tally.total - tally.done
+        if going and left > 0 and tally.rate > 0:
+            shown += f" · about {figures.duration(left / tally.rate * 1000)} left"
+        return shown
+
+    def _show(self, tally: Tally, headline: str = "", note: str = "") -> None:
         self.bar.max = max(tally.total, 1)
         self.bar.value = tally.done
         left = tally.total - tally.done
-        spend = f"${tally.spent:.4f}" + (
+        spend = figures.money(tally.spent) + (
             f" of ${self.budget:.2f} budget" if self.budget is not None else ""
         )
+        state = f" — <b>{headline}</b>" if headline else ""
+        times = self._times(tally, going=not headline)
         self.text.value = (
-            f"<b>{self.label}</b>: {tally.done}/{tally.total} done · {tally.cached} cached · "
-            f"{tally.failed} failed · {left} remaining · {spend} · {tally.rate:.1f} calls/s"
-            + "".join(f"<br><i>{html.escape(text)}</i>" for text in tally.notes.values())
-            + (f"<br>{note}" if note else "")
+            f"<b>{html.escape(self.label)}</b>{state}: {tally.done}/{tally.total} done · "
+            f"{tally.cached} cached · {tally.failed} failed · {left} remaining · {spend} · "
+            f"{tally.rate:.1f} calls/s" + (f" · {times}" if times else "")
+        ) + (f"<br>{html.escape(note)}" if note else "")
+        self.hints.value = "".join(
+            f'<div style="color:{_HINT}">⚠ {html.escape(text)}</div>'
+            for text in tally.notes.values()
         )
         self.latest.value = _latest_table(tally.recent)
 
     def start(self, tally: Tally, budget: float | None) -> None:
         self.budget = budget
+        self.started = self.clock()
         self._show(tally)
 
     def update(self, tally: Tally) -> None:
@@ -90,11 +134,29 @@ class ProgressWidget:
             self._show(tally)
 
     def finish(self, tally: Tally, status: str, message: str) -> None:
-        self._show(tally, message)
-        self.bar.bar_style = {"complete": "success", "budget": "warning"}.get(status, "danger")
+        style, headline = _ENDED.get(status, ("danger", "failed"))
+        self._show(tally, headline, message)
+        self.bar.bar_style = style
         self.stop_button.disabled = True
-        self.stop_button.description = "Stopped" if status != "complete" else "Done"
-        if self._handle is not None:  # the finished state, also for readers without a kernel
+        self.stop_button.layout.display = "none"  # nothing left to stop
+        self._release()
+
+    def fail(self, error: BaseException) -> None:
+        """The run could not start (or broke): its message takes the widget's place."""
+        started = self.started is not None
+        panel = w.HTML(value=error_html(error, self.label, started=started))
+        self.stop_button.layout.display = "none"
+        if started:  # what ran stays in view; the error says why it ended
+            self.bar.bar_style = "danger"
+            self.box.children = [*self.box.children, panel]
+        else:  # nothing ran: no bar, no Stop, just what to do
+            self.box.children = [panel]
+        self._release()
+
+    def _release(self) -> None:
+        """The run has ended: show its final state also to readers without a kernel, and give
+        the Stop button's messages back to the kernel's main thread."""
+        if self._handle is not None:
             self._handle.update(
                 with_static(self.box._repr_mimebundle_(), self.static_html()), raw=True
             )
@@ -103,8 +165,10 @@ class ProgressWidget:
             self._unroute = None
 
     def static_html(self) -> str:
-        """The progress as it stands, as HTML saved with the notebook."""
-        return f"<div>{self.text.value}{self.latest.value}</div>"
+        """The progress as it stands (or the error that ended it), as HTML saved with the
+        notebook."""
+        shown = [c.value for c in self.box.children if isinstance(c, w.HTML)]
+        return f"<div>{''.join(shown)}</div>"
 
 
 def _latest_table(recent: Iterable[Finished], width: int = 160) -> str:
@@ -112,7 +176,7 @@ def _latest_table(recent: Iterable[Finished], width: int = 160) -> str:
     rows = []
     for f in reversed(list(recent)):
         if f.error is not None:
-            shown = f'<span style="color:#d62728">error: {html.escape(f.error[:width])}</span>'
+            shown = f'<span style="color:{_ERROR}">error: {html.escape(f.error[:width])}</span>'
         else:
             text = " ".join((f.output or "").split())
             shown = html.escape(text[:width] + ("…" if len(text) > width else ""))

@@ -101,8 +101,11 @@ def _cell_html(cell: Mapping[str, Any], limit: int) -> str:
         if any(c["state"] == state for c in checks.values()):
             worst = state
             break
-    if cell.get("errors"):
+    status = cell.get("status")
+    if status == "error" or (status is None and cell.get("errors")):
         worst = "fail"
+    elif status == "notrun":
+        worst = "none"
     _, background, colour = STATES[worst]
     marks = " ".join(
         f"{STATES[c['state']][0]} {html.escape(name)} {c['k']}/{c['n']}"
@@ -112,7 +115,9 @@ def _cell_html(cell: Mapping[str, Any], limit: int) -> str:
     if len(text) > limit:
         text = text[:limit] + "…"
     shown = cell.get("diff") or html.escape(text)
-    if cell.get("errors") and not text:
+    if status == "notrun":
+        shown = "<i>○ not run</i>"
+    elif cell.get("errors") and not text:
         shown = "<i>call failed</i>"
     return (
         f'<td class="wb-snapshot-cell wb-snapshot-{worst}" style="{_CELL};'
