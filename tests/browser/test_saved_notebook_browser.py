@@ -4,12 +4,10 @@ chart show; no widget error. Screenshot: ``docs/screenshots/saved-notebook.png``
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
-from chromium import CHROMIUM, CHROMIUM_ARGS, SHOTS
-from test_grid_browser import lab  # noqa: F401  (the JupyterLab server fixture)
+from conftest import Lab
+from lab import low_contrast, notebook_page
 
 nbclient = pytest.importorskip("nbclient")
 
@@ -32,18 +30,13 @@ res = exp.run()""",
 ]
 
 
-def test_saved_notebook_shows_results_without_running(
-    lab: tuple[str, Path],  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    pytest.importorskip("playwright")
-    from playwright.sync_api import expect, sync_playwright
+def test_saved_notebook_shows_results_without_running(lab: Lab) -> None:
+    from playwright.sync_api import expect
 
-    url, root = lab
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)"}
-    work = tmp_path / "elsewhere"
+    work = lab.work / "elsewhere"
     work.mkdir()
     nbclient.NotebookClient(
         nb,
@@ -52,29 +45,18 @@ def test_saved_notebook_shows_results_without_running(
         resources={"metadata": {"path": str(work)}},
         store_widget_state=False,  # JupyterLab's default
     ).execute()
-    nbformat.write(nb, root / "saved.ipynb")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1300},
-        )
-        try:
-            page = browser.new_page()
-            page.goto(f"{url}/lab/tree/saved.ipynb")
-            outputs = page.locator(".jp-OutputArea-output")
-            snapshot = outputs.filter(has_text="Saved snapshot").first
-            expect(snapshot).to_be_visible(timeout=90_000)
-            expect(snapshot).to_contain_text("needs a running kernel")
-            expect(snapshot).to_contain_text("contains (95% CI)")
-            expect(snapshot).to_contain_text("no significant difference")
-            expect(snapshot.locator("td", has_text="Kyoto").first).to_be_visible()
-            chart = page.locator(".jp-CodeCell").nth(2).locator(".jp-OutputArea-output")
-            expect(chart.locator("img, svg").first).to_be_visible(timeout=30_000)
-            assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
-            snapshot.screenshot(path=str(SHOTS / "saved-notebook.png"))
-        finally:
-            browser.close()
+    nbformat.write(nb, lab.root / "saved.ipynb")
+    with notebook_page(lab.url, "saved", lab.work / "chromium-saved", run_all=False) as page:
+        outputs = page.locator(".jp-OutputArea-output")
+        snapshot = outputs.filter(has_text="Saved snapshot").first
+        expect(snapshot).to_be_visible(timeout=90_000)
+        expect(snapshot).to_contain_text("needs a running kernel")
+        expect(snapshot).to_contain_text("contains (95% CI)")
+        expect(snapshot).to_contain_text("no significant difference")
+        expect(snapshot.locator("td", has_text="Kyoto").first).to_be_visible()
+        chart = page.locator(".jp-CodeCell").nth(2).locator(".jp-OutputArea-output")
+        expect(chart.locator("img, svg").first).to_be_visible(timeout=30_000)
+        assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
+        low = low_contrast(snapshot)  # read without a kernel, in either theme
+        assert not low, low[:12]
+        snapshot.screenshot(path=str(lab.shot("saved-notebook")))
