@@ -100,6 +100,7 @@ def _info(model: str, facts: dict[str, Any]) -> ModelInfo:
             input_per_1m=_opt_float(facts.get("input_per_1m")),
             output_per_1m=_opt_float(facts.get("output_per_1m")),
             as_of=facts.get("as_of"),
+            batch_discount=_opt_float(facts.get("batch_discount")),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"Catalog entry for {model}: {exc}") from exc
@@ -132,5 +133,6 @@ def model_info(model: str | ModelId, settings: Settings | None = None) -> ModelI
             base.input_per_1m,
             base.output_per_1m,
             base.as_of,
+            base.batch_discount,
         )
     return provider_class(mid, settings).fallback_info(mid, settings)

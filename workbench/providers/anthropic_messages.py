@@ -6,12 +6,14 @@ import inspect
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from workbench.config import Settings
 from workbench.errors import MissingKeyError, ParamError, ProviderError
 from workbench.providers.base import (
     COMMON_PARAMS,
+    BatchAPI,
+    BatchLimits,
     ChatRequest,
     ModelId,
     ModelInfo,
@@ -52,6 +54,8 @@ class AnthropicProvider(Provider):
     sdk = "anthropic"
     extra = "anthropic"
     default_max_tokens = DEFAULT_MAX_TOKENS
+    batch_limits: ClassVar[BatchLimits | None] = BatchLimits(100_000, 256_000_000)
+    """Message Batches: up to 100,000 requests and 256 MB per batch."""
 
     max_nonstreaming_tokens = 21_333
     """The SDK refuses larger max_tokens without streaming (its 10-minute rule)."""
@@ -94,6 +98,7 @@ class AnthropicProvider(Provider):
         self.base_url = base_url
         self._client: Any = None
         self._direct: set[str] = set()
+        self._batches: BatchAPI | None = None
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -147,6 +152,19 @@ class AnthropicProvider(Provider):
         latency = (self.clock() - start) * 1000
         try:
             raw = json.loads(reply.http_response.content)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ProviderError(
+                f"{self.name}: unusable response ({exc})", kind="bad_response", retryable=True
+            ) from None
+        return self.response_from_body(raw, latency)
+
+    def request_body(self, request: ChatRequest) -> dict[str, Any]:
+        body = self._body(request)
+        body.update(body.pop("extra_body", None) or {})
+        return body
+
+    def response_from_body(self, raw: Mapping[str, Any], latency_ms: float = 0.0) -> Response:
+        try:
             blocks = raw.get("content") or []
             text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
             usage = raw.get("usage") or {}
@@ -160,9 +178,19 @@ class AnthropicProvider(Provider):
             input_tokens=safe_int(usage.get("input_tokens")),
             output_tokens=safe_int(usage.get("output_tokens")),
             finish_reason=_FINISH.get(stop, stop) if stop else None,
-            latency_ms=latency,
-            raw=raw,
+            latency_ms=latency_ms,
+            raw=raw if isinstance(raw, dict) else dict(raw),
         )
+
+    def batches(self) -> BatchAPI | None:
+        limits = type(self).batch_limits
+        if limits is None:
+            return None
+        if self._batches is None:
+            from workbench.providers.anthropic_batch import AnthropicBatches
+
+            self._batches = AnthropicBatches(self, self._get_client, limits)
+        return self._batches
 
     async def aclose(self) -> None:
         if self._client is not None:

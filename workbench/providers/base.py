@@ -15,7 +15,7 @@ import os
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,6 +27,11 @@ from workbench.tokens.count import TokenCount, estimated
 __all__ = [
     "COMMON_PARAMS",
     "OUTPUT_RESERVE_CAP",
+    "BatchAPI",
+    "BatchItem",
+    "BatchLimits",
+    "BatchResult",
+    "BatchStatus",
     "ChatRequest",
     "ModelId",
     "ModelInfo",
@@ -71,6 +76,9 @@ class ModelInfo:
     """USD per 1M output tokens; None if unknown."""
     as_of: str | None = None
     """Date the facts were checked."""
+    batch_discount: float | None = None
+    """What a call sent in a provider batch costs, as a fraction of the prices above (0.5: half
+    price); None: no batch price known, so batch calls are priced as real-time ones."""
 
     @property
     def priced(self) -> bool:
@@ -82,6 +90,23 @@ class ModelInfo:
         if self.input_per_1m is None or self.output_per_1m is None:
             return None
         return (input_tokens * self.input_per_1m + output_tokens * self.output_per_1m) / 1e6
+
+    def batch_cost(self, input_tokens: int, output_tokens: int) -> float | None:
+        """USD for one call sent in a provider batch (see :attr:`batch_discount`)."""
+        full = self.cost(input_tokens, output_tokens)
+        if full is None or self.batch_discount is None:
+            return full
+        return full * self.batch_discount
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """What one provider batch may hold (a provider with a batch API says so on its class)."""
+
+    max_requests: int
+    """Requests in one batch."""
+    max_bytes: int
+    """Bytes of one batch as sent (the JSONL file, or the JSON body of the request)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +133,9 @@ class Response:
     error_kind: str | None = None
     raw: dict[str, Any] | None = None
     """The provider's response body as plain data (never request headers)."""
+    batch: str | None = None
+    """The provider batch that answered the call (None: a real-time call); such a call is
+    priced at the batch price."""
 
     @property
     def ok(self) -> bool:
@@ -118,6 +146,107 @@ class Response:
     def failure(cls, exc: ProviderError, latency_ms: float = 0.0) -> Response:
         """A failed call as data."""
         return cls(text=None, latency_ms=latency_ms, error=str(exc), error_kind=exc.kind)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One request of a provider batch and the id that names its result."""
+
+    custom_id: str
+    request: ChatRequest
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The result of one request of a batch: its Response (an error as data) and whether a
+    follow-up batch may try it again (a server error, a rate limit; not a bad request)."""
+
+    response: Response
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """A provider batch as its provider reports it now."""
+
+    id: str
+    """The provider's batch id."""
+    state: str
+    """The provider's own word (``validating``, ``in_progress``, ``ended``, ...)."""
+    outcome: str | None
+    """None while it may still progress; else completed, cancelled, expired or failed (every
+    request answered, some maybe with errors; cancelled; expired before it finished — finished
+    requests are kept either way; or refused as a whole)."""
+    total: int
+    succeeded: int
+    """Requests answered (some providers count them only once the batch has ended)."""
+    failed: int
+    """Requests that ended in an error."""
+    created: float
+    """Unix seconds."""
+    tag: str | None = None
+    """The workbench submission tag it carries (``metadata``), where the provider keeps one."""
+    message: str = ""
+    """Why the provider refused the whole batch (``failed``)."""
+
+    @property
+    def ended(self) -> bool:
+        """True when nothing more will happen: results can be collected."""
+        return self.outcome is not None
+
+
+class BatchAPI(ABC):
+    """One provider's batch API, for one provider instance (its client, its key). Each line of
+    a batch is the provider's own real-time body (:meth:`Provider.request_body`), each result is
+    parsed by its :meth:`Provider.response_from_body`: a batch call and a real-time call of the
+    same request send the same JSON and give the same Response. Helpers: ``providers.batch``."""
+
+    limits: BatchLimits
+
+    @abstractmethod
+    def size(self, item: BatchItem) -> int:
+        """Bytes ``item`` adds to a batch as sent."""
+
+    @abstractmethod
+    async def submit(self, items: Sequence[BatchItem], tag: str) -> str:
+        """Create a batch of ``items`` (one model, within :attr:`limits`); returns its id. ``tag``
+        names the submission where the provider keeps metadata (see :meth:`find`)."""
+
+    @abstractmethod
+    async def status(self, batch_id: str) -> BatchStatus:
+        """The batch now."""
+
+    @abstractmethod
+    async def results(self, batch_id: str) -> dict[str, BatchResult]:
+        """Results of an ended batch by custom id; requests that never ran (cancelled, expired)
+        come back as failures saying so."""
+
+    @abstractmethod
+    async def cancel(self, batch_id: str) -> BatchStatus:
+        """Ask the provider to cancel the batch (requests already answered are kept)."""
+
+    @abstractmethod
+    async def list(self) -> list[BatchStatus]:
+        """The provider's recent batches, newest first."""
+
+    async def find(
+        self, tag: str, created: float, requests: int, known: Collection[str] = ()
+    ) -> str | None:
+        """The id of a batch submitted with ``tag`` (at about ``created``, holding ``requests``)
+        whose id was never recorded — the process was killed as the provider accepted it — or
+        None. A batch carrying a tag must carry this one; one without (a provider that keeps no
+        metadata) must match the size and time, and not be one of the ``known`` ids."""
+        for found in await self.list():
+            if found.tag is not None:
+                if found.tag == tag:
+                    return found.id
+            elif (
+                found.id not in known
+                and found.total == requests
+                and -60 <= found.created - created <= 600
+            ):
+                return found.id
+        return None
 
 
 class Provider(ABC):
@@ -141,6 +270,9 @@ class Provider(ABC):
     """Generation parameters this provider understands; anything else is refused before a call."""
     free: ClassVar[bool] = False
     """Models the catalog does not list cost nothing (local models, fakes, your own servers)."""
+    batch_limits: ClassVar[BatchLimits | None] = None
+    """The provider's batch API takes batches of at most this size; None: it has no batch API
+    (its calls in a ``mode="batch"`` run are made in real time)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -225,6 +357,20 @@ class Provider(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once when a run ends (a later call may reopen them)."""
+
+    # -- batches (providers with a batch API) -------------------------------------------------
+    def request_body(self, request: ChatRequest) -> dict[str, Any]:
+        """The JSON body a real-time call of ``request`` sends: a batch line sends exactly this."""
+        raise NotImplementedError(f"{self.label} builds no HTTP request body")
+
+    def response_from_body(self, body: Mapping[str, Any], latency_ms: float = 0.0) -> Response:
+        """The Response of a reply body, parsed as a real-time call's is (batch results too);
+        raise ProviderError when the body is unusable."""
+        raise NotImplementedError(f"{self.label} parses no HTTP response body")
+
+    def batches(self) -> BatchAPI | None:
+        """This provider's batch API (None: it has none; see :attr:`batch_limits`)."""
+        return None
 
     @staticmethod
     def clock() -> float:

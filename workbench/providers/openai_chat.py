@@ -9,7 +9,15 @@ from typing import Any, ClassVar
 
 from workbench.config import Endpoint, Settings
 from workbench.errors import MissingKeyError, ProviderError
-from workbench.providers.base import COMMON_PARAMS, ChatRequest, ModelId, Provider, Response
+from workbench.providers.base import (
+    COMMON_PARAMS,
+    BatchAPI,
+    BatchLimits,
+    ChatRequest,
+    ModelId,
+    Provider,
+    Response,
+)
 from workbench.providers.sdk_errors import from_sdk_exception, safe_int, split_credentials
 from workbench.providers.sdk_http import sdk_http_client
 from workbench.tokens.count import TokenCount, TokenizerUnavailable, estimated
@@ -39,6 +47,8 @@ class OpenAIProvider(Provider):
     sdk = "openai"
     extra = "openai"
     default_concurrency = 8
+    batch_limits: ClassVar[BatchLimits | None] = BatchLimits(50_000, 200_000_000)
+    """The Batch API: one JSONL file of up to 50,000 requests and 200 MB per batch."""
 
     def __init__(
         self, name: str = "openai", base_url: str | None = None, key_env: str | None = None
@@ -47,6 +57,7 @@ class OpenAIProvider(Provider):
         self.base_url = base_url
         self._key_env = key_env if key_env is not None else type(self).key_env
         self._client: Any = None
+        self._batches: BatchAPI | None = None
         if self._key_env and not os.environ.get(self._key_env):
             raise MissingKeyError(name, self._key_env)
 
@@ -95,6 +106,11 @@ class OpenAIProvider(Provider):
         body.update(params)
         return body
 
+    def request_body(self, request: ChatRequest) -> dict[str, Any]:
+        body = self._body(request)
+        body.update(body.pop("extra_body", None) or {})
+        return body
+
     async def generate(self, request: ChatRequest, timeout: float) -> Response:
         import httpx2
 
@@ -104,12 +120,10 @@ class OpenAIProvider(Provider):
             # A plain POST of our (already JSON-ready) body: it skips the SDK's params transform
             # and its model parsing, both CPU hot spots at high call rates; auth, headers,
             # timeouts and error classes stay the SDK's.
-            body = self._body(request)
-            body.update(body.pop("extra_body", None) or {})
             reply = await client.post(
                 "/chat/completions",
                 cast_to=httpx2.Response,
-                body=body,
+                body=self.request_body(request),
                 options={"timeout": timeout},
             )
         except Exception as exc:
@@ -117,6 +131,16 @@ class OpenAIProvider(Provider):
         latency = (self.clock() - start) * 1000
         try:
             raw = json.loads(reply.content)
+        except ValueError as exc:
+            raise ProviderError(
+                f"{self.name}: unusable response ({type(exc).__name__}: {exc})",
+                kind="bad_response",
+                retryable=True,
+            ) from None
+        return self.response_from_body(raw, latency)
+
+    def response_from_body(self, raw: Mapping[str, Any], latency_ms: float = 0.0) -> Response:
+        try:
             choice = raw["choices"][0]
             text = choice["message"].get("content") or ""
             usage = raw.get("usage") or {}
@@ -131,9 +155,19 @@ class OpenAIProvider(Provider):
             input_tokens=safe_int(usage.get("prompt_tokens")),
             output_tokens=safe_int(usage.get("completion_tokens")),
             finish_reason=choice.get("finish_reason"),
-            latency_ms=latency,
-            raw=raw,
+            latency_ms=latency_ms,
+            raw=raw if isinstance(raw, dict) else dict(raw),
         )
+
+    def batches(self) -> BatchAPI | None:
+        limits = type(self).batch_limits
+        if limits is None:
+            return None
+        if self._batches is None:
+            from workbench.providers.openai_batch import OpenAIBatches
+
+            self._batches = OpenAIBatches(self, self._get_client, limits)
+        return self._batches
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -151,6 +185,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     key_env = None
     default_concurrency = 4
     free = True
+    batch_limits = None  # OpenAI's Batch API is OpenAI's own
 
     def __init__(self, endpoint: Endpoint) -> None:
         super().__init__(endpoint.name, endpoint.base_url, endpoint.api_key_env or "")
