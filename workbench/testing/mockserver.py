@@ -6,6 +6,9 @@ Stdlib only (asyncio streams), HTTP/1.1 with keep-alive.  Serves ``POST /v1/chat
 a hard cap on requests answered at once, overloads, 500s, hangs, drops), and control endpoints:
 ``GET /_stats``, ``POST /_control`` (JSON of ``Faults`` fields, ``answers``, ``seed``) and
 ``POST /_reset`` (zero counters; body ``{"config": true}`` also restores the initial config).
+The batch APIs of both (files, batches: ``workbench.testing.mockbatch``) are served too;
+``BatchFaults`` set how batches behave (``set_batch(...)``, or ``{"batch": {...}}`` to
+``/_control``).
 
 In process: ``with MockServer(faults=Faults(latency=0.01)) as srv: ...`` (own loop in a thread),
 or ``async with AsyncMockServer(...)`` inside a running loop.  As a subprocess:
@@ -28,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
+from workbench.testing.mockbatch import BatchFaults, MockBatches
 from workbench.testing.mockcore import (
     BAD_USAGE_MODES,
     FIELDS,
@@ -48,7 +52,7 @@ from workbench.testing.mockcore import (
     updated_faults,
 )
 
-__all__ = ["AsyncMockServer", "Faults", "MockServer", "main"]
+__all__ = ["AsyncMockServer", "BatchFaults", "Faults", "MockServer", "main"]
 
 T = TypeVar("T")
 HOST = "127.0.0.1"
@@ -72,8 +76,10 @@ class AsyncMockServer:
         seed: int = 0,
         port: int = 0,
         idle_timeout: float = 60.0,
+        batch: BatchFaults | None = None,
     ) -> None:
         self.state = State(faults or Faults(), answers or {}, seed)
+        self.batches = MockBatches(batch, self.state)
         self.port = port
         self.idle_timeout = idle_timeout
         self._server: asyncio.Server | None = None
@@ -123,18 +129,24 @@ class AsyncMockServer:
         await self.stop()
 
     def stats(self) -> dict[str, Any]:
-        return self.state.snapshot()
+        return {**self.state.snapshot(), "batches": self.batches.snapshot()}
 
     def set_faults(self, **updates: object) -> Faults:
         """Update fault switches (and ``answers``/``seed``); returns the new ``Faults``."""
         self.state.apply(updates)
         return dataclasses.replace(self.state.faults)
 
+    def set_batch(self, **updates: Any) -> BatchFaults:
+        """Update how batches behave (``BatchFaults`` fields); returns the new settings."""
+        return self.batches.apply(updates)
+
     def reset(self, *, config: bool = False) -> None:
         """Zero the counters; with ``config=True`` also restore the initial faults and answers."""
         self.state.reset_counters()
+        self.batches.reset_counters()
         if config:
             self.state.restore()
+            self.batches.restore()
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -188,6 +200,11 @@ class AsyncMockServer:
             st.auth_present += 1
         api = ROUTES.get(req.path)
         guess: Api = "anthropic" if "anthropic-version" in req.headers else "openai"
+        batch_reply = None if api else self.batches.route(req)
+        if batch_reply is not None:
+            status, body = batch_reply
+            await self._send(writer, status, body, req.keep_alive, self._ids(guess))
+            return req.keep_alive
         if api is None:
             body = error_body(guess, 404, f"Unknown path {req.path}")
             await self._send(writer, 404, body, req.keep_alive)
@@ -288,6 +305,11 @@ class AsyncMockServer:
             if not isinstance(data, dict):
                 raise ValueError("body must be a JSON object")
             if req.path == "/_control":
+                batch = data.pop("batch", None)
+                if batch is not None:
+                    if not isinstance(batch, dict):
+                        raise ValueError("batch must be an object of BatchFaults fields")
+                    self.batches.apply(batch)
                 self.set_faults(**data)
             elif req.path == "/_reset":
                 self.reset(config=bool(data.get("config")))
@@ -308,8 +330,9 @@ class MockServer:
         answers: Mapping[str, str] | None = None,
         seed: int = 0,
         port: int = 0,
+        batch: BatchFaults | None = None,
     ) -> None:
-        self._server = AsyncMockServer(faults, answers=answers, seed=seed, port=port)
+        self._server = AsyncMockServer(faults, answers=answers, seed=seed, port=port, batch=batch)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -399,6 +422,10 @@ class MockServer:
     def set_faults(self, **updates: object) -> Faults:
         """Update fault switches (and ``answers``/``seed``); ``ValueError`` on a bad value."""
         return self._call(lambda: self._server.set_faults(**updates))
+
+    def set_batch(self, **updates: Any) -> BatchFaults:
+        """Update how batches behave (``BatchFaults`` fields); ``ValueError`` on a bad value."""
+        return self._call(lambda: self._server.set_batch(**updates))
 
     def set_answers(self, answers: Mapping[str, str]) -> None:
         """Replace the answers mapping (last user text -> reply)."""
