@@ -45,16 +45,20 @@ class Call:
     purpose: str = "cell"
     """``cell`` (the grid) or ``judge`` (scoring): what the ledger counts it as."""
 
-    def max_cost(self) -> float | None:
-        """Cost if the reply uses every allowed output token (None: the model is unpriced)."""
-        return self.model.info.cost(self.est_input_tokens, self.max_output_tokens)
+    def max_cost(self, *, batch: bool = False) -> float | None:
+        """Cost if the reply uses every allowed output token (None: the model is unpriced), at
+        the batch price when it goes in a provider ``batch``."""
+        price = self.model.info.batch_cost if batch else self.model.info.cost
+        return price(self.est_input_tokens, self.max_output_tokens)
 
     def cost(self, response: Response) -> float | None:
-        """What the call cost at catalog prices: 0 for a failure, None when unpriced."""
+        """What the call cost at catalog prices (batch prices for a reply from a provider
+        batch): 0 for a failure, None when unpriced."""
         if not response.ok:
             return 0.0
         used = response.input_tokens
-        return self.model.info.cost(
+        price = self.model.info.batch_cost if response.batch else self.model.info.cost
+        return price(
             used if used is not None else self.est_input_tokens, response.output_tokens or 0
         )
 

@@ -8,25 +8,17 @@ import gc
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.engine.batch import BatchPhase
 from workbench.engine.dispatcher import CallResult, Dispatcher, NotRun
+from workbench.engine.outcome import CellOutcome
 from workbench.engine.plan import Cell, Plan
 from workbench.engine.progress import Finished, Progress, Tally
 
 __all__ = ["CellOutcome", "RunOutcome", "execute", "missing_cells"]
-
-
-@dataclass
-class CellOutcome:
-    """What one cell ended as."""
-
-    response: Any
-    """The :class:`~workbench.providers.base.Response`."""
-    cached: bool
-    cost_usd: float | None
 
 
 @dataclass
@@ -35,7 +27,7 @@ class RunOutcome:
 
     outcomes: list[CellOutcome | None]
     status: str = "complete"
-    """complete, interrupted or budget."""
+    """complete, interrupted, budget, or submitted (waiting in provider batches)."""
     message: str = ""
     tally: Tally = field(default_factory=Tally)
 
@@ -93,9 +85,12 @@ async def execute(
     *,
     run_id: str,
     progress: Progress,
+    batches: BatchPhase | None = None,
 ) -> RunOutcome:
     """Run every cell of ``plan``; never raises for a failed call. A stop (the dispatcher's
-    ``stop`` event) or the budget ends it early, keeping what finished."""
+    ``stop`` event) or the budget ends it early, keeping what finished. With ``batches`` (a
+    ``mode="batch"`` run) the cells whose provider has a batch API go in provider batches, the
+    others in real time, at the same time; then the judge calls in a second batch phase."""
     store = dispatcher.store
     outcomes: list[CellOutcome | None] = [None] * len(plan.cells)
     result = RunOutcome(outcomes)
@@ -116,6 +111,9 @@ async def execute(
     for cell in plan.cells:
         if cell.key not in cached:
             groups[cell.key].append(cell)
+    every = dict(groups)
+    if batches is not None:
+        batches.take(groups)  # what goes in provider batches; the rest in real time
     by_provider: dict[str, list[str]] = defaultdict(list)
     for key, cells in groups.items():
         by_provider[cells[0].request.model.provider].append(key)
@@ -124,11 +122,12 @@ async def execute(
     dispatcher.on_note = tally.note
     started = time.monotonic()
 
-    async def one(key: str) -> None:
-        cells = groups[key]
+    def shown_for(key: str) -> Callable[[CallResult], None]:
+        """What to do right after the commit that holds the call of ``key``."""
+        cells = every[key]
         first = cells[0]
 
-        def shown(done: CallResult) -> None:  # runs right after the commit that holds this call
+        def shown(done: CallResult) -> None:
             response = done.response
             for i, cell in enumerate(cells):  # one call paid for all: the first carries it
                 outcomes[cell.index] = CellOutcome(
@@ -145,9 +144,15 @@ async def execute(
                 tally.note(name, note)
             progress.update(tally)
 
+        return shown
+
+    async def one(key: str) -> None:
+        cells = groups[key]
         journal = [(run_id, c.index) for c in cells]
         try:
-            await dispatcher.call(first.as_call(), journal=journal, on_commit=shown, cached=False)
+            await dispatcher.call(
+                cells[0].as_call(), journal=journal, on_commit=shown_for(key), cached=False
+            )
         except NotRun:
             return  # never sent: the cell stays "not run"
 
@@ -168,6 +173,8 @@ async def execute(
                 # Twice as many workers as slots: one backing off does not idle a slot.
                 for _ in range(min(len(keys), 2 * concurrency)):
                     tasks.append(asyncio.create_task(worker(queue)))
+            if batches is not None:
+                tasks.append(asyncio.create_task(batches.run(shown_for, tally, progress)))
             everything: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))
             # Workers cancelled by a stop fail the gather: retrieve it so asyncio logs no traceback.
             everything.add_done_callback(lambda f: None if f.cancelled() else f.exception())
@@ -184,6 +191,8 @@ async def execute(
                     await asyncio.wait([everything], timeout=0.05)
             if everything.done():
                 everything.result()  # a bug in a worker surfaces here instead of vanishing
+                if batches is not None and going():
+                    await batches.judges(outcomes)  # the second phase, once every output is known
         except asyncio.CancelledError:
             result.status = "interrupted"
             raise
@@ -194,8 +203,12 @@ async def execute(
             dispatcher.commits.flush()  # answered but not yet committed: commit (and count) now
             if result.status == "complete" and any(o is None for o in outcomes):
                 result.status = "budget" if dispatcher.ledger.exhausted else "interrupted"
+                if batches is not None and not batches.wait and not dispatcher.stopped:
+                    result.status = "submitted" if batches.pending else result.status
             tally.spent = dispatcher.ledger.total
             result.message = _message(result, tally, dispatcher.ledger.limit)
+            if batches is not None:
+                result.message = f"{result.message} {batches.message()}".strip()
             progress.finish(tally, result.status, result.message)
     if dispatcher.commits.error is not None:
         raise dispatcher.commits.error
