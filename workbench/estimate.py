@@ -8,14 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.engine.plan import Call, Cell, Plan, make_call
+from workbench.engine.plan import Call, Plan, make_call
 from workbench.engine.store import Store
 from workbench.models.catalog import price_hint
 from workbench.models.resolved import Model, resolve
 from workbench.prompts.variant import Variant
 from workbench.providers.base import Response
-from workbench.scoring.base import ScoreContext, Scorer
-from workbench.scoring.stage import conversation_of
+from workbench.scoring.base import Scorer
+from workbench.scoring.stage import planning_context
 
 __all__ = ["Estimate", "estimate_run"]
 
@@ -29,6 +29,9 @@ class Estimate:
     an upper bound. Judge calls are planned from the scorers: exactly where the graded outputs
     are already cached, otherwise as if each output used every allowed token. ``cost_usd`` is
     None when a model that would be called has no price (``unpriced`` names them).
+
+    The ``batch_*`` figures are the same run in provider batches (``mode="batch"``): calls to
+    a provider with a batch API at its batch price, the others (``realtime_only``) in real time.
     """
 
     cells: int
@@ -48,13 +51,23 @@ class Estimate:
     by_scorer: pd.DataFrame = field(default_factory=pd.DataFrame)
     unpriced: tuple[str, ...] = ()
     """Models that would be called and have no price."""
+    batch_cost_usd: float | None = 0.0
+    """Most the grid's calls could cost in a batch run."""
+    judge_batch_cost_usd: float | None = 0.0
+    """Most the judge calls could cost in a batch run (their second phase)."""
+    realtime_only: tuple[str, ...] = ()
+    """Models that would be called whose provider has no batch API: a batch run calls them in
+    real time."""
 
     @property
     def total_cost_usd(self) -> float | None:
         """Most the whole run could cost, grid and judges (None: something is unpriced)."""
-        if self.cost_usd is None or self.judge_cost_usd is None:
-            return None
-        return self.cost_usd + self.judge_cost_usd
+        return _plus(self.cost_usd, self.judge_cost_usd)
+
+    @property
+    def total_batch_cost_usd(self) -> float | None:
+        """Most the whole run could cost in provider batches (``mode="batch"``)."""
+        return _plus(self.batch_cost_usd, self.judge_batch_cost_usd)
 
     def __str__(self) -> str:
         text = (
@@ -65,6 +78,10 @@ class Estimate:
         if self.judge_calls or len(self.by_scorer):
             text += f"; scoring: {self.judge_calls} judge calls, cost {_usd(self.judge_cost_usd)}"
             text += f"; in all {_usd(self.total_cost_usd)}"
+        if self.calls or self.judge_calls:
+            text += f'; as a batch run (mode="batch") {_usd(self.total_batch_cost_usd)}'
+            if self.realtime_only:
+                text += f" ({', '.join(self.realtime_only)}: no batch API, run in real time)"
         if self.unpriced:
             text += (
                 f". Unpriced (cost unknown): {', '.join(self.unpriced)}. "
@@ -85,21 +102,48 @@ def _usd(value: float | None) -> str:
     return "unknown (an unpriced model)" if value is None else f"at most ${value:.4f}"
 
 
+def _plus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+def _total(costs: Sequence[float | None]) -> float | None:
+    """Sum of costs; None when any is unknown (None, or NaN in a table)."""
+    if any(c is None or c != c for c in costs):
+        return None
+    return float(sum(c or 0.0 for c in costs))
+
+
+def batched(model: Model) -> bool:
+    """True when a batch run calls ``model`` in provider batches (its provider has a batch API)."""
+    return model.provider.batch_limits is not None
+
+
 class _Sum:
-    """Calls, tokens and most cost of one group (a variant or a scorer)."""
+    """Calls, tokens and most cost of one group (a variant or a scorer), in real time and as a
+    batch run would pay."""
 
     def __init__(self) -> None:
         self.calls = 0
         self.input_tokens = 0
         self.output_tokens = 0
         self.cost: float | None = 0.0
+        self.batch_cost: float | None = 0.0
+        self.realtime: set[str] = set()
+        """Models a batch run calls in real time (no batch API)."""
 
     def add(self, call: Call, input_tokens: int) -> None:
         self.calls += 1
         self.input_tokens += input_tokens
         self.output_tokens += call.max_output_tokens
-        cost = call.model.info.cost(input_tokens, call.max_output_tokens)
-        self.cost = None if cost is None or self.cost is None else self.cost + cost
+        info = call.model.info
+        cost = info.cost(input_tokens, call.max_output_tokens)
+        batch = cost
+        if batched(call.model):
+            batch = info.batch_cost(input_tokens, call.max_output_tokens)
+        else:
+            self.realtime.add(str(call.model))
+        self.cost = _plus(self.cost, cost)
+        self.batch_cost = _plus(self.batch_cost, batch)
 
 
 def estimate_run(
@@ -135,11 +179,15 @@ def estimate_run(
             input_tokens=done.input_tokens,
             max_output_tokens=done.output_tokens,
             cost_usd=done.cost,
+            batch_cost_usd=done.batch_cost,
         )
     table = pd.DataFrame(list(per.values()))
-    judges, judge_unpriced = _judges(plan, scorers, rows, variants, store, found)
+    judges, judge_unpriced, judge_realtime = _judges(plan, scorers, rows, variants, store, found)
     costs = [sums.get(v, _Sum()).cost for v in per]
+    batch_costs = [sums.get(v, _Sum()).batch_cost for v in per]
     judge_costs = list(judges["cost_usd"]) if len(judges) else []
+    judge_batch = list(judges["batch_cost_usd"]) if len(judges) else []
+    realtime = {m for done in sums.values() for m in done.realtime}
     return Estimate(
         cells=len(plan.cells),
         cached=int(table["cached"].sum()),
@@ -149,11 +197,12 @@ def estimate_run(
         cost_usd=None if any(c is None for c in costs) else float(sum(c or 0.0 for c in costs)),
         by_variant=table,
         judge_calls=int(judges["calls"].sum()) if len(judges) else 0,
-        judge_cost_usd=(
-            None if any(c is None or c != c for c in judge_costs) else float(sum(judge_costs))
-        ),
+        judge_cost_usd=_total(judge_costs),
         by_scorer=judges,
         unpriced=tuple(sorted(unpriced | judge_unpriced)),
+        batch_cost_usd=_total(batch_costs),
+        judge_batch_cost_usd=_total(judge_batch),
+        realtime_only=tuple(sorted(realtime | judge_realtime)),
     )
 
 
@@ -164,11 +213,12 @@ def _judges(
     variants: Mapping[str, Variant],
     store: Store | None,
     found: Mapping[str, Response],
-) -> tuple[pd.DataFrame, set[str]]:
-    """Per scorer that calls models: the calls it would make now and their most cost."""
+) -> tuple[pd.DataFrame, set[str], set[str]]:
+    """Per scorer that calls models: the calls it would make now and their most cost; the
+    unpriced judge models, and those a batch run calls in real time."""
     planning = [s for s in scorers if s.plan is not None]
     if not planning:
-        return pd.DataFrame(), set()
+        return pd.DataFrame(), set(), set()
     outputs: dict[tuple[int, int, str], str] = {}
     for cell in plan.cells:
         hit = found.get(cell.key)
@@ -178,6 +228,7 @@ def _judges(
     settings = plan.cells[0].model.settings if plan.cells else None
     table: list[dict[str, Any]] = []
     unpriced: set[str] = set()
+    realtime: set[str] = set()
     for scorer in planning:
         assert scorer.plan is not None
         assert settings is not None
@@ -187,7 +238,7 @@ def _judges(
             hit = found.get(cell.key)
             if hit is not None and not hit.ok:
                 continue  # a failed call is not judged
-            ctx = _context(cell, variants, rows, outputs)
+            ctx = planning_context(cell, variants, rows, outputs)
             output = outputs.get((cell.row_index, cell.repeat, cell.variant))
             for planned in scorer.plan(rows[cell.row_index], ctx, output):
                 model = models.setdefault(planned.model, resolve(planned.model, settings))
@@ -205,6 +256,7 @@ def _judges(
                 total.add(call, call.est_input_tokens)
         if total.calls and total.cost is None:
             unpriced.update(scorer.models)
+        realtime |= total.realtime
         table.append(
             {
                 "scorer": scorer.name,
@@ -213,21 +265,7 @@ def _judges(
                 "input_tokens": total.input_tokens,
                 "max_output_tokens": total.output_tokens,
                 "cost_usd": total.cost,
+                "batch_cost_usd": total.batch_cost,
             }
         )
-    return pd.DataFrame(table), unpriced
-
-
-def _context(
-    cell: Cell,
-    variants: Mapping[str, Variant],
-    rows: Sequence[Mapping[str, Any]],
-    outputs: Mapping[tuple[int, int, str], str],
-) -> ScoreContext:
-    return ScoreContext(
-        variant=cell.variant,
-        repeat=cell.repeat,
-        messages=cell.request.messages,
-        conversation=conversation_of(cell, variants.get(cell.variant), rows),
-        peer=lambda variant: outputs.get((cell.row_index, cell.repeat, variant)),
-    )
+    return pd.DataFrame(table), unpriced, realtime
