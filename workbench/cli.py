@@ -258,7 +258,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.batch:
         return _report(exp.run(budget_usd=args.budget), args.out, args.format)
     res = exp.run(budget_usd=args.budget, mode="batch", wait=not args.no_wait)
-    from workbench.batches import BatchRun
+    from workbench.batch_runs import BatchRun
 
     if isinstance(res, BatchRun):
         print(f"\n{res!r}\n{res.message}")
@@ -267,7 +267,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _batches(args: argparse.Namespace) -> int:
-    from workbench.batches import attach, batches, cancel, describe
+    from workbench.batch_runs import attach, batches, cancel, describe
     from workbench.views.progress import TextProgress
 
     if args.cancel:

@@ -13,7 +13,7 @@ from typing import Any, Literal, overload
 
 import pandas as pd
 
-from workbench.batches import BatchRun
+from workbench.batch_runs import BatchRun
 from workbench.config import Settings, get_settings
 from workbench.data.dataset import Dataset
 from workbench.engine.batch import BatchPhase
@@ -208,7 +208,7 @@ class Experiment:
         ``mode="batch"`` sends the calls not already cached through the providers' batch APIs
         (about half the price, within 24 hours; providers without one run in real time), and
         the judge calls in a second batch phase. ``wait=False`` returns once the batches are
-        submitted, with a :class:`~workbench.batches.BatchRun` handle (``handle.results()``
+        submitted, with a :class:`~workbench.batch_runs.BatchRun` handle (``handle.results()``
         later); its Results when nothing was left to wait for."""
         # The display is made here, in the caller's (notebook cell's) thread; the run updates it.
         shown = progress or auto_progress(self.name)
