@@ -346,6 +346,7 @@ class Experiment:
                 raise
             finally:
                 await dispatcher.aclose()
+                waiting = tuple(b.id for b in batches.pending) if batches else ()
                 ledger = dispatcher.ledger
                 tally = outcome.tally if outcome else None
                 store.finish_run(
@@ -359,7 +360,7 @@ class Experiment:
                         "spent_usd": ledger.spent.get("cell", 0.0),
                         "scoring_usd": ledger.spent.get("judge", 0.0),
                         "mode": mode,
-                        "batches": [b.id for b in batches.pending] if batches else [],
+                        "batches": list(waiting),
                     },
                 )
             labels = store.labels(self.name)
@@ -367,7 +368,7 @@ class Experiment:
             return BatchRun(
                 experiment=self.name,
                 run_id=run_id,
-                batch_ids=tuple(b.id for b in batches.pending),
+                batch_ids=waiting,
                 settings=settings,
                 collect=lambda: self.run(budget_usd=budget_usd, mode="batch"),
                 message=outcome.message,

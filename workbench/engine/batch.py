@@ -35,6 +35,12 @@ __all__ = ["BATCH_ID_PREFIX", "BatchPhase", "poll_waits"]
 
 T = TypeVar("T")
 
+LONG = 10.0
+"""Uploading a batch or downloading its results may take this many times ``timeout``."""
+
+MAYBE_MADE = frozenset({"timeout", "connection", "server", "bad_response"})
+"""Errors after which the provider may have made the batch though its answer was lost."""
+
 BATCH_ID_PREFIX = "wbb-"
 """Workbench's own batch ids (the provider's come once it accepts the batch)."""
 
@@ -222,8 +228,9 @@ class BatchPhase:
         store.add_batch(
             batch, [(i.custom_id, w.call.key, [c.index for c in w.cells]) for i, w in chunk]
         )
+        items = [i for i, _ in chunk]
         try:
-            provider_id = await self._retry(lambda: api.submit([i for i, _ in chunk], batch.id))
+            provider_id = await self._retry(lambda: self._send(api, batch, items), None)
         except ProviderError as exc:
             store.update_batch(
                 batch.id, state="refused", outcome="failed", collected=time.time(), message=str(exc)
@@ -236,14 +243,43 @@ class BatchPhase:
         self.mine.append(batch.id)
         self._note()
 
-    async def _retry(self, action: Callable[[], Awaitable[T]]) -> T:
-        """``action()`` (a call of the batch API) retried on retryable errors, with the backoff
+    async def _send(self, api: BatchAPI, batch: StoredBatch, items: Sequence[BatchItem]) -> str:
+        """Submit once. When the answer was lost (a timeout, a dropped connection, a server
+        error) the provider may have made the batch anyway: look for it before trying again,
+        so that a batch is never paid twice."""
+        try:
+            return await self._timed(api.submit(items, batch.id), LONG)
+        except ProviderError as exc:
+            if exc.kind not in MAYBE_MADE:
+                raise
+            found = await self._timed(api.find(batch.id, batch.created, batch.total, self._known()))
+            if found is None:
+                raise
+            return found
+
+    def _known(self) -> set[str]:
+        """Provider batch ids the store already holds."""
+        return {b.provider_batch for b in self.dispatcher.store.batches() if b.provider_batch}
+
+    async def _timed(self, call: Awaitable[T], scale: float = 1.0) -> T:
+        """``call`` within ``scale`` times the ``timeout`` setting, else a timeout error."""
+        limit = self.dispatcher.settings.timeout * scale
+        try:
+            return await asyncio.wait_for(call, limit)
+        except TimeoutError:
+            raise ProviderError(
+                f"no answer from the batch API within {limit:g} s", kind="timeout", retryable=True
+            ) from None
+
+    async def _retry(self, action: Callable[[], Awaitable[T]], scale: float | None = 1.0) -> T:
+        """``action()`` (a call of the batch API) within ``scale`` times the ``timeout``
+        setting (None: ``action`` times itself), retried on retryable errors with the backoff
         of real-time calls."""
         policy = self.dispatcher.policy
         attempt = 0
         while True:
             try:
-                return await action()
+                return await (action() if scale is None else self._timed(action(), scale))
             except ProviderError as exc:
                 attempt += 1
                 if not exc.retryable or attempt > policy.max_retries or self.dispatcher.stopped:
@@ -303,7 +339,7 @@ class BatchPhase:
         store = self.dispatcher.store
         if time.time() - batch.created < 2 * self.dispatcher.settings.timeout + 5:
             return None  # maybe still being submitted by another process: look again later
-        known = {b.provider_batch for b in store.batches() if b.provider_batch}
+        known = self._known()
         try:
             found = await self._retry(lambda: api.find(batch.id, batch.created, batch.total, known))
         except ProviderError as exc:
@@ -341,7 +377,7 @@ class BatchPhase:
         self, api: BatchAPI, batch: StoredBatch, provider_id: str, status: BatchStatus
     ) -> None:
         try:
-            results = await self._retry(lambda: api.results(provider_id))
+            results = await self._retry(lambda: api.results(provider_id), LONG)
         except ProviderError as exc:
             self._lost(batch, provider_id, exc)
             return
@@ -386,6 +422,7 @@ class BatchPhase:
             reserved=want.reserved,
             journal=journal,
             on_commit=self._shown(key) if want.cells else None,
+            ahead=not want.cells,
         )
 
     # -- progress -------------------------------------------------------------------------------

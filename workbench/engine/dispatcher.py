@@ -310,11 +310,17 @@ class Dispatcher:
         reserved: float | None,
         journal: Journal = (),
         on_commit: OnCommit | None = None,
+        ahead: bool = False,
     ) -> CallResult:
         """A call's response, made now (in real time or in a provider batch): charged to the
         ledger in place of what was ``reserved``, committed to the store with ``journal``, then
-        shown (``on_commit``) — journaled before shown."""
-        result = self._charge(call, response, cached=False)
+        shown (``on_commit``) — journaled before shown. A call made ``ahead`` of its asker (a
+        judge call sent in a batch for the scorer to find in the cache) leaves its cost for
+        that cache hit to carry."""
+        if ahead:
+            result = CallResult(response, call.cost(response), cached=False)
+        else:
+            result = self._charge(call, response, cached=False)
         self.ledger.settle(reserved, result.cost_usd, call.purpose)
         self.calls[call.purpose] += 1
 

@@ -36,10 +36,12 @@ from workbench.testing.mockcore import (
     success_body,
 )
 
-__all__ = ["BatchFaults", "MockBatches", "Reply"]
+__all__ = ["HANG", "BatchFaults", "MockBatches", "Reply"]
 
 Reply = tuple[int, Mapping[str, Any] | bytes]
 """Status and body (JSON data, or raw bytes) of one answer."""
+HANG: Reply = (0, b"")
+"""No answer at all: the server keeps the connection open and says nothing."""
 
 OPENAI_ENDPOINT = "/v1/chat/completions"
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -63,6 +65,9 @@ class BatchFaults:
     """Refuse a batch of more requests (0: no limit)."""
     max_bytes: int = 0
     """Refuse a batch larger than this (the JSONL file; Anthropic: the request body; 0: none)."""
+    hang_create: int = 0
+    """The next N batch creations are made, but their answer never comes (the caller times
+    out, or is killed while it waits): the batch exists at the provider, its id unknown."""
 
 
 def _checked(updates: Mapping[str, Any], base: BatchFaults) -> BatchFaults:
@@ -74,7 +79,7 @@ def _checked(updates: Mapping[str, Any], base: BatchFaults) -> BatchFaults:
         value = updates.get(name, {})
         if not isinstance(value, dict) or not all(isinstance(v, int) for v in value.values()):
             raise ValueError(f"{name} must be an object of last user text -> HTTP status")
-    for name in ("delay", "expires_in", "max_requests", "max_bytes"):
+    for name in ("delay", "expires_in", "max_requests", "max_bytes", "hang_create"):
         value = updates.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError(f"{name} must be a number >= 0")
@@ -163,6 +168,13 @@ class MockBatches:
             return exc.status, error_body(api, exc.status, exc.message)
         return None
 
+    def _made(self, status: int, body: Mapping[str, Any]) -> Reply:
+        """The answer to a batch creation (which ``hang_create`` swallows)."""
+        if self.faults.hang_create > 0:
+            self.faults.hang_create -= 1
+            return HANG
+        return status, body
+
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):06d}"
 
@@ -218,7 +230,7 @@ class MockBatches:
                 listed = [self._openai_object(b) for b in self._listed("openai")]
                 return 200, {"object": "list", "data": listed, "has_more": False}
             self._method(req, "POST")
-            return 200, self._openai_object(self._openai_create(_json(req.body)))
+            return self._made(200, self._openai_object(self._openai_create(_json(req.body))))
         batch = self._batch("openai", rest[0])
         if rest[1:] == ["cancel"]:
             self._method(req, "POST")
@@ -340,7 +352,7 @@ class MockBatches:
                 listed = [self._anthropic_object(b, base) for b in self._listed("anthropic")]
                 return 200, {"data": listed, "has_more": False, "first_id": None, "last_id": None}
             self._method(req, "POST")
-            return 200, self._anthropic_object(self._anthropic_create(req.body), base)
+            return self._made(200, self._anthropic_object(self._anthropic_create(req.body), base))
         batch = self._batch("anthropic", rest[0])
         if rest[1:] == ["cancel"]:
             self._method(req, "POST")

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
-from workbench.testing.mockbatch import BatchFaults, MockBatches
+from workbench.testing.mockbatch import HANG, BatchFaults, MockBatches
 from workbench.testing.mockcore import (
     BAD_USAGE_MODES,
     FIELDS,
@@ -201,6 +201,9 @@ class AsyncMockServer:
         api = ROUTES.get(req.path)
         guess: Api = "anthropic" if "anthropic-version" in req.headers else "openai"
         batch_reply = None if api else self.batches.route(req)
+        if batch_reply == HANG:
+            await asyncio.sleep(HANG_SECONDS)
+            return False
         if batch_reply is not None:
             status, body = batch_reply
             await self._send(writer, status, body, req.keep_alive, self._ids(guess))
