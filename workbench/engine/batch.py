@@ -158,13 +158,19 @@ class BatchPhase:
         """Look at these batches once (``collect=False``), or wait for them and collect them
         into the cache, journaled to the runs that submitted them (``workbench batches``)."""
         self.mine = list(batch_ids)
-        self._tally, self._progress = (Tally(), progress) if progress else (None, None)
+        if progress is not None:
+            self._tally, self._progress = Tally(), progress
+            self._tally.total = sum(b.total for b in self._stored())
+            progress.start(self._tally, None)
         if collect:
             await self._wait()
         else:
             for batch in self.pending:
                 await self._check(batch, collect=False)
         self._note()
+        if progress is not None and self._tally is not None:
+            ended = "interrupted" if collect and self.pending else "complete"
+            progress.finish(self._tally, ended, " ".join(self.problems))
 
     def message(self) -> str:
         """What the run says about its batches."""
@@ -441,6 +447,10 @@ class BatchPhase:
             judge = " (judges)" if b.purpose == "judge" else ""
             parts.append(f"{b.provider} {name}{judge}: {what}, {b.succeeded}/{b.total} answered")
         self._tally.note("batch", "batches: " + "; ".join(parts) if parts else "")
+        if not self.run_id:  # following batches (``follow``): the counts are theirs
+            stored = self._stored()
+            self._tally.done = sum(b.succeeded + b.failed for b in stored)
+            self._tally.failed = sum(b.failed for b in stored)
         if self._progress is not None:
             self._progress.update(self._tally)
 
