@@ -85,6 +85,16 @@ anthropic_client = anthropic.Anthropic(
 """,
     ),
     "Token budget": Context(after=("Quickstart",), python="variant, row = a, ds.rows[0]\n"),
+    # The OpenAI and Anthropic batch APIs: the mock server's, through the real SDKs.
+    "Batch runs": Context(
+        python="""
+import workbench as wb
+monkeypatch.setenv("OPENAI_API_KEY", "test-not-a-key")
+monkeypatch.setenv("ANTHROPIC_API_KEY", "test-not-a-key")
+wb.configure(batch_poll=0.05, provider_urls={
+    "openai": mock_server.openai_base_url, "anthropic": mock_server.anthropic_base_url})
+""",
+    ),
     "In JupyterLab": QUICKSTART,
 }
 
@@ -226,7 +236,11 @@ def test_section_runs_as_written(
     folder.mkdir()
     monkeypatch.chdir(folder)
     monkeypatch.setenv("WORKBENCH_STORE", str(shared_store))
-    ns: dict[str, Any] = {"__name__": "__readme__", "mock_server": mock_server}
+    ns: dict[str, Any] = {
+        "__name__": "__readme__",
+        "mock_server": mock_server,
+        "monkeypatch": monkeypatch,
+    }
     run_section(section, ns)
     if section in CHECKS:
         CHECKS[section](ns, folder)

@@ -86,9 +86,12 @@ class ProgressWidget:
 
     def finish(self, tally: Tally, status: str, message: str) -> None:
         self._show(tally, message)
-        self.bar.bar_style = {"complete": "success", "budget": "warning"}.get(status, "danger")
+        styles = {"complete": "success", "budget": "warning", "submitted": "info"}
+        self.bar.bar_style = styles.get(status, "danger")
         self.stop_button.disabled = True
-        self.stop_button.description = "Stopped" if status != "complete" else "Done"
+        self.stop_button.description = {"complete": "Done", "submitted": "Submitted"}.get(
+            status, "Stopped"
+        )
         if self._unroute is not None:
             self._unroute()
             self._unroute = None
