@@ -304,6 +304,9 @@ def test_wait_false_returns_a_handle_whose_results_work_after_a_restart(srv: Moc
     assert "res = handle.results()" in repr(handle)
     submitted = created(srv)
     assert submitted == {"openai": 1, "anthropic": 1}
+    est = exp.estimate()  # what waits in the batches is paid for: a batch run pays no more
+    assert est.in_batches == 6 and est.batch_cost_usd == 0.0 and est.cost_usd
+    assert "6 cells wait in provider batches already paid for" in str(est)
 
     # A kernel restart: nothing of the first session is left but the store.
     wb.config.reset_settings()

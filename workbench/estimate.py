@@ -58,6 +58,9 @@ class Estimate:
     realtime_only: tuple[str, ...] = ()
     """Models that would be called whose provider has no batch API: a batch run calls them in
     real time."""
+    in_batches: int = 0
+    """Cells waiting in provider batches submitted before: paid for, so a batch run collects
+    them at no cost (``batch_*`` leaves them out); a real-time run would call them again."""
 
     @property
     def total_cost_usd(self) -> float | None:
@@ -82,6 +85,11 @@ class Estimate:
             text += f'; as a batch run (mode="batch") {_usd(self.total_batch_cost_usd)}'
             if self.realtime_only:
                 text += f" ({', '.join(self.realtime_only)}: no batch API, run in real time)"
+        if self.in_batches:
+            text += (
+                f"; {self.in_batches} cells wait in provider batches already paid for (a batch "
+                "run collects them; a real-time run would call them again)"
+            )
         if self.unpriced:
             text += (
                 f". Unpriced (cost unknown): {', '.join(self.unpriced)}. "
@@ -131,14 +139,17 @@ class _Sum:
         self.realtime: set[str] = set()
         """Models a batch run calls in real time (no batch API)."""
 
-    def add(self, call: Call, input_tokens: int) -> None:
+    def add(self, call: Call, input_tokens: int, *, submitted: bool = False) -> None:
+        """Count ``call``; one ``submitted`` in a batch before costs a batch run nothing more."""
         self.calls += 1
         self.input_tokens += input_tokens
         self.output_tokens += call.max_output_tokens
         info = call.model.info
         cost = info.cost(input_tokens, call.max_output_tokens)
         batch = cost
-        if batched(call.model):
+        if submitted:
+            batch = 0.0
+        elif batched(call.model):
             batch = info.batch_cost(input_tokens, call.max_output_tokens)
         else:
             self.realtime.add(str(call.model))
@@ -155,10 +166,13 @@ def estimate_run(
 ) -> Estimate:
     """The estimate of running ``plan`` and scoring it with ``scorers`` now (``store`` None: a
     store that does not exist yet, so nothing is cached)."""
-    found = store.get_many([c.key for c in plan.cells]) if store is not None else {}
+    keys = [c.key for c in plan.cells]
+    found = store.get_many(keys) if store is not None else {}
+    waiting = store.open_batch_keys(keys) if store is not None else {}
     per: dict[str, dict[str, Any]] = {}
     sums: dict[str, _Sum] = {}
     seen: set[str] = set()
+    in_batches = 0
     for cell in plan.cells:
         entry = per.setdefault(
             cell.variant,
@@ -168,9 +182,12 @@ def estimate_run(
         if cell.key in found:
             entry["cached"] += 1
             continue
+        in_batches += cell.key in waiting
         if cell.key not in seen:
             seen.add(cell.key)
-            sums.setdefault(cell.variant, _Sum()).add(cell.as_call(), cell.est_input_tokens)
+            sums.setdefault(cell.variant, _Sum()).add(
+                cell.as_call(), cell.est_input_tokens, submitted=cell.key in waiting
+            )
     unpriced = {str(c.request.model) for c in plan.cells if c.key in seen and c.max_cost() is None}
     for name, entry in per.items():
         done = sums.get(name, _Sum())
@@ -203,6 +220,7 @@ def estimate_run(
         batch_cost_usd=_total(batch_costs),
         judge_batch_cost_usd=_total(judge_batch),
         realtime_only=tuple(sorted(realtime | judge_realtime)),
+        in_batches=in_batches,
     )
 
 
