@@ -289,8 +289,11 @@ def test_every_catalog_entry_is_complete_and_sane() -> None:
     checked = dt.date.fromisoformat(str(data["checked"]))
     fields = {"as_of", "context_window", "max_output", "input_per_1m", "output_per_1m"}
     for model_id, facts in models.items():
-        assert set(facts) == fields, model_id
         mid = parse_model_id(model_id)
+        batch = {"batch_discount"} if mid.provider in ("openai", "anthropic") else set()
+        assert set(facts) == fields | batch, model_id
+        if batch:  # both providers' batch APIs cost half the real-time prices
+            assert facts["batch_discount"] == 0.5, model_id
         assert mid.provider in {"openai", "anthropic", "local"}, model_id
         assert isinstance(facts["context_window"], int), model_id
         assert isinstance(facts["max_output"], int), model_id
