@@ -8,6 +8,7 @@ Everything is proven by what the mock saw (batches created, chat calls, request 
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 
@@ -26,6 +27,7 @@ from batch_cases import (
 
 import workbench as wb
 from workbench.batch_runs import BatchRun
+from workbench.engine.batch import poll_waits
 from workbench.engine.progress import NullProgress, Tally
 from workbench.errors import ConfigError
 from workbench.models.catalog import model_info
@@ -337,3 +339,8 @@ def test_arun_in_batch_mode(srv: MockServer) -> None:
     exp = wb.Experiment("async", questions(2), [variant("openai")])
     res = asyncio.run(exp.arun(mode="batch", progress=NullProgress()))
     assert res.df["error"].isna().all() and created(srv) == {"openai": 1}
+
+
+def test_polls_back_off_from_a_second_up_to_batch_poll() -> None:
+    assert list(itertools.islice(poll_waits(60.0), 9)) == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert list(itertools.islice(poll_waits(0.05), 3)) == [0.05] * 3

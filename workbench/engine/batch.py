@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -85,10 +84,8 @@ class BatchPhase:
     """Workbench ids of the batches this run waits for."""
     problems: list[str] = field(default_factory=list)
     """What the run's message says about its batches (expired, cancelled, out of contact)."""
-    submitted: Counter[str] = field(default_factory=Counter)
-    """Requests this run submitted, by purpose."""
-    reattached: int = 0
-    """Requests found in batches submitted before (not submitted again)."""
+    _following: bool = False
+    """Looking at batches for ``workbench batches`` (:meth:`follow`), not running cells."""
     _to_submit: list[str] = field(default_factory=list)
     _unreachable: set[str] = field(default_factory=set)
     _shown: Callable[[str], OnCommit | None] = lambda key: None
@@ -114,7 +111,6 @@ class BatchPhase:
             self.wants[key] = _Want(call, cells.get(key, ()))
             taken.append(key)
             if key in held:
-                self.reattached += 1
                 if held[key] not in self.mine:
                     self.mine.append(held[key])
             else:
@@ -157,7 +153,7 @@ class BatchPhase:
     ) -> None:
         """Look at these batches once (``collect=False``), or wait for them and collect them
         into the cache, journaled to the runs that submitted them (``workbench batches``)."""
-        self.mine = list(batch_ids)
+        self.mine, self._following = list(batch_ids), True
         if progress is not None:
             self._tally, self._progress = Tally(), progress
             self._tally.total = sum(b.total for b in self._stored())
@@ -245,7 +241,6 @@ class BatchPhase:
             await asyncio.gather(*(self._record(w, Response.failure(exc)) for _, w in chunk))
             return
         store.update_batch(batch.id, provider_batch=provider_id, state="submitted")
-        self.submitted[purpose] += len(chunk)
         self.mine.append(batch.id)
         self._note()
 
@@ -447,7 +442,7 @@ class BatchPhase:
             judge = " (judges)" if b.purpose == "judge" else ""
             parts.append(f"{b.provider} {name}{judge}: {what}, {b.succeeded}/{b.total} answered")
         self._tally.note("batch", "batches: " + "; ".join(parts) if parts else "")
-        if not self.run_id:  # following batches (``follow``): the counts are theirs
+        if self._following:  # no cells here: the counts are the batches'
             stored = self._stored()
             self._tally.done = sum(b.succeeded + b.failed for b in stored)
             self._tally.failed = sum(b.failed for b in stored)
