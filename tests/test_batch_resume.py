@@ -12,10 +12,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from batch_cases import MODELS, batch_server, chat_calls, created
@@ -161,3 +163,24 @@ def test_a_kill_while_the_provider_makes_the_batch_is_recovered_on_rerun(
     assert created(srv) == {kind: 1}  # found by its tag (OpenAI) or its size and time (Anthropic)
     batch = only_batch(store)
     assert batch.provider_batch and not batch.open
+
+
+def test_two_runs_of_the_same_requests_at_once_submit_each_request_once(srv: MockServer) -> None:
+    srv.set_batch(delay=0.3)
+    results: dict[str, Any] = {}
+    start = threading.Barrier(2)
+
+    def run(name: str) -> None:
+        exp = script.build_experiment(name, "openai", 6)  # the same requests, two experiments
+        start.wait()
+        results[name] = exp.run(mode="batch", progress=NullProgress())
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("left", "right")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for r in results.values():
+        assert r.status == "complete", r.message
+        assert r.df["error"].isna().all(), list(r.df["error"])
+    assert sum(srv.stats()["batches"]["fingerprints"].values()) == 6  # each request paid once

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -227,9 +228,16 @@ class BatchPhase:
             message="",
         )
         # Journaled before it is paid: a killed process leaves a row that finds the batch again.
-        store.add_batch(
+        held = store.add_batch(
             batch, [(i.custom_id, w.call.key, [c.index for c in w.cells]) for i, w in chunk]
         )
+        for other in dict.fromkeys(held.values()):  # just submitted by another process: wait
+            if other not in self.mine:
+                self.mine.append(other)
+        chunk = [(i, w) for i, w in chunk if w.call.key not in held]
+        if not chunk:
+            return
+        batch = dataclasses.replace(batch, total=len(chunk))
         items = [i for i, _ in chunk]
         try:
             provider_id = await self._retry(lambda: self._send(api, batch, items), None)
@@ -293,12 +301,25 @@ class BatchPhase:
         while not self.dispatcher.stopped:
             looking = [b for b in self.pending if b.id not in self._unreachable]
             if not looking:
-                return
+                break
             for batch in looking:
                 await self._check(batch)
             self._note()
             if any(b.id not in self._unreachable for b in self.pending):
                 await self._sleep(next(waits))
+        self._collected_elsewhere()
+
+    def _collected_elsewhere(self) -> None:
+        """Requests of this run whose batch another run (another kernel) collected: their
+        answers are in the cache."""
+        calls = [w.call for w in self.wants.values() if w.cells]
+        for key, hit in self.dispatcher.from_cache(calls).items():
+            want = self.wants.pop(key)
+            self.dispatcher.ledger.settle(want.reserved, 0.0, want.call.purpose)
+            self.dispatcher.store.journal_cached(self.run_id, [(c.index, key) for c in want.cells])
+            shown = self._shown(key)
+            if shown is not None:
+                shown(hit)
 
     async def _check(self, batch: StoredBatch, *, collect: bool = True) -> None:
         model = ModelId(batch.provider, batch.model.split("/", 1)[1])

@@ -131,7 +131,7 @@ async def execute(
             response = done.response
             for i, cell in enumerate(cells):  # one call paid for all: the first carries it
                 outcomes[cell.index] = CellOutcome(
-                    response, False, done.cost_usd if i == 0 else 0.0
+                    response, done.cached, done.cost_usd if i == 0 else 0.0
                 )
             tally.done += len(cells)
             tally.failed += 0 if response.ok else len(cells)

@@ -12,7 +12,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -378,17 +378,25 @@ class Store:
     # -- provider batches -----------------------------------------------------------------
     def add_batch(
         self, batch: StoredBatch, requests: Sequence[tuple[str, str, Sequence[int]]]
-    ) -> None:
+    ) -> dict[str, str]:
         """Journal a batch before it is submitted: the batch and each request's (custom id,
-        cache key, cells of the submitting run)."""
-        values = [getattr(batch, name.strip()) for name in _BATCH_COLUMNS.split(",")]
-        marks = ", ".join("?" * len(values))
+        cache key, cells of the submitting run). Requests another open batch already holds
+        (another process submitting the same requests right now) are left out, in the same
+        write transaction: returned as cache key -> that batch's id. Nothing is journaled when
+        no request is left."""
         with self._write():
-            self._db.execute(f"INSERT INTO batches ({_BATCH_COLUMNS}) VALUES ({marks})", values)
-            self._db.executemany(
-                "INSERT INTO batch_requests VALUES (?, ?, ?, ?)",
-                [(batch.id, cid, key, json.dumps(list(cells))) for cid, key, cells in requests],
-            )
+            held = self.open_batch_keys(key for _, key, _ in requests)
+            rows = [(cid, key, cells) for cid, key, cells in requests if key not in held]
+            if rows:
+                kept = replace(batch, total=len(rows))
+                values = [getattr(kept, name.strip()) for name in _BATCH_COLUMNS.split(",")]
+                marks = ", ".join("?" * len(values))
+                self._db.execute(f"INSERT INTO batches ({_BATCH_COLUMNS}) VALUES ({marks})", values)
+                self._db.executemany(
+                    "INSERT INTO batch_requests VALUES (?, ?, ?, ?)",
+                    [(batch.id, cid, key, json.dumps(list(cells))) for cid, key, cells in rows],
+                )
+        return held
 
     def update_batch(self, batch_id: str, **values: Any) -> None:
         """Record what is now known of a batch (``provider_batch``, ``state``, counts, ...)."""
