@@ -113,7 +113,8 @@ def test_models_key_refuses_unknown_facts_before_registering_any(tmp_path: Path)
         load_experiment(path)
     assert str(info.value) == (
         f"{path}: models: 'openai/other': Unknown model fact(s) ['price']; allowed: "
-        "['as_of', 'context_window', 'input_per_1m', 'max_output', 'output_per_1m']"
+        "['as_of', 'batch_discount', 'context_window', 'input_per_1m', 'max_output', "
+        "'output_per_1m']"
     )
     assert not model_info("openai/my-fine-tune").priced  # nothing was registered
 
