@@ -91,9 +91,12 @@ class ProgressWidget:
 
     def finish(self, tally: Tally, status: str, message: str) -> None:
         self._show(tally, message)
-        self.bar.bar_style = {"complete": "success", "budget": "warning"}.get(status, "danger")
+        styles = {"complete": "success", "budget": "warning", "submitted": "info"}
+        self.bar.bar_style = styles.get(status, "danger")
         self.stop_button.disabled = True
-        self.stop_button.description = "Stopped" if status != "complete" else "Done"
+        self.stop_button.description = {"complete": "Done", "submitted": "Submitted"}.get(
+            status, "Stopped"
+        )
         if self._handle is not None:  # the finished state, also for readers without a kernel
             self._handle.update(
                 with_static(self.box._repr_mimebundle_(), self.static_html()), raw=True
