@@ -11,6 +11,8 @@ from fakes import current_fake
 import workbench.config
 from workbench.providers.fake import FakeProvider
 
+pytest_plugins = ["mock_helpers"]  # the `srv` fixture: the mock server with workbench pointed at it
+
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pandas as pd
@@ -352,32 +352,11 @@ def test_the_progress_line_says_why_the_run_is_held_back_then_clears(fake: FakeP
 
 # -- whole runs through the real SDKs against the loopback mock server -------------------------
 
-OPENAI_KEY = "sk-proj-" + "Lm3Kq8Zt1Vx5Nw9Bc2Hd7Fg4Js6Pa0Re3Ty8Ui1Qo"
-ANTHROPIC_KEY = "sk-ant-api03-" + "Xy7Wv3Ut9Sr5Qp1On4Ml8Kj2Ih6Gf0Ed3Cb7Az9Y"
 MODELS = {
     "openai": "openai/gpt-6.2-sol",
     "anthropic": "anthropic/claude-haiku-4-5",
     "compatible": "mock/anything",
 }
-
-
-@pytest.fixture
-def srv(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
-    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-    with MockServer() as server:
-        wb.configure(
-            provider_urls={
-                "openai": server.openai_base_url,
-                "anthropic": server.anthropic_base_url,
-            },
-            endpoints={"mock": {"base_url": server.openai_base_url}},
-            backoff_base=0.01,
-            backoff_cap=0.2,
-            timeout=5.0,
-            max_retries=3,
-        )
-        yield server
 
 
 def experiment(kind: str, cells: int, concurrency: int, **kw: Any) -> wb.Experiment:

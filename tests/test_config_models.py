@@ -292,6 +292,10 @@ def test_every_catalog_entry_is_complete_and_sane() -> None:
     for model_id, facts in models.items():
         assert fields <= set(facts) <= set(FACTS), model_id
         mid = parse_model_id(model_id)
+        if mid.provider in ("openai", "anthropic"):  # both have a batch API: its prices are known
+            for rate in ("input", "output"):
+                batch, standard = facts[f"batch_{rate}_per_1m"], facts[f"{rate}_per_1m"]
+                assert 0 < batch <= standard, model_id
         assert mid.provider in {"openai", "anthropic", "local"}, model_id
         assert isinstance(facts["context_window"], int), model_id
         assert isinstance(facts["max_output"], int), model_id

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fidelity_helpers import experiment, run, srv, variant
+from fidelity_helpers import experiment, run, variant
 
 import workbench as wb
 from workbench.errors import WorkbenchWarning
@@ -20,8 +20,6 @@ from workbench.models.catalog import model_info
 from workbench.models.retirement import retirement_note
 from workbench.providers.fake import FakeProvider
 from workbench.testing.mockserver import MockServer
-
-__all__ = ["srv"]
 
 SYSTEM = "You are a careful assistant. " * 300
 """A long system prompt every row shares (~1,500 tokens)."""

@@ -10,12 +10,11 @@ from typing import Any
 import anthropic
 import openai
 import pytest
-from fidelity_helpers import ANTHROPIC_KEY, OPENAI_KEY, experiment, run, srv, variant
+from fidelity_helpers import experiment, run, variant
+from mock_helpers import ANTHROPIC_KEY, OPENAI_KEY
 
 import workbench as wb
 from workbench.testing.mockserver import MockServer
-
-__all__ = ["srv"]
 
 TRANSPORT = ("stream", "stream_options")
 """Keys of how the run's reply travelled, not of what it asked."""

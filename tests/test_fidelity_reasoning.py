@@ -9,15 +9,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from fidelity_helpers import experiment, run, srv, variant
+from fidelity_helpers import experiment, run, variant
 
 import workbench as wb
 from workbench.errors import ParamError
 from workbench.testing.mockserver import MockServer
 from workbench.token_budget import dataset_budget
 from workbench.views.grid_model import GridModel
-
-__all__ = ["srv"]
 
 
 @pytest.mark.parametrize(

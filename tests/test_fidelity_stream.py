@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from fidelity_helpers import experiment, run, srv, variant
+from fidelity_helpers import experiment, run, variant
 
 import workbench as wb
 from workbench.engine.store import Store
 from workbench.testing.mockserver import MockServer
-
-__all__ = ["srv"]
 
 KINDS = ["openai", "responses", "anthropic", "compatible"]
 

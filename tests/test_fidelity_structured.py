@@ -10,15 +10,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from fidelity_helpers import experiment, run, srv, variant
+from fidelity_helpers import experiment, run, variant
 from pydantic import BaseModel
 
 import workbench as wb
 from workbench.errors import TemplateError
 from workbench.providers.fake import FakeProvider
 from workbench.testing.mockserver import MockServer
-
-__all__ = ["srv"]
 
 SCHEMA = {
     "title": "Capital",

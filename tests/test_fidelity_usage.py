@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from fidelity_helpers import MODELS, experiment, run, srv, variant
+from fidelity_helpers import MODELS, experiment, run, variant
 
 import workbench as wb
 from workbench.models.catalog import model_info
 from workbench.testing.mockserver import MockServer
-
-__all__ = ["srv"]
 
 SYSTEM_2000 = " ".join(f"rule{i}" for i in range(2000))
 """A 2,000-token system prompt (the mock counts words as tokens)."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from mock_helpers import ANTHROPIC_KEY, OPENAI_KEY
 
 import workbench as wb
 from workbench.config import Limits
@@ -26,8 +26,6 @@ from workbench.providers.anthropic_messages import DEFAULT_MAX_TOKENS
 from workbench.testing.mockcore import fingerprint
 from workbench.testing.mockserver import MockServer
 
-OPENAI_KEY = "sk-proj-" + "Wb7xQ2mZ9kLp4Rt8Yv3Nc6Hd1Fs5Gj0Ua2Ei7Ko9"
-ANTHROPIC_KEY = "sk-ant-api03-" + "Qz4Xw8Er2Ty6Ui0Op3As7Df1Gh5Jk9Lz2Xc4Vb8N"
 SECRETS = (OPENAI_KEY, ANTHROPIC_KEY)
 
 MODELS = {
@@ -43,26 +41,6 @@ PATHS = {
 KINDS = list(MODELS)
 SYSTEM = "Be brief."
 QUESTIONS = ["what is the capital of France", "two words"]
-
-
-@pytest.fixture
-def srv(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
-    """A fresh mock server; workbench pointed at it with fast backoff and real-looking keys."""
-    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-    with MockServer() as server:
-        wb.configure(
-            provider_urls={
-                "openai": server.openai_base_url,
-                "anthropic": server.anthropic_base_url,
-            },
-            endpoints={"mock": {"base_url": server.openai_base_url}},
-            backoff_base=0.01,
-            backoff_cap=0.2,
-            timeout=5.0,
-            max_retries=3,
-        )
-        yield server
 
 
 def run(exp: wb.Experiment) -> wb.Results:

@@ -16,6 +16,7 @@ PUBLIC = {
     "Variant",
     "WorkbenchError",
     "__version__",
+    "batches",
     "budget",
     "configure",
     "demo",

@@ -99,6 +99,15 @@ wb.configure(provider_urls={"openai": mock_server.openai_base_url,
 """,
         env=(("OPENAI_API_KEY", "test-not-a-key"), ("ANTHROPIC_API_KEY", "test-not-a-key")),
     ),
+    # The OpenAI and Anthropic batch APIs: the mock server's, through the real SDKs.
+    "Batch runs": Context(
+        python="""
+import workbench as wb
+wb.configure(batch_poll=0.05, provider_urls={
+    "openai": mock_server.openai_base_url, "anthropic": mock_server.anthropic_base_url})
+""",
+        env=(("OPENAI_API_KEY", "test-not-a-key"), ("ANTHROPIC_API_KEY", "test-not-a-key")),
+    ),
     "In JupyterLab": QUICKSTART,
     # Two runs to line up: the Quickstart's and the same experiment again (from the cache).
     "Reports and runs across time": Context(

@@ -395,7 +395,7 @@ def test_custom_rebuilds_from_an_imported_module_with_its_name() -> None:
         ("pkg.make.<locals>.inner", "a lambda or a function defined inside another"),
         (f"{__name__}.<lambda>", "a lambda or a function defined inside another"),
         (f"{__name__}.not_defined_here", "not found"),
-        ("nodots", "must be 'module.name'"),
+        ("nodots", "a function is named 'module.name'"),
     ],
 )
 def test_custom_that_cannot_be_rebuilt_says_why(function: str, message: str) -> None:

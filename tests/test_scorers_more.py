@@ -366,7 +366,7 @@ def test_not_of_a_custom_scorer() -> None:
     assert judge(s, "abc").passed is False
     assert judge(s, "abcdefgh") == Score(1.0, True, "not ()")
     assert s.spec["args"]["scorer"]["name"] == "custom"
-    with pytest.raises(ScorerError, match="defined inside another cannot be rebuilt"):
+    with pytest.raises(ScorerError, match="defined inside another and cannot be found again"):
         build_scorer(s.spec)  # a local function has no importable home, nested or not
     rebuilt = build_scorer(not_(custom(is_long)).spec)  # a module-level one rebuilds
     assert rebuilt.name == "not_is_long" and judge(rebuilt, "abc").passed is True

@@ -196,3 +196,15 @@ def test_stream_sets_whether_replies_stream(srv: MockServer) -> None:
     assert still["output"] == streamed["output"] == "mock: hello there"
     assert pd.isna(still["ttft_ms"]) and streamed["ttft_ms"] > 0
     assert still["request_key"] == streamed["request_key"]  # how it travels, not what it asks
+
+
+def test_batch_poll_sets_the_longest_wait_between_looks_at_a_batch(srv: MockServer) -> None:
+    srv.set_batch(delay=0.4)  # each batch ends 0.4 s after it is made
+    looks = lambda: sum(n for p, n in srv.stats()["by_path"].items() if "/batches/" in p)  # noqa: E731
+    toml(f'batch_poll = 0.05\n[providers.openai]\nbase_url = "{srv.openai_base_url}"\n')
+    one_row("openai/gpt-4o-mini").run(mode="batch")
+    often = looks()
+    assert often >= 5  # every 0.05 s
+    wb.configure(batch_poll=2.0)  # the first wait is then a second: the batch has ended by then
+    one_row("openai/gpt-4o-mini", store="other").run(mode="batch")
+    assert looks() - often <= 3  # one look, the results (retrieve + file content)

@@ -12,14 +12,13 @@ from typing import Any
 import openai
 import pandas as pd
 import pytest
-from fidelity_helpers import MODELS, OPENAI_KEY, experiment, run, srv, variant
+from fidelity_helpers import MODELS, experiment, run, variant
+from mock_helpers import OPENAI_KEY
 from tool_cases import LOOKUP, REFUND, lookup_order, refund
 
 import workbench as wb
 from workbench.engine.progress import NullProgress
 from workbench.testing.mockserver import MockServer
-
-__all__ = ["srv"]
 
 KINDS = ["openai", "responses", "anthropic", "compatible"]
 SCRIPT = {

@@ -12,6 +12,8 @@
     res = exp.run()
     res.df
     wb.runs("capitals")      # every run so far: which prompt version scored what
+    exp.run(mode="batch")    # the same run through the providers' batch APIs, about half price
+    wb.batches()             # provider batches: state, counts, age
 
 Heavy modules (pandas, SDKs) load on first use, so ``import workbench`` stays light.
 """
@@ -32,6 +34,7 @@ __all__ = [
     "Variant",
     "WorkbenchError",
     "__version__",
+    "batches",
     "budget",
     "configure",
     "demo",
@@ -47,6 +50,7 @@ _LAZY = {
     "Experiment": ("workbench.experiment", "Experiment"),
     "Results": ("workbench.run_results", "Results"),
     "Variant": ("workbench.prompts", "Variant"),
+    "batches": ("workbench.batch_runs", "batches"),
     "budget": ("workbench.token_budget", "budget"),
     "configure": ("workbench.config", "configure"),
     "demo": ("workbench.demo", None),
@@ -59,6 +63,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from workbench import demo, models, scorers
     from workbench.artifact.loader import load_prompt
+    from workbench.batch_runs import batches
     from workbench.config import configure
     from workbench.data import Dataset
     from workbench.experiment import Experiment

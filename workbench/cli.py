@@ -48,7 +48,28 @@ def _parser() -> argparse.ArgumentParser:
     _output_args(run, default_out="workbench-results")
     run.add_argument("--budget", type=float, metavar="USD", help="stop scheduling at this spend")
     run.add_argument("--estimate", action="store_true", help="only print the estimate; no calls")
+    run.add_argument(
+        "--batch",
+        action="store_true",
+        help="send the calls through the providers' batch APIs (about half the price, within "
+        "24 hours); providers without one run in real time",
+    )
+    run.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="with --batch: exit once the batches are submitted; run again to collect them",
+    )
     _import_arg(run)
+
+    batches = sub.add_parser(
+        "batches", help="provider batches: state, counts, age; wait for one, or cancel one"
+    )
+    action = batches.add_mutually_exclusive_group()
+    action.add_argument(
+        "--attach", metavar="ID", help="wait for this batch and save its results to the cache"
+    )
+    action.add_argument("--cancel", metavar="ID", help="cancel this batch (answers are kept)")
+    batches.add_argument("--limit", type=int, default=20, help="newest N (default %(default)s)")
 
     demo = sub.add_parser("demo", help="run the bundled demo on the embedded model (offline)")
     _output_args(demo, default_out="workbench-demo")
@@ -271,6 +292,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _diff_runs(args)
         if args.command == "import":
             return _import(args)
+        if args.command == "batches":
+            return _batches(args)
         return _store(args)
     except WorkbenchError as exc:
         print(f"workbench: error: {exc}", file=sys.stderr)
@@ -345,8 +368,44 @@ def _run(args: argparse.Namespace) -> int:
     if args.estimate:
         print(estimate.by_variant.to_string(index=False))
         return 0
-    res = exp.run(budget_usd=args.budget)
+    if args.no_wait and not args.batch:
+        print("workbench: error: --no-wait goes with --batch.", file=sys.stderr)
+        return 2
+    if not args.batch:
+        return _report(exp.run(budget_usd=args.budget), args.out, args.format)
+    res = exp.run(budget_usd=args.budget, mode="batch", wait=not args.no_wait)
+    from workbench.batch_runs import BatchRun
+
+    if isinstance(res, BatchRun):
+        print(f"\n{res!r}\n{res.message}")
+        return 0
     return _report(res, args.out, args.format)
+
+
+def _batches(args: argparse.Namespace) -> int:
+    from workbench.batch_runs import attach, batches, cancel, describe
+    from workbench.views.progress import TextProgress
+
+    if args.cancel:
+        print(f"Cancelling: {describe(cancel(args.cancel))}")
+        print("Requests it answered are kept: `workbench batches --attach ID` collects them.")
+        return 0
+    if args.attach:
+        ended = attach(args.attach, progress=TextProgress(f"batch {args.attach}"))
+        print(f"Collected into the cache: {describe(ended)}")
+        print("Run the experiment again: its answered cells now come from the cache.")
+        return 0
+    table = batches()
+    if table.empty:
+        print("No provider batches in the store yet (workbench run --batch makes some).")
+        return 0
+    from workbench.config import get_settings
+    from workbench.engine.store import Store
+
+    with Store(get_settings().store_path) as store:
+        for batch in store.batches(limit=max(args.limit, 0)):
+            print(describe(batch))
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

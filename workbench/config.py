@@ -21,6 +21,7 @@ So running an experiment from another folder of the project reuses the project's
     max_retries = 5
     local_threads = 1                    # CPU threads of the embedded model (0: automatic)
     stream = true                        # stream replies (records time to first token)
+    batch_poll = 60                      # longest wait between looks at a provider batch
 
     [endpoints.ollama]                   # any OpenAI-compatible server, used as "ollama/<model>"
     base_url = "http://localhost:11434/v1"
@@ -110,6 +111,9 @@ class Settings:
     the machine is busy (``workbench.providers.local.default_threads``)."""
     local_gguf: Path | None = None
     """Another GGUF model file, served as ``local/<file stem>``."""
+    batch_poll: float = 60.0
+    """Longest wait, in seconds, between two looks at a provider batch while a ``mode="batch"``
+    run waits for it: the waits start at a second (or this, if shorter) and double up to it."""
     gc_tuning: bool = True
     """While a run goes, freeze the heap out of the garbage collector's passes and collect the
     young generation less often (restored after): less CPU per call at high concurrency."""
@@ -293,12 +297,15 @@ def _build(values: dict[str, Any]) -> Settings:
             local_gguf=Path(values["local_gguf"]) if values.get("local_gguf") else None,
             gc_tuning=_flag(values.get("gc_tuning", True)),
             stream=_flag(values.get("stream", True)),
+            batch_poll=float(values.get("batch_poll", 60.0)),
             providers=_providers(values.get("providers", {})),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"Bad setting value: {exc}") from exc
     if settings.timeout <= 0 or settings.max_retries < 0:
         raise ConfigError("timeout must be > 0 and max_retries >= 0.")
+    if settings.batch_poll <= 0:
+        raise ConfigError("batch_poll must be a number of seconds > 0, e.g. 60.")
     if settings.local_threads < 0:
         raise ConfigError("local_threads must be 0 (automatic) or a number of threads, e.g. 1.")
     return settings

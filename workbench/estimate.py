@@ -15,8 +15,8 @@ from workbench.models.resolved import Model, resolve
 from workbench.prompts.prefix import shared_prefix
 from workbench.prompts.variant import Variant
 from workbench.providers.base import Response
-from workbench.scoring.base import ScoreContext, Scorer
-from workbench.scoring.stage import conversation_of
+from workbench.scoring.base import Scorer
+from workbench.scoring.stage import planning_context
 
 __all__ = ["Estimate", "estimate_run"]
 
@@ -36,6 +36,11 @@ class Estimate:
     provider caches it (``cost_cached_usd``: the first call writes it at the cache-write rate,
     the others read it at the cached-input rate); ``caching`` says what to change where the
     provider caches only when asked, or why it would not. ``cost_cached_usd`` sums them.
+
+    The ``batch_*`` figures are the same run in provider batches (``mode="batch"``): calls to
+    a provider with a batch API at its batch prices (``ModelInfo.batch_input_per_1m`` /
+    ``batch_output_per_1m``), the others (``realtime_only``) and tool loops
+    (``realtime_loops``) in real time at standard prices.
     """
 
     cells: int
@@ -57,13 +62,29 @@ class Estimate:
     """Models that would be called and have no price."""
     cost_cached_usd: float | None = None
     """The grid's most cost when each variant's shared prompt prefix is cached (None: unpriced)."""
+    batch_cost_usd: float | None = 0.0
+    """Most the grid's calls could cost in a batch run (None: a batch price is unknown)."""
+    judge_batch_cost_usd: float | None = 0.0
+    """Most the judge calls could cost in a batch run (their second phase)."""
+    realtime_only: tuple[str, ...] = ()
+    """Models that would be called whose provider has no batch API: a batch run calls them in
+    real time."""
+    realtime_loops: tuple[str, ...] = ()
+    """Variants whose cells run tool loops (our tools run between their calls): a batch run
+    calls them in real time."""
+    in_batches: int = 0
+    """Cells waiting in provider batches submitted before: paid for, so a batch run collects
+    them at no cost (``batch_*`` leaves them out); a real-time run would call them again."""
 
     @property
     def total_cost_usd(self) -> float | None:
         """Most the whole run could cost, grid and judges (None: something is unpriced)."""
-        if self.cost_usd is None or self.judge_cost_usd is None:
-            return None
-        return self.cost_usd + self.judge_cost_usd
+        return _plus(self.cost_usd, self.judge_cost_usd)
+
+    @property
+    def total_batch_cost_usd(self) -> float | None:
+        """Most the whole run could cost in provider batches (``mode="batch"``)."""
+        return _plus(self.batch_cost_usd, self.judge_batch_cost_usd)
 
     def __str__(self) -> str:
         text = (
@@ -80,6 +101,17 @@ class Estimate:
         if self.judge_calls or len(self.by_scorer):
             text += f"; scoring: {self.judge_calls} judge calls, cost {_usd(self.judge_cost_usd)}"
             text += f"; in all {_usd(self.total_cost_usd)}"
+        if self.calls or self.judge_calls:
+            text += f'; as a batch run (mode="batch") {_usd(self.total_batch_cost_usd)}'
+            realtime = [f"{m}: no batch API" for m in self.realtime_only]
+            realtime += [f"tool loops of {v}" for v in self.realtime_loops]
+            if realtime:
+                text += f" ({'; '.join(realtime)}, run in real time)"
+        if self.in_batches:
+            text += (
+                f"; {self.in_batches} cells wait in provider batches already paid for (a batch "
+                "run collects them; a real-time run would call them again)"
+            )
         if self.unpriced:
             text += (
                 f". Unpriced (cost unknown): {', '.join(self.unpriced)}. "
@@ -111,8 +143,9 @@ def _usd(value: float | None) -> str:
 
 
 class _Sum:
-    """Calls, tokens and most cost of one group (a variant or a scorer); with ``prefix``
-    cacheable tokens, also the most cost when the provider caches them."""
+    """Calls, tokens and most cost of one group (a variant or a scorer), in real time and as a
+    batch run would pay; with ``prefix`` cacheable tokens, also the most cost when the provider
+    caches them."""
 
     def __init__(self, prefix: int = 0) -> None:
         self.calls = 0
@@ -121,12 +154,29 @@ class _Sum:
         self.cost: float | None = 0.0
         self.prefix = prefix
         self.cost_cached: float | None = 0.0
+        self.batch_cost: float | None = 0.0
+        self.realtime: set[str] = set()
+        """Models a batch run calls in real time (no batch API)."""
 
-    def add(self, call: Call, input_tokens: int) -> None:
+    def add(
+        self, call: Call, input_tokens: int, *, submitted: bool = False, loop: bool = False
+    ) -> None:
+        """Count ``call``; one ``submitted`` in a batch before costs a batch run nothing more;
+        the first call of a tool ``loop`` runs in real time in a batch run too."""
         self.calls += 1
         self.input_tokens += input_tokens
         self.output_tokens += call.max_output_tokens
-        self.cost = _plus(self.cost, call.model.max_cost(input_tokens, call.request.params))
+        model, params = call.model, call.request.params
+        cost = model.max_cost(input_tokens, params)
+        self.cost = _plus(self.cost, cost)
+        batch = cost
+        if submitted:
+            batch = 0.0
+        elif not batched(model):
+            self.realtime.add(str(model))
+        elif not loop:
+            batch = model.max_cost(input_tokens, params, batch=True)
+        self.batch_cost = _plus(self.batch_cost, batch)
         info, tier = call.model.info, call.model.provider.price_tier(call.request.params)
         prefix = min(self.prefix, input_tokens)
         first = {"written": prefix} if self.calls == 1 else {"cached": prefix}
@@ -136,6 +186,18 @@ class _Sum:
 
 def _plus(total: float | None, cost: float | None) -> float | None:
     return None if total is None or cost is None else total + cost
+
+
+def _total(costs: Sequence[float | None]) -> float | None:
+    """Sum of costs; None when any is unknown (None, or NaN in a table)."""
+    if any(c is None or c != c for c in costs):
+        return None
+    return float(sum(c or 0.0 for c in costs))
+
+
+def batched(model: Model) -> bool:
+    """True when a batch run calls ``model`` in provider batches (its provider has a batch API)."""
+    return model.provider.batch_limits is not None
 
 
 def _prefix(cells: Sequence[Cell]) -> tuple[int, int, str]:
@@ -169,7 +231,11 @@ def estimate_run(
 ) -> Estimate:
     """The estimate of running ``plan`` and scoring it with ``scorers`` now (``store`` None: a
     store that does not exist yet, so nothing is cached)."""
-    found = store.get_many([c.key for c in plan.cells]) if store is not None else {}
+    keys = [c.key for c in plan.cells]
+    found = store.get_many(keys) if store is not None else {}
+    waiting = store.open_batch_keys(keys) if store is not None else {}
+    in_batches = 0
+    loops: set[str] = set()
     per: dict[str, dict[str, Any]] = {}
     sums: dict[str, _Sum] = {}
     seen: set[str] = set()
@@ -186,10 +252,18 @@ def estimate_run(
         if cell.key in found:
             entry["cached"] += 1
             continue
+        in_batches += cell.key in waiting
+        if cell.loop is not None:
+            loops.add(cell.variant)
         if cell.key not in seen:
             seen.add(cell.key)
             group = sums.setdefault(cell.variant, _Sum(prefixes[cell.variant][1]))
-            group.add(cell.as_call(), cell.est_input_tokens)
+            group.add(
+                cell.as_call(),
+                cell.est_input_tokens,
+                submitted=cell.key in waiting,
+                loop=cell.loop is not None,
+            )
     unpriced = {str(c.request.model) for c in plan.cells if c.key in seen and c.max_cost() is None}
     for name, entry in per.items():
         done = sums.get(name, _Sum())
@@ -200,35 +274,38 @@ def estimate_run(
             input_tokens=done.input_tokens,
             max_output_tokens=done.output_tokens,
             cost_usd=done.cost,
+            batch_cost_usd=done.batch_cost,
             prefix_tokens=tokens,
             cacheable_share=round(tokens / mean_prompt, 4) if mean_prompt else 0.0,
             cost_cached_usd=done.cost_cached,
             caching=note,
         )
     table = pd.DataFrame(list(per.values()))
-    judges, judge_unpriced = _judges(plan, scorers, rows, variants, store, found)
+    judges, judge_unpriced, judge_realtime = _judges(plan, scorers, rows, variants, store, found)
     costs = [sums.get(v, _Sum()).cost for v in per]
     cached_costs = [sums.get(v, _Sum()).cost_cached for v in per]
+    batch_costs = [sums.get(v, _Sum()).batch_cost for v in per]
     judge_costs = list(judges["cost_usd"]) if len(judges) else []
+    judge_batch = list(judges["batch_cost_usd"]) if len(judges) else []
+    realtime = {m for done in sums.values() for m in done.realtime}
     return Estimate(
         cells=len(plan.cells),
         cached=int(table["cached"].sum()),
         calls=int(table["calls"].sum()),
         input_tokens=int(table["input_tokens"].sum()),
         max_output_tokens=int(table["max_output_tokens"].sum()),
-        cost_usd=None if any(c is None for c in costs) else float(sum(c or 0.0 for c in costs)),
+        cost_usd=_total(costs),
         by_variant=table,
         judge_calls=int(judges["calls"].sum()) if len(judges) else 0,
-        judge_cost_usd=(
-            None if any(c is None or c != c for c in judge_costs) else float(sum(judge_costs))
-        ),
+        judge_cost_usd=_total(judge_costs),
         by_scorer=judges,
         unpriced=tuple(sorted(unpriced | judge_unpriced)),
-        cost_cached_usd=(
-            None
-            if any(c is None for c in cached_costs)
-            else float(sum(c or 0.0 for c in cached_costs))
-        ),
+        cost_cached_usd=_total(cached_costs),
+        batch_cost_usd=_total(batch_costs),
+        judge_batch_cost_usd=_total(judge_batch),
+        realtime_only=tuple(sorted(realtime | judge_realtime)),
+        realtime_loops=tuple(sorted(loops)),
+        in_batches=in_batches,
     )
 
 
@@ -239,11 +316,12 @@ def _judges(
     variants: Mapping[str, Variant],
     store: Store | None,
     found: Mapping[str, Response],
-) -> tuple[pd.DataFrame, set[str]]:
-    """Per scorer that calls models: the calls it would make now and their most cost."""
+) -> tuple[pd.DataFrame, set[str], set[str]]:
+    """Per scorer that calls models: the calls it would make now and their most cost; the
+    unpriced judge models, and those a batch run calls in real time."""
     planning = [s for s in scorers if s.plan is not None]
     if not planning:
-        return pd.DataFrame(), set()
+        return pd.DataFrame(), set(), set()
     outputs: dict[tuple[int, int, str], str] = {}
     for cell in plan.cells:
         hit = found.get(cell.key)
@@ -253,6 +331,7 @@ def _judges(
     settings = plan.cells[0].model.settings if plan.cells else None
     table: list[dict[str, Any]] = []
     unpriced: set[str] = set()
+    realtime: set[str] = set()
     for scorer in planning:
         assert scorer.plan is not None
         assert settings is not None
@@ -262,7 +341,7 @@ def _judges(
             hit = found.get(cell.key)
             if hit is not None and not hit.ok:
                 continue  # a failed call is not judged
-            ctx = _context(cell, variants, rows, outputs)
+            ctx = planning_context(cell, variants, rows, outputs)
             output = outputs.get((cell.row_index, cell.repeat, cell.variant))
             for planned in scorer.plan(rows[cell.row_index], ctx, output):
                 model = models.setdefault(planned.model, resolve(planned.model, settings))
@@ -280,6 +359,7 @@ def _judges(
                 total.add(call, call.est_input_tokens)
         if total.calls and total.cost is None:
             unpriced.update(scorer.models)
+        realtime |= total.realtime
         table.append(
             {
                 "scorer": scorer.name,
@@ -288,21 +368,7 @@ def _judges(
                 "input_tokens": total.input_tokens,
                 "max_output_tokens": total.output_tokens,
                 "cost_usd": total.cost,
+                "batch_cost_usd": total.batch_cost,
             }
         )
-    return pd.DataFrame(table), unpriced
-
-
-def _context(
-    cell: Cell,
-    variants: Mapping[str, Variant],
-    rows: Sequence[Mapping[str, Any]],
-    outputs: Mapping[tuple[int, int, str], str],
-) -> ScoreContext:
-    return ScoreContext(
-        variant=cell.variant,
-        repeat=cell.repeat,
-        messages=cell.request.messages,
-        conversation=conversation_of(cell, variants.get(cell.variant), rows),
-        peer=lambda variant: outputs.get((cell.row_index, cell.repeat, variant)),
-    )
+    return pd.DataFrame(table), unpriced, realtime

@@ -10,12 +10,14 @@ import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import pandas as pd
 
+from workbench.batch_runs import BatchRun
 from workbench.config import Endpoint, Settings, get_settings
 from workbench.data.dataset import Dataset
+from workbench.engine.batch import BatchPhase
 from workbench.engine.dispatcher import Dispatcher
 from workbench.engine.plan import Plan, check_variables, make_plan
 from workbench.engine.progress import Progress
@@ -46,11 +48,15 @@ from workbench.results.stored import keep_table
 from workbench.results.table import RunTable
 from workbench.run_results import Results
 from workbench.scoring.base import Scorer, build_scorer
-from workbench.scoring.stage import score_cells
+from workbench.scoring.stage import judge_calls, score_cells
 from workbench.views.notebook import in_notebook
 from workbench.views.progress import auto_progress
 
-__all__ = ["Experiment"]
+__all__ = ["MODES", "Experiment"]
+
+MODES = ("realtime", "batch")
+"""How a run sends its calls: one by one as they are ready, or in provider batches (about half
+the price, answered within 24 hours) where the provider has a batch API."""
 
 
 class Experiment:
@@ -277,32 +283,88 @@ class Experiment:
             return estimate_run(plan, self.scorers, rows, variants, store)
 
     # -- running -------------------------------------------------------------------------
+    @overload
     def run(
         self,
         *,
         budget_usd: float | None = None,
         progress: Progress | None = None,
         kind: str = "run",
-    ) -> Results:
+        mode: str = "realtime",
+        wait: Literal[True] = True,
+    ) -> Results: ...
+
+    @overload
+    def run(
+        self,
+        *,
+        budget_usd: float | None = None,
+        progress: Progress | None = None,
+        kind: str = "run",
+        mode: str,
+        wait: bool,
+    ) -> Results | BatchRun: ...
+
+    def run(
+        self,
+        *,
+        budget_usd: float | None = None,
+        progress: Progress | None = None,
+        kind: str = "run",
+        mode: str = "realtime",
+        wait: bool = True,
+    ) -> Results | BatchRun:
         """Run (blocking, also inside Jupyter) with live progress. Ctrl-C / interrupt stops
         cleanly and returns what finished; everything finished is saved and reused next time.
-        ``kind`` is recorded in the run history: run, or check / export for those commands."""
+        ``kind`` is recorded in the run history: run, or check / export for those commands.
+
+        ``mode="batch"`` sends the calls not already cached through the providers' batch APIs
+        (about half the price, within 24 hours; providers without one run in real time), and
+        the judge calls in a second batch phase. ``wait=False`` returns once the batches are
+        submitted, with a :class:`~workbench.batch_runs.BatchRun` handle (``handle.results()``
+        later); its Results when nothing was left to wait for."""
         # The display is made here, in the caller's (notebook cell's) thread; the run updates it.
         shown = progress or auto_progress(self.name)
         try:
             res = run_blocking(
-                lambda stop: self.arun(budget_usd=budget_usd, progress=shown, stop=stop, kind=kind)
+                lambda stop: self._arun(
+                    budget_usd=budget_usd, progress=shown, stop=stop, kind=kind, mode=mode, wait=wait
+                )
             )
         except Exception as exc:  # e.g. a missing key: its message in place of the progress
             fail = getattr(shown, "fail", None)
             if callable(fail):
                 fail(exc)
             raise
-        if in_notebook():  # the saved notebook then records which run produced it
+        if in_notebook() and isinstance(res, Results):  # the saved notebook records the run
             from workbench.notebook import show_provenance
 
             show_provenance(res)
         return res
+
+    @overload
+    async def arun(
+        self,
+        *,
+        budget_usd: float | None = None,
+        progress: Progress | None = None,
+        stop: asyncio.Event | None = None,
+        kind: str = "run",
+        mode: str = "realtime",
+        wait: Literal[True] = True,
+    ) -> Results: ...
+
+    @overload
+    async def arun(
+        self,
+        *,
+        budget_usd: float | None = None,
+        progress: Progress | None = None,
+        stop: asyncio.Event | None = None,
+        kind: str = "run",
+        mode: str,
+        wait: bool,
+    ) -> Results | BatchRun: ...
 
     async def arun(
         self,
@@ -311,11 +373,32 @@ class Experiment:
         progress: Progress | None = None,
         stop: asyncio.Event | None = None,
         kind: str = "run",
-    ) -> Results:
+        mode: str = "realtime",
+        wait: bool = True,
+    ) -> Results | BatchRun:
         """Run in the current event loop: ``res = await exp.arun()``. Setting ``stop`` ends the
-        run cleanly (recorded as ``interrupted``), keeping what finished."""
+        run cleanly (recorded as ``interrupted``), keeping what finished. ``mode`` and ``wait``
+        as for :meth:`run`."""
+        return await self._arun(
+            budget_usd=budget_usd, progress=progress, stop=stop, kind=kind, mode=mode, wait=wait
+        )
+
+    async def _arun(
+        self,
+        *,
+        budget_usd: float | None,
+        progress: Progress | None,
+        stop: asyncio.Event | None,
+        kind: str,
+        mode: str,
+        wait: bool,
+    ) -> Results | BatchRun:
         if kind not in RUN_KINDS:
             raise ConfigError(f"Unknown run kind {kind!r}; use one of {', '.join(RUN_KINDS)}.")
+        if mode not in MODES:
+            raise ConfigError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)}.")
+        if not wait and mode != "batch":
+            raise ConfigError('wait=False needs mode="batch": a real-time run always waits.')
         settings = self.settings()
         plan = make_plan(self.dataset, self.variants, self.repeats, settings)
         judge_models = {parse_model_id(m, settings) for s in self.scorers for m in s.models}
@@ -346,22 +429,44 @@ class Experiment:
                 store, settings, budget_usd=budget, concurrency=self.concurrency, stop=stop
             )
             status = "interrupted"  # cancelled (a notebook's interrupt) unless it ends otherwise
-            try:
-                outcome = await execute(plan, dispatcher, run_id=run_id, progress=progress)
-                scores = await score_cells(
-                    plan,
-                    outcome.outcomes,
-                    self.scorers,
-                    self.dataset.rows,
-                    dispatcher.judge,
-                    {v.name: v for v in self.variants},
+            variants = {v.name: v for v in self.variants}
+            batches = None
+            if mode == "batch":
+                batches = BatchPhase(
+                    dispatcher,
+                    run_id=run_id,
+                    experiment=self.name,
+                    wait=wait,
+                    plan_judges=lambda outcomes: judge_calls(
+                        plan,
+                        outcomes,
+                        self.scorers,
+                        self.dataset.rows,
+                        variants,
+                        lambda p: dispatcher.judge_call(p.model, p.messages, p.params, p.repeat),
+                    ),
                 )
+            try:
+                outcome = await execute(
+                    plan, dispatcher, run_id=run_id, progress=progress, batches=batches
+                )
+                scores = []
+                if outcome.status != "submitted":
+                    scores = await score_cells(
+                        plan,
+                        outcome.outcomes,
+                        self.scorers,
+                        self.dataset.rows,
+                        dispatcher.judge,
+                        variants,
+                    )
                 status = outcome.status
             except Exception:
                 status = "failed"  # an error ended it (what finished is saved), not a stop
                 raise
             finally:
                 await dispatcher.aclose()
+                waiting = tuple(b.id for b in batches.pending) if batches else ()
                 ledger = dispatcher.ledger
                 tally = outcome.tally if outcome else None
                 store.finish_run(
@@ -374,9 +479,20 @@ class Experiment:
                         "failed": tally.failed if tally else None,
                         "spent_usd": ledger.spent.get("cell", 0.0),
                         "scoring_usd": ledger.spent.get("judge", 0.0),
+                        "mode": mode,
+                        "batches": list(waiting),
                     },
                 )
             labels = store.labels(self.name)
+        if batches is not None and outcome.status == "submitted":
+            return BatchRun(
+                experiment=self.name,
+                run_id=run_id,
+                batch_ids=waiting,
+                settings=settings,
+                collect=lambda: self.run(budget_usd=budget_usd, mode="batch"),
+                message=outcome.message,
+            )
         message = outcome.message
         if ledger.refused["judge"]:
             message += (
@@ -389,6 +505,7 @@ class Experiment:
             status=outcome.status,
             message=message.strip(),
             kind=kind,
+            mode=mode,
             variants=plan.variants,
             scorers=tuple(dict(s.spec) for s in self.scorers),
             scorer_columns=tuple(s.name for s in self.scorers),

@@ -27,7 +27,7 @@ from workbench.engine.store import Store
 from workbench.errors import ProviderError
 from workbench.models.resolved import Model, resolve
 from workbench.prompts.render import Message
-from workbench.providers.base import Provider, Response
+from workbench.providers.base import BatchAPI, ModelId, Provider, Response
 from workbench.providers.registry import create_provider, limits_for
 
 __all__ = ["Call", "CallResult", "Dispatcher", "Ledger", "NotRun"]
@@ -284,11 +284,52 @@ class Dispatcher:
         finally:
             del self._inflight[call.key]
 
-    def _provider(self, call: Call) -> Provider:
-        name = call.request.model.provider
-        if name not in self._providers:
-            self._providers[name] = create_provider(call.request.model, self.settings)
-        return self._providers[name]
+    def provider(self, model: ModelId) -> Provider:
+        """The provider instance serving ``model`` in this run (made on first use)."""
+        if model.provider not in self._providers:
+            self._providers[model.provider] = create_provider(model, self.settings)
+        return self._providers[model.provider]
+
+    def batch_api(self, model: ModelId) -> BatchAPI | None:
+        """The batch API of the provider serving ``model``; None when it has none."""
+        if self.provider_class(model).batch_limits is None:
+            return None
+        return self.provider(model).batches()
+
+    def provider_class(self, model: ModelId) -> type[Provider]:
+        """The class of the provider serving ``model`` (its facts), without making one."""
+        if model.provider in self._providers:
+            return type(self._providers[model.provider])
+        return self.model(str(model)).provider
+
+    async def record(
+        self,
+        call: Call,
+        response: Response,
+        *,
+        reserved: float | None,
+        journal: Journal = (),
+        on_commit: OnCommit | None = None,
+        ahead: bool = False,
+    ) -> CallResult:
+        """A call's response, made now (in real time or in a provider batch): charged to the
+        ledger in place of what was ``reserved``, committed to the store with ``journal``, then
+        shown (``on_commit``) — journaled before shown. A call made ``ahead`` of its asker (a
+        judge call sent in a batch for the scorer to find in the cache) leaves its cost for
+        that cache hit to carry."""
+        if ahead:
+            result = CallResult(response, call.cost(response), cached=False)
+        else:
+            result = self._charge(call, response, cached=False)
+        self.ledger.settle(reserved, result.cost_usd, call.purpose)
+        self.calls[call.purpose] += 1
+
+        def shown() -> None:
+            if on_commit is not None:
+                on_commit(result)
+
+        await self.commits.add(call.key, str(call.request.model), response, journal, shown)
+        return result
 
     async def _send(self, call: Call, journal: Journal, on_commit: OnCommit | None) -> CallResult:
         if self.stopped:
@@ -296,23 +337,15 @@ class Dispatcher:
         reserve = call.max_cost()
         if not self.ledger.reserve(reserve, call.purpose):
             raise NotRun("budget")
-        provider = self._provider(call)
+        provider = self.provider(call.request.model)
         gate = self.gate(call.request.model.provider)
         done: list[CallResult] = []
 
         async def settle(reply: object) -> None:
             """Commit the call's result, then show it: journaled before shown."""
             assert isinstance(reply, Response)
-            result = self._charge(call, reply, cached=False)
-            self.ledger.settle(reserve, result.cost_usd, call.purpose)
-            self.calls[call.purpose] += 1
-            done.append(result)
-
-            def shown() -> None:
-                if on_commit is not None:
-                    on_commit(result)
-
-            await self.commits.add(call.key, str(call.request.model), reply, journal, shown)
+            kept = self.record(call, reply, reserved=reserve, journal=journal, on_commit=on_commit)
+            done.append(await kept)
 
         tokens = call.est_input_tokens + call.max_output_tokens
         try:

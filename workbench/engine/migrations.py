@@ -121,6 +121,43 @@ def m005_normalized_usage(db: sqlite3.Connection) -> None:
     rather than fail on a response it cannot read."""
 
 
+@migration
+def m006_batches(db: sqlite3.Connection) -> None:
+    """Provider batches (``mode="batch"``): each batch, and each request's custom id -> cache key
+    and the cells of the run that submitted it; written before the batch is submitted."""
+    _run(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS batches (
+            id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            provider_batch TEXT,
+            run_id TEXT NOT NULL,
+            experiment TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            created REAL NOT NULL,
+            state TEXT NOT NULL,
+            outcome TEXT,
+            total INTEGER NOT NULL,
+            succeeded INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            checked REAL,
+            collected REAL,
+            message TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE IF NOT EXISTS batch_requests (
+            batch TEXT NOT NULL,
+            custom_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            cells TEXT NOT NULL,
+            PRIMARY KEY (batch, custom_id)
+        );
+        CREATE INDEX IF NOT EXISTS batch_requests_key ON batch_requests (key)
+        """,
+    )
+
+
 def has_table(db: sqlite3.Connection, name: str) -> bool:
     """True if the database has a table of this name."""
     found = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))

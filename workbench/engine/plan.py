@@ -70,18 +70,22 @@ class Call:
     purpose: str = "cell"
     """``cell`` (the grid) or ``judge`` (scoring): what the ledger counts it as."""
 
-    def max_cost(self) -> float | None:
+    def max_cost(self, *, batch: bool = False) -> float | None:
         """Cost if the reply uses every allowed output token and nothing comes from the prompt
-        cache (None: the model is unpriced)."""
-        return self.model.max_cost(self.est_input_tokens, self.request.params)
+        cache (None: the model is unpriced), at batch prices when it goes in a provider
+        ``batch``."""
+        return self.model.max_cost(self.est_input_tokens, self.request.params, batch=batch)
 
     def cost(self, response: Response) -> float | None:
         """What the call cost at catalog prices — cache reads and writes at their own rates, at
-        the service tier the provider reports — 0 for a failure, None when unpriced."""
+        the service tier the provider reports, at batch prices for a reply from a provider
+        batch — 0 for a failure, None when unpriced."""
         if not response.ok:
             return 0.0
         used = response.input_tokens
-        tier = self.model.provider.price_tier(self.request.params, response.service_tier)
+        tier = self.model.provider.price_tier(
+            self.request.params, response.service_tier, batch=response.batch is not None
+        )
         return self.model.info.cost(
             used if used is not None else self.est_input_tokens,
             response.output_tokens or 0,

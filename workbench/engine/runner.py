@@ -8,11 +8,13 @@ import gc
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.engine.batch import BatchPhase
 from workbench.engine.dispatcher import CallResult, Dispatcher, NotRun
+from workbench.engine.outcome import CellOutcome
 from workbench.engine.plan import Cell, Plan
 from workbench.engine.progress import Finished, Progress, Tally
 from workbench.engine.tool_loop import run_loop
@@ -21,24 +23,12 @@ __all__ = ["CellOutcome", "RunOutcome", "execute", "missing_cells"]
 
 
 @dataclass
-class CellOutcome:
-    """What one cell ended as."""
-
-    response: Any
-    """The :class:`~workbench.providers.base.Response` (of a tool loop: the steps combined)."""
-    cached: bool
-    cost_usd: float | None
-    trajectory: list[dict[str, Any]] | None = None
-    """A tool loop's turns after the prompt (None: the cell made one call)."""
-
-
-@dataclass
 class RunOutcome:
     """Outcomes by cell index (None: never ran), how the run ended, and why."""
 
     outcomes: list[CellOutcome | None]
     status: str = "complete"
-    """complete, interrupted or budget."""
+    """complete, interrupted, budget, or submitted (waiting in provider batches)."""
     message: str = ""
     tally: Tally = field(default_factory=Tally)
 
@@ -99,9 +89,12 @@ async def execute(
     *,
     run_id: str,
     progress: Progress,
+    batches: BatchPhase | None = None,
 ) -> RunOutcome:
     """Run every cell of ``plan``; never raises for a failed call. A stop (the dispatcher's
-    ``stop`` event) or the budget ends it early, keeping what finished."""
+    ``stop`` event) or the budget ends it early, keeping what finished. With ``batches`` (a
+    ``mode="batch"`` run) the cells whose provider has a batch API go in provider batches, the
+    others in real time, at the same time; then the judge calls in a second batch phase."""
     store = dispatcher.store
     outcomes: list[CellOutcome | None] = [None] * len(plan.cells)
     result = RunOutcome(outcomes)
@@ -126,6 +119,9 @@ async def execute(
     for cell in plan.cells:
         if outcomes[cell.index] is None:
             groups[cell.group].append(cell)
+    every = dict(groups)
+    if batches is not None:  # what goes in provider batches; the rest in real time
+        _take_batched(groups, batches, looped)
     by_provider: dict[str, list[Group]] = defaultdict(list)
     for group, cells in groups.items():
         by_provider[cells[0].request.model.provider].append(group)
@@ -134,13 +130,12 @@ async def execute(
     dispatcher.on_note = tally.note
     started = time.monotonic()
 
-    async def one(group: Group) -> None:
-        cells = groups[group]
+    def shown_for(group: Group) -> Callable[..., None]:
+        """What to do right after the commit that holds the (last) call of ``group``."""
+        cells = every[group]
         first = cells[0]
-        key = first.key
 
         def shown(done: CallResult, trajectory: list[dict[str, Any]] | None = None) -> None:
-            """Runs right after the commit that holds the cell's (last) call."""
             response = done.response
             for i, cell in enumerate(cells):  # one call paid for all: the first carries it
                 outcomes[cell.index] = CellOutcome(
@@ -158,6 +153,13 @@ async def execute(
                 tally.note(name, note)
             progress.update(tally)
 
+        return shown
+
+    async def one(group: Group) -> None:
+        cells = groups[group]
+        first = cells[0]
+        key = first.key
+        shown = shown_for(group)
         journal = [(run_id, c.index) for c in cells]
         try:
             if first.loop is None:
@@ -197,6 +199,9 @@ async def execute(
                 # Twice as many workers as slots: one backing off does not idle a slot.
                 for _ in range(min(len(keyed), 2 * concurrency)):
                     tasks.append(asyncio.create_task(worker(queue)))
+            if batches is not None:
+                batched = batches.run(lambda key: shown_for((key, None)), tally, progress)
+                tasks.append(asyncio.create_task(batched))
             everything: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*tasks))
             # Workers cancelled by a stop fail the gather: retrieve it so asyncio logs no traceback.
             everything.add_done_callback(lambda f: None if f.cancelled() else f.exception())
@@ -213,6 +218,8 @@ async def execute(
                     await asyncio.wait([everything], timeout=0.05)
             if everything.done():
                 everything.result()  # a bug in a worker surfaces here instead of vanishing
+                if batches is not None and going():
+                    await batches.judges(outcomes)  # the second phase, once every output is known
         except asyncio.CancelledError:
             result.status = "interrupted"
             raise
@@ -223,12 +230,30 @@ async def execute(
             dispatcher.commits.flush()  # answered but not yet committed: commit (and count) now
             if result.status == "complete" and any(o is None for o in outcomes):
                 result.status = "budget" if dispatcher.ledger.exhausted else "interrupted"
+                if batches is not None and not batches.wait and not dispatcher.stopped:
+                    result.status = "submitted" if batches.pending else result.status
             tally.spent = dispatcher.ledger.total
             result.message = _message(result, tally, dispatcher.ledger.limit)
+            if batches is not None:
+                result.message = f"{result.message} {batches.message()}".strip()
             progress.finish(tally, result.status, result.message)
     if dispatcher.commits.error is not None:
         raise dispatcher.commits.error
     return result
+
+
+def _take_batched(groups: dict[Group, list[Cell]], batches: BatchPhase, looped: set[str]) -> None:
+    """Remove from ``groups`` what provider batches answer: single calls (a tool loop runs our
+    tools between its calls, so it runs in real time, as does a call a tool loop may make)."""
+    offered = {
+        cells[0].key: cells
+        for cells in groups.values()
+        if cells[0].loop is None and cells[0].key not in looped
+    }
+    left = dict(offered)
+    batches.take(left)  # removes what the batches took
+    for key in offered.keys() - left.keys():
+        del groups[(key, None)]
 
 
 def _share_cost(

@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from workbench.engine.migrations import MIGRATIONS, applied, has_table, migrate,
 from workbench.errors import StoreError
 from workbench.providers.base import Response
 
-__all__ = ["RUN_KINDS", "SCHEMA_VERSION", "Store", "open_readonly"]
+__all__ = ["RUN_KINDS", "SCHEMA_VERSION", "Store", "StoredBatch", "open_readonly"]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 """Recorded in ``meta``; 0.1.0.dev0 refuses a store whose number is higher than its own (1)."""
@@ -36,6 +37,46 @@ def _dump(response: Response) -> str:
 
 def _load(text: str) -> Response:
     return Response(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """A provider batch as the store last saw it."""
+
+    id: str
+    """Workbench's own id (``wbb-...``), known before the provider's."""
+    provider: str
+    model: str
+    provider_batch: str | None
+    """The provider's batch id; None while (or if) the submission was never confirmed."""
+    run_id: str
+    experiment: str
+    purpose: str
+    """``cell`` or ``judge``."""
+    created: float
+    state: str
+    """``submitting`` until the provider accepted it, then the provider's word."""
+    outcome: str | None
+    """completed, cancelled, expired, failed or lost once it ended; None while it goes on."""
+    total: int
+    succeeded: int
+    failed: int
+    checked: float | None
+    """When its state was last asked of the provider."""
+    collected: float | None
+    """When its results were saved to the cache (None: not yet)."""
+    message: str
+
+    @property
+    def open(self) -> bool:
+        """True while its results are still to be collected."""
+        return self.collected is None
+
+
+_BATCH_COLUMNS = (
+    "id, provider, model, provider_batch, run_id, experiment, purpose, created, state, outcome, "
+    "total, succeeded, failed, checked, collected, message"
+)
 
 
 def _gone(owner: dict[str, Any] | None) -> bool:
@@ -358,6 +399,86 @@ class Store:
         if "m004_run_tables" in self.pending and not has_table(self._db, "run_tables"):
             return set()
         return {r[0] for r in self._db.execute("SELECT run_id FROM run_tables")}
+
+    # -- provider batches -----------------------------------------------------------------
+    def add_batch(
+        self, batch: StoredBatch, requests: Sequence[tuple[str, str, Sequence[int]]]
+    ) -> dict[str, str]:
+        """Journal a batch before it is submitted: the batch and each request's (custom id,
+        cache key, cells of the submitting run). Requests another open batch already holds
+        (another process submitting the same requests right now) are left out, in the same
+        write transaction: returned as cache key -> that batch's id. Nothing is journaled when
+        no request is left."""
+        with self._write():
+            held = self.open_batch_keys(key for _, key, _ in requests)
+            rows = [(cid, key, cells) for cid, key, cells in requests if key not in held]
+            if rows:
+                kept = replace(batch, total=len(rows))
+                values = [getattr(kept, name.strip()) for name in _BATCH_COLUMNS.split(",")]
+                marks = ", ".join("?" * len(values))
+                self._db.execute(f"INSERT INTO batches ({_BATCH_COLUMNS}) VALUES ({marks})", values)
+                self._db.executemany(
+                    "INSERT INTO batch_requests VALUES (?, ?, ?, ?)",
+                    [(batch.id, cid, key, json.dumps(list(cells))) for cid, key, cells in rows],
+                )
+        return held
+
+    def update_batch(self, batch_id: str, **values: Any) -> None:
+        """Record what is now known of a batch (``provider_batch``, ``state``, counts, ...)."""
+        known = {name.strip() for name in _BATCH_COLUMNS.split(",")} - {"id"}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"not batch columns: {sorted(unknown)}")
+        sets = ", ".join(f"{name}=?" for name in values)
+        with self._write():
+            self._db.execute(f"UPDATE batches SET {sets} WHERE id=?", [*values.values(), batch_id])
+
+    def batches(self, *, open_only: bool = False, limit: int | None = None) -> list[StoredBatch]:
+        """Batches, newest first (``open_only``: those whose results are not collected yet)."""
+        if "m006_batches" in self.pending:
+            return []  # a read-only store from before batches
+        sql = f"SELECT {_BATCH_COLUMNS} FROM batches"
+        if open_only:
+            sql += " WHERE collected IS NULL"
+        sql += " ORDER BY created DESC, rowid DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [StoredBatch(*row) for row in self._db.execute(sql)]
+
+    def batch(self, ref: str) -> StoredBatch | None:
+        """A batch by workbench's id or the provider's."""
+        if "m006_batches" in self.pending:
+            return None
+        row = self._db.execute(
+            f"SELECT {_BATCH_COLUMNS} FROM batches WHERE id=? OR provider_batch=? "
+            "ORDER BY created DESC LIMIT 1",
+            (ref, ref),
+        ).fetchone()
+        return StoredBatch(*row) if row else None
+
+    def batch_requests(self, batch_id: str) -> dict[str, tuple[str, list[int]]]:
+        """custom id -> (cache key, cells of the submitting run) of one batch."""
+        rows = self._db.execute(
+            "SELECT custom_id, key, cells FROM batch_requests WHERE batch=?", (batch_id,)
+        )
+        return {cid: (key, json.loads(cells)) for cid, key, cells in rows}
+
+    def open_batch_keys(self, keys: Iterable[str]) -> dict[str, str]:
+        """Cache key -> id of the open batch holding it, for these keys."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        if "m006_batches" in self.pending:
+            return found  # a read-only store from before batches
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, batch in self._db.execute(
+                "SELECT r.key, r.batch FROM batch_requests r JOIN batches b ON b.id = r.batch "
+                f"WHERE b.collected IS NULL AND r.key IN ({marks})",
+                chunk,
+            ):
+                found.setdefault(key, batch)
+        return found
 
     @staticmethod
     def move_aside(path: Path) -> Path:

@@ -65,10 +65,12 @@ class Model:
         """Output tokens one call with ``params`` may use (estimates, budgets and requests)."""
         return self.provider.reserved_output(params, self.info)
 
-    def max_cost(self, input_tokens: int, params: Mapping[str, Any]) -> float | None:
+    def max_cost(
+        self, input_tokens: int, params: Mapping[str, Any], *, batch: bool = False
+    ) -> float | None:
         """Cost of a call whose reply uses every allowed output token, at the service tier it
-        asks for (None: unpriced)."""
-        tier = self.provider.price_tier(params)
+        asks for, or at batch prices when it goes in a provider ``batch`` (None: unpriced)."""
+        tier = self.provider.price_tier(params, batch=batch)
         return self.info.cost(input_tokens, self.reserved_output(params), tier=tier)
 
     def count_tokens(

@@ -18,13 +18,13 @@ import enum
 import inspect
 import json
 import re
-import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from workbench import functions
 from workbench.errors import TemplateError
 
 __all__ = [
@@ -344,33 +344,6 @@ def _docstring(doc: str) -> tuple[str, dict[str, str]]:
 
 
 def find_function(path: str, where: str) -> Callable[..., Any]:
-    """The function named ``module.qualname``, looked up in modules already imported (never
-    imported because a record names it); raises :class:`TemplateError` saying what to import."""
-    if not isinstance(path, str) or "." not in path:
-        raise TemplateError(f"{where}: a function is named 'module.name', got {path!r}.")
-    if "<lambda>" in path or "<locals>" in path:
-        raise TemplateError(
-            f"{where}: {path} is a lambda or a function defined inside another and cannot be "
-            f"found again; define it at module level and import that module."
-        )
-    parts = path.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        module = sys.modules.get(".".join(parts[:cut]))
-        if module is None:
-            continue
-        target: Any = module
-        for attr in parts[cut:]:
-            target = getattr(target, attr, None)
-        if callable(target):
-            return target  # type: ignore[no-any-return]
-        break
-    home = ".".join(parts[:-1])
-    if home == "__main__":
-        raise TemplateError(
-            f"{where}: {path} was defined in a notebook or script: move it into a module (e.g. "
-            f"my_tools.py), import it there, and pass --import my_tools."
-        )
-    raise TemplateError(
-        f"{where}: {path} not found; import its module first (`import {home}`, or "
-        f"`workbench check/run --import {home}`)."
-    )
+    """The tool function named ``module.qualname``, looked up in modules already imported;
+    raises :class:`TemplateError` saying what to import."""
+    return functions.find_function(path, where, error=TemplateError, example="my_tools")

@@ -14,6 +14,8 @@ from workbench.errors import MissingKeyError, ParamError, ProviderError
 from workbench.prompts.tools import ToolConfig
 from workbench.providers.base import (
     COMMON_PARAMS,
+    BatchAPI,
+    BatchLimits,
     ChatRequest,
     ModelId,
     ModelInfo,
@@ -177,6 +179,8 @@ class AnthropicProvider(Provider):
         "batch": "batch",
     }
     min_cached_prefix: ClassVar[int | None] = 1024
+    batch_limits: ClassVar[BatchLimits | None] = BatchLimits(100_000, 256_000_000)
+    """Message Batches: up to 100,000 requests and 256 MB per batch."""
 
     max_nonstreaming_tokens = 21_333
     """The SDK refuses larger max_tokens without streaming (its 10-minute rule): such calls
@@ -293,6 +297,7 @@ class AnthropicProvider(Provider):
         self.base_url = base_url
         self.stream = stream
         self._client: Any = None
+        self._batches: BatchAPI | None = None
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -308,15 +313,16 @@ class AnthropicProvider(Provider):
             )
         return self._client
 
-    def body(self, request: ChatRequest) -> dict[str, Any]:
-        """The JSON body this call sends (without ``stream``)."""
+    def request_body(self, request: ChatRequest) -> dict[str, Any]:
+        """The JSON body this call sends, from the one builder (``providers.wire``), without
+        ``stream``: a Message Batches request's ``params`` are exactly this."""
         return anthropic_body(request.model.name, request.messages, request.params, request.tools)
 
     async def generate(self, request: ChatRequest, timeout: float) -> Response:
         import httpx2
 
         client = self._get_client()
-        body = self.body(request)
+        body = self.request_body(request)
         start = self.clock()
         first: float | None = None
         if self.stream or body["max_tokens"] > self.max_nonstreaming_tokens:
@@ -345,11 +351,26 @@ class AnthropicProvider(Provider):
                 kind="bad_response",
                 retryable=True,
             )
-        response = parse_message(raw, self.name)
-        response.latency_ms = (end - start) * 1000
+        response = self.response_from_body(raw, (end - start) * 1000)
         if first is not None:
             response.ttft_ms = (first - start) * 1000
         return response
+
+    def response_from_body(self, raw: Mapping[str, Any], latency_ms: float = 0.0) -> Response:
+        """A Messages reply body, normalized (text, thinking, tool calls, usage)."""
+        response = parse_message(raw, self.name)
+        response.latency_ms = latency_ms
+        return response
+
+    def batches(self) -> BatchAPI | None:
+        limits = type(self).batch_limits
+        if limits is None:
+            return None
+        if self._batches is None:
+            from workbench.providers.anthropic_batch import AnthropicBatches
+
+            self._batches = AnthropicBatches(self, self._get_client, limits)
+        return self._batches
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -16,7 +16,7 @@ import os
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -30,6 +30,11 @@ from workbench.tokens.estimate import estimate_text_tokens
 __all__ = [
     "COMMON_PARAMS",
     "OUTPUT_RESERVE_CAP",
+    "BatchAPI",
+    "BatchItem",
+    "BatchLimits",
+    "BatchResult",
+    "BatchStatus",
     "ChatRequest",
     "ModelId",
     "ModelInfo",
@@ -84,7 +89,8 @@ class ModelInfo:
     """USD per 1M input tokens written to the prompt cache; None: not published (priced at the
     input rate)."""
     batch_input_per_1m: float | None = None
-    """USD per 1M input tokens at the batch / flex discount; None: no such tier here."""
+    """USD per 1M input tokens of a call answered in a provider batch (``mode="batch"``) or on
+    OpenAI's flex tier; None: not published (such calls are then unpriced, never guessed)."""
     batch_output_per_1m: float | None = None
     """USD per 1M output tokens at the batch / flex discount."""
     efforts: tuple[str, ...] | None = None
@@ -144,6 +150,16 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class BatchLimits:
+    """What one provider batch may hold (a provider with a batch API says so on its class)."""
+
+    max_requests: int
+    """Requests in one batch."""
+    max_bytes: int
+    """Bytes of one batch as sent (the JSONL file, or the JSON body of the request)."""
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     """What is sent: model, rendered messages, parameters, and which repeat this is."""
 
@@ -190,6 +206,9 @@ class Response:
     """Milliseconds to the first streamed token (None when the call did not stream)."""
     service_tier: str | None = None
     """The service tier the provider says it served the call on."""
+    batch: str | None = None
+    """The provider batch that answered the call (None: a real-time call); such a call is
+    priced at the batch price."""
 
     @property
     def ok(self) -> bool:
@@ -207,6 +226,112 @@ class Response:
     def failure(cls, exc: ProviderError, latency_ms: float = 0.0) -> Response:
         """A failed call as data."""
         return cls(text=None, latency_ms=latency_ms, error=str(exc), error_kind=exc.kind)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One request of a provider batch and the id that names its result."""
+
+    custom_id: str
+    request: ChatRequest
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The result of one request of a batch: its Response (an error as data) and whether a
+    follow-up batch may try it again (a server error, a rate limit; not a bad request)."""
+
+    response: Response
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """A provider batch as its provider reports it now."""
+
+    id: str
+    """The provider's batch id."""
+    state: str
+    """The provider's own word (``validating``, ``in_progress``, ``ended``, ...)."""
+    outcome: str | None
+    """None while it may still progress; else completed, cancelled, expired or failed (every
+    request answered, some maybe with errors; cancelled; expired before it finished — finished
+    requests are kept either way; or refused as a whole)."""
+    total: int
+    succeeded: int
+    """Requests answered (some providers count them only once the batch has ended)."""
+    failed: int
+    """Requests that ended in an error."""
+    created: float
+    """Unix seconds."""
+    tag: str | None = None
+    """The workbench submission tag it carries (``metadata``), where the provider keeps one."""
+    message: str = ""
+    """Why the provider refused the whole batch (``failed``)."""
+
+    @property
+    def ended(self) -> bool:
+        """True when nothing more will happen: results can be collected."""
+        return self.outcome is not None
+
+
+class BatchAPI(ABC):
+    """One provider's batch API, for one provider instance (its client, its key). Each line of
+    a batch is the provider's own real-time body (:meth:`Provider.request_body`), each result is
+    parsed by its :meth:`Provider.response_from_body`: a batch call and a real-time call of the
+    same request send the same JSON and give the same Response. Helpers: ``providers.batch``."""
+
+    limits: BatchLimits
+
+    @abstractmethod
+    def size(self, item: BatchItem) -> int:
+        """Bytes ``item`` adds to a batch as sent."""
+
+    def group(self, item: BatchItem) -> str:
+        """Items of different groups never share a batch: one model per batch (and, where the
+        provider asks it, one endpoint)."""
+        return str(item.request.model)
+
+    @abstractmethod
+    async def submit(self, items: Sequence[BatchItem], tag: str) -> str:
+        """Create a batch of ``items`` (one model, within :attr:`limits`); returns its id. ``tag``
+        names the submission where the provider keeps metadata (see :meth:`find`)."""
+
+    @abstractmethod
+    async def status(self, batch_id: str) -> BatchStatus:
+        """The batch now."""
+
+    @abstractmethod
+    async def results(self, batch_id: str) -> dict[str, BatchResult]:
+        """Results of an ended batch by custom id; requests that never ran (cancelled, expired)
+        come back as failures saying so."""
+
+    @abstractmethod
+    async def cancel(self, batch_id: str) -> BatchStatus:
+        """Ask the provider to cancel the batch (requests already answered are kept)."""
+
+    @abstractmethod
+    async def list(self) -> list[BatchStatus]:
+        """The provider's recent batches, newest first."""
+
+    async def find(
+        self, tag: str, created: float, requests: int, known: Collection[str] = ()
+    ) -> str | None:
+        """The id of a batch submitted with ``tag`` (at about ``created``, holding ``requests``)
+        whose id was never recorded — the process was killed as the provider accepted it — or
+        None. A batch carrying a tag must carry this one; one without (a provider that keeps no
+        metadata) must match the size and time, and not be one of the ``known`` ids."""
+        for found in await self.list():
+            if found.tag is not None:
+                if found.tag == tag:
+                    return found.id
+            elif (
+                found.id not in known
+                and found.total == requests
+                and -60 <= found.created - created <= 600
+            ):
+                return found.id
+        return None
 
 
 class Provider(ABC):
@@ -238,6 +363,9 @@ class Provider(ABC):
     ``batch``; a tier not listed makes the call unpriced (its cost is unknown, never guessed)."""
     min_cached_prefix: ClassVar[int | None] = None
     """Shortest prompt prefix (tokens) the provider caches; None: no prompt cache."""
+    batch_limits: ClassVar[BatchLimits | None] = None
+    """The provider's batch API takes batches of at most this size; None: it has no batch API
+    (its calls in a ``mode="batch"`` run are made in real time)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -305,9 +433,14 @@ class Provider(ABC):
         return min(info.max_output or OUTPUT_RESERVE_CAP, OUTPUT_RESERVE_CAP)
 
     @classmethod
-    def price_tier(cls, params: Mapping[str, Any], reported: str | None = None) -> str | None:
-        """The prices a call bills at: ``standard``, ``batch``, or None (unpriced): from the tier
-        the provider reported, else the ``service_tier`` asked for, else standard."""
+    def price_tier(
+        cls, params: Mapping[str, Any], reported: str | None = None, *, batch: bool = False
+    ) -> str | None:
+        """The prices a call bills at: ``standard``, ``batch``, or None (unpriced): ``batch`` for
+        a call sent in a provider batch, else from the tier the provider reported, else the
+        ``service_tier`` asked for, else standard."""
+        if batch:
+            return "batch"
         tier = reported or params.get("service_tier")
         if tier is None:
             return "standard"
@@ -354,6 +487,20 @@ class Provider(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once when a run ends (a later call may reopen them)."""
+
+    # -- batches (providers with a batch API) -------------------------------------------------
+    def request_body(self, request: ChatRequest) -> dict[str, Any]:
+        """The JSON body a real-time call of ``request`` sends: a batch line sends exactly this."""
+        raise NotImplementedError(f"{self.label} builds no HTTP request body")
+
+    def response_from_body(self, body: Mapping[str, Any], latency_ms: float = 0.0) -> Response:
+        """The Response of a reply body, parsed as a real-time call's is (batch results too);
+        raise ProviderError when the body is unusable."""
+        raise NotImplementedError(f"{self.label} parses no HTTP response body")
+
+    def batches(self) -> BatchAPI | None:
+        """This provider's batch API (None: it has none; see :attr:`batch_limits`)."""
+        return None
 
     @staticmethod
     def clock() -> float:

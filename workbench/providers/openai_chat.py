@@ -14,6 +14,8 @@ from workbench.errors import MissingKeyError, ParamError, ProviderError
 from workbench.prompts.tools import ToolConfig
 from workbench.providers.base import (
     COMMON_PARAMS,
+    BatchAPI,
+    BatchLimits,
     ChatRequest,
     ModelId,
     ModelInfo,
@@ -181,6 +183,8 @@ class OpenAIProvider(Provider):
         "flex": "batch",
     }
     min_cached_prefix: ClassVar[int | None] = 1024
+    batch_limits: ClassVar[BatchLimits | None] = BatchLimits(50_000, 200_000_000)
+    """The Batch API: one JSONL file of up to 50,000 requests and 200 MB per batch."""
 
     def __init__(
         self,
@@ -195,6 +199,7 @@ class OpenAIProvider(Provider):
         self.stream = stream
         self._key_env = key_env if key_env is not None else type(self).key_env
         self._client: Any = None
+        self._batches: BatchAPI | None = None
         if self._key_env and not os.environ.get(self._key_env):
             raise MissingKeyError(name, self._key_env)
 
@@ -273,8 +278,9 @@ class OpenAIProvider(Provider):
             )
         return self._client
 
-    def body(self, request: ChatRequest) -> dict[str, Any]:
-        """The JSON body this call sends (without the streaming keys)."""
+    def request_body(self, request: ChatRequest) -> dict[str, Any]:
+        """The JSON body this call sends, from the one builder (``providers.wire``), without
+        the streaming keys: a batch line (Chat Completions or Responses) sends exactly this."""
         model, messages, params, tools = (
             request.model.name,
             request.messages,
@@ -291,7 +297,7 @@ class OpenAIProvider(Provider):
         client = self._get_client()
         responses = request.params.get("api") == "responses"
         path = "/responses" if responses else "/chat/completions"
-        body = self.body(request)
+        body = self.request_body(request)
         start = self.clock()
         first: float | None = None
         if self.stream:
@@ -334,6 +340,24 @@ class OpenAIProvider(Provider):
             response.ttft_ms = (first - start) * 1000
         return response
 
+    def response_from_body(self, raw: Mapping[str, Any], latency_ms: float = 0.0) -> Response:
+        """A Chat Completions or Responses API body (one with ``output`` and no ``choices``),
+        normalized as a real-time reply of that API is."""
+        responses = raw.get("object") == "response" or ("output" in raw and "choices" not in raw)
+        response = parse_responses(raw, self.name) if responses else parse_chat(raw, self.name)
+        response.latency_ms = latency_ms
+        return response
+
+    def batches(self) -> BatchAPI | None:
+        limits = type(self).batch_limits
+        if limits is None:
+            return None
+        if self._batches is None:
+            from workbench.providers.openai_batch import OpenAIBatches
+
+            self._batches = OpenAIBatches(self, self._get_client, limits)
+        return self._batches
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
@@ -353,6 +377,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     free = True
     openai_wire = False
     min_cached_prefix = None
+    batch_limits = None  # OpenAI's Batch API is OpenAI's own
 
     def __init__(self, endpoint: Endpoint, *, stream: bool = True) -> None:
         super().__init__(

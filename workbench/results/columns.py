@@ -206,6 +206,12 @@ COLUMNS: tuple[Column, ...] = (
         lambda f: bool(f.done.cached) if f.done is not None else False,
     ),
     Column(
+        "batch_id",
+        "the provider batch that answered the call (None: a real-time call); its cost is at the "
+        "batch price",
+        lambda f: f.response("batch"),
+    ),
+    Column(
         "request_key",
         "cache key of the request (same key, same request)",
         lambda f: f.cell.key,

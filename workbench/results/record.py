@@ -114,6 +114,9 @@ class RunRecord:
     """Why it ended early (empty when complete)."""
     kind: str = "run"
     """run, check or export: what made it."""
+    mode: str = "realtime"
+    """How its calls were sent: ``realtime``, or ``batch`` (provider batches where the provider
+    has a batch API, real time elsewhere)."""
     store_origin: str = ""
     """Why that store was used."""
     budget_usd: float | None = None

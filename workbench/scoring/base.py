@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import sys
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import ScorerError, WorkbenchError
+from workbench.functions import find_function
 from workbench.prompts.render import template_variables
 from workbench.prompts.tools import ToolConfig
 
@@ -327,31 +327,7 @@ def custom(fn: Callable[..., Any], name: str | None = None) -> Scorer:
 def _rebuild_custom(function: str, name: str | None = None) -> Scorer:
     """A custom scorer from its spec: the function is looked up in modules already imported
     (never imported because a spec names it)."""
-    if not isinstance(function, str) or "." not in function:
-        raise ScorerError(f"custom scorer: 'function' must be 'module.name', got {function!r}.")
-    if "<lambda>" in function or "<locals>" in function:
-        raise ScorerError(
-            f"custom scorer {function}: a lambda or a function defined inside another cannot be "
-            f"rebuilt; define it at module level and import that module."
-        )
-    parts = function.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        module = sys.modules.get(".".join(parts[:cut]))
-        if module is None:
-            continue
-        target: Any = module
-        for attr in parts[cut:]:
-            target = getattr(target, attr, None)
-        if callable(target):
-            return custom(target, name=name)
-        break
-    where = ".".join(parts[:-1])
-    if where == "__main__":
-        raise ScorerError(
-            f"custom scorer {function} was defined in a notebook or script: move it into a module "
-            f"(e.g. my_scorers.py) and import it there, then `workbench check --import my_scorers`."
-        )
-    raise ScorerError(
-        f"custom scorer {function}: not found; import its module first (`import {where}`, or "
-        f"`workbench check/run --import {where}`)."
+    where = f"custom scorer {function}"
+    return custom(
+        find_function(function, where, error=ScorerError, example="my_scorers"), name=name
     )

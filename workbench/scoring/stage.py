@@ -7,14 +7,17 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from workbench.engine.plan import Cell, Plan
+from workbench.engine.plan import Call, Cell, Plan
 from workbench.engine.runner import CellOutcome
 from workbench.prompts.schema import schema_of
 from workbench.prompts.variant import Variant
-from workbench.scoring.base import Score, ScoreContext, Scorer
+from workbench.scoring.base import PlannedCall, Score, ScoreContext, Scorer
 from workbench.tokens.reasoning import suggest_max_tokens
 
-__all__ = ["conversation_of", "score_cells", "starved_fixes"]
+__all__ = ["conversation_of", "judge_calls", "planning_context", "score_cells", "starved_fixes"]
+
+Outputs = Mapping[tuple[int, int, str], str]
+"""Output text by (row index, repeat, variant)."""
 
 
 async def score_cells(
@@ -87,6 +90,53 @@ def starved_fixes(plan: Plan, outcomes: Sequence[CellOutcome | None]) -> dict[st
         )
         for variant, limit in limits.items()
     }
+
+
+def planning_context(
+    cell: Cell,
+    variants: Mapping[str, Variant],
+    rows: Sequence[Mapping[str, Any]],
+    outputs: Outputs,
+) -> ScoreContext:
+    """The context a scorer's ``plan`` sees for ``cell`` (no response, no caller)."""
+    return ScoreContext(
+        variant=cell.variant,
+        repeat=cell.repeat,
+        messages=cell.request.messages,
+        conversation=conversation_of(cell, variants.get(cell.variant), rows),
+        peer=lambda variant: outputs.get((cell.row_index, cell.repeat, variant)),
+    )
+
+
+def judge_calls(
+    plan: Plan,
+    outcomes: Sequence[CellOutcome | None],
+    scorers: Sequence[Scorer],
+    rows: Sequence[Mapping[str, Any]],
+    variants: Mapping[str, Variant],
+    make: Callable[[PlannedCall], Call],
+) -> list[Call]:
+    """The model calls the scorers will make for the answered cells, exactly as they will make
+    them (``make`` turns a planned call into the dispatcher's :class:`Call`): what a batch run
+    sends in its second phase."""
+    outputs = {
+        (c.row_index, c.repeat, c.variant): (done.response.text or "")
+        for c in plan.cells
+        if (done := outcomes[c.index]) is not None and done.response.ok
+    }
+    calls: list[Call] = []
+    for scorer in scorers:
+        if scorer.plan is None:
+            continue
+        for cell in plan.cells:
+            output = outputs.get((cell.row_index, cell.repeat, cell.variant))
+            if output is None:
+                continue  # not answered: not judged
+            ctx = planning_context(cell, variants, rows, outputs)
+            for planned in scorer.plan(rows[cell.row_index], ctx, output):
+                if not planned.unknown_outputs:
+                    calls.append(make(planned))
+    return calls
 
 
 def conversation_of(

@@ -8,7 +8,11 @@ blocks, starved replies; ``workbench.testing.mocktools``: scripted, forced, para
 malformed tool calls, tool turns checked as the real APIs do), switchable faults and provider
 limits (``Faults``: 429 storms, a hard cap on requests answered at once, overloads, 500s, hangs,
 drops, cut streams), and control endpoints: ``GET /_stats``, ``POST /_control`` (JSON of
-``Faults`` fields, ``answers``, ``tool_calls``, ``seed``) and ``POST /_reset`` (zero counters; body ``{"config": true}`` also restores the initial config).
+``Faults`` fields, ``answers``, ``tool_calls``, ``seed``) and ``POST /_reset`` (zero counters;
+body ``{"config": true}`` also restores the initial config). The batch APIs of both (files,
+batches: ``workbench.testing.mockbatch``) are served too, each line answered as its real-time
+endpoint would; ``BatchFaults`` set how batches behave (``set_batch(...)``, or
+``{"batch": {...}}`` to ``/_control``).
 
 In process: ``with MockServer(faults=Faults(latency=0.01)) as srv: ...`` (own loop in a thread),
 or ``async with AsyncMockServer(...)`` inside a running loop.  As a subprocess:
@@ -32,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
+from workbench.testing.mockbatch import HANG, BatchFaults, MockBatches
 from workbench.testing.mockcore import (
     BAD_USAGE_MODES,
     FIELDS,
@@ -55,7 +60,7 @@ from workbench.testing.mockhttp import (
 )
 from workbench.testing.mockreply import first_token_event, make_reply, reply_body, reply_events
 
-__all__ = ["AsyncMockServer", "Faults", "MockServer", "main"]
+__all__ = ["AsyncMockServer", "BatchFaults", "Faults", "MockServer", "main"]
 
 T = TypeVar("T")
 HOST = "127.0.0.1"
@@ -82,8 +87,10 @@ class AsyncMockServer:
         port: int = 0,
         idle_timeout: float = 60.0,
         tool_calls: Mapping[str, Any] | None = None,
+        batch: BatchFaults | None = None,
     ) -> None:
         self.state = State(faults or Faults(), answers or {}, seed, tool_calls)
+        self.batches = MockBatches(batch, self.state)
         self.port = port
         self.idle_timeout = idle_timeout
         self._server: asyncio.Server | None = None
@@ -133,18 +140,24 @@ class AsyncMockServer:
         await self.stop()
 
     def stats(self) -> dict[str, Any]:
-        return self.state.snapshot()
+        return {**self.state.snapshot(), "batches": self.batches.snapshot()}
 
     def set_faults(self, **updates: object) -> Faults:
         """Update fault switches (and ``answers``/``seed``); returns the new ``Faults``."""
         self.state.apply(updates)
         return dataclasses.replace(self.state.faults)
 
+    def set_batch(self, **updates: Any) -> BatchFaults:
+        """Update how batches behave (``BatchFaults`` fields); returns the new settings."""
+        return self.batches.apply(updates)
+
     def reset(self, *, config: bool = False) -> None:
         """Zero the counters; with ``config=True`` also restore the initial faults and answers."""
         self.state.reset_counters()
+        self.batches.reset_counters()
         if config:
             self.state.restore()
+            self.batches.restore()
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -198,6 +211,14 @@ class AsyncMockServer:
             st.auth_present += 1
         api = ROUTES.get(req.path)
         guess: Api = "anthropic" if "anthropic-version" in req.headers else "openai"
+        batch_reply = None if api else self.batches.route(req)
+        if batch_reply == HANG:
+            await asyncio.sleep(HANG_SECONDS)
+            return False
+        if batch_reply is not None:
+            status, body = batch_reply
+            await self._send(writer, status, body, req.keep_alive, self._ids(guess))
+            return req.keep_alive
         if api is None:
             body = error_body(guess, 404, f"Unknown path {req.path}")
             await self._send(writer, 404, body, req.keep_alive)
@@ -349,6 +370,11 @@ class AsyncMockServer:
             if not isinstance(data, dict):
                 raise ValueError("body must be a JSON object")
             if req.path == "/_control":
+                batch = data.pop("batch", None)
+                if batch is not None:
+                    if not isinstance(batch, dict):
+                        raise ValueError("batch must be an object of BatchFaults fields")
+                    self.batches.apply(batch)
                 self.set_faults(**data)
             elif req.path == "/_reset":
                 self.reset(config=bool(data.get("config")))
@@ -370,11 +396,13 @@ class MockServer:
         seed: int = 0,
         port: int = 0,
         tool_calls: Mapping[str, Any] | None = None,
+        batch: BatchFaults | None = None,
     ) -> None:
         """``tool_calls``: calls to make by last user text, ``{"text": [{"name": "lookup",
-        "arguments": {...} or "raw JSON text"}]}`` (see ``workbench.testing.mocktools``)."""
+        "arguments": {...} or "raw JSON text"}]}`` (see ``workbench.testing.mocktools``);
+        ``batch``: how the batch APIs behave."""
         self._server = AsyncMockServer(
-            faults, answers=answers, seed=seed, port=port, tool_calls=tool_calls
+            faults, answers=answers, seed=seed, port=port, tool_calls=tool_calls, batch=batch
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -465,6 +493,10 @@ class MockServer:
     def set_faults(self, **updates: object) -> Faults:
         """Update fault switches (and ``answers``/``seed``); ``ValueError`` on a bad value."""
         return self._call(lambda: self._server.set_faults(**updates))
+
+    def set_batch(self, **updates: Any) -> BatchFaults:
+        """Update how batches behave (``BatchFaults`` fields); ``ValueError`` on a bad value."""
+        return self._call(lambda: self._server.set_batch(**updates))
 
     def set_answers(self, answers: Mapping[str, str]) -> None:
         """Replace the answers mapping (last user text -> reply)."""

@@ -32,6 +32,7 @@ _ENDED = {
     "complete": ("success", "done"),
     "budget": ("warning", "stopped at the budget"),
     "interrupted": ("danger", "stopped"),
+    "submitted": ("info", "submitted: waiting for the provider's batches"),
 }
 """Bar style and headline of each way a run ends (else: failed)."""
 
