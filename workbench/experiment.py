@@ -328,7 +328,12 @@ class Experiment:
         try:
             res = run_blocking(
                 lambda stop: self._arun(
-                    budget_usd=budget_usd, progress=shown, stop=stop, kind=kind, mode=mode, wait=wait
+                    budget_usd=budget_usd,
+                    progress=shown,
+                    stop=stop,
+                    kind=kind,
+                    mode=mode,
+                    wait=wait,
                 )
             )
         except Exception as exc:  # e.g. a missing key: its message in place of the progress
