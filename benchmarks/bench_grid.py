@@ -29,7 +29,8 @@ import pandas as pd
 
 from workbench.results.record import DatasetFacts, RunRecord
 from workbench.results.table import RunTable
-from workbench.views.grid_model import Filters, GridModel, Sort
+from workbench.views.grid_filters import Filters, Sort
+from workbench.views.grid_model import GridModel
 
 WORDS = [
     *("the", "a", "capital", "city", "of", "is", "in", "river"),

@@ -15,7 +15,8 @@ from workbench.engine.progress import NullProgress
 from workbench.providers import ChatRequest
 from workbench.providers.fake import FakeProvider, tool_call
 from workbench.token_budget import dataset_budget
-from workbench.views.grid_model import Filters, GridModel, Sort
+from workbench.views.grid_filters import Filters, Sort
+from workbench.views.grid_model import GridModel
 
 
 def test_tool_definitions_are_a_segment_of_the_budget() -> None:

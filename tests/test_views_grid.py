@@ -13,7 +13,9 @@ from workbench.engine.progress import NullProgress
 from workbench.engine.store import Store
 from workbench.providers import ChatRequest
 from workbench.providers.fake import FakeProvider, last_user_text
-from workbench.views.grid_model import Filters, GridModel, Sort, word_diff
+from workbench.views.grid_filters import Filters, Sort
+from workbench.views.grid_model import GridModel
+from workbench.views.grid_text import word_diff
 
 
 def _flaky(request: ChatRequest) -> str:

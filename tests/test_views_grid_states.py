@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from workbench import figures
-from workbench.views.grid_model import DiffOptions, Filters, GridModel, Sort, header_rows
-from workbench.views.grid_text import TRUNCATE, word_diff
+from workbench.views.grid_filters import Filters, Sort
+from workbench.views.grid_model import GridModel, header_rows
+from workbench.views.grid_text import TRUNCATE, DiffOptions, word_diff
 
 
 def frame(cells: list[dict[str, Any]], scorer: str = "ok") -> pd.DataFrame:

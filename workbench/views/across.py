@@ -16,7 +16,7 @@ from workbench.analysis.across import RunPair, RunsComparison, compare_runs
 from workbench.errors import WorkbenchError
 from workbench.results.stored import load_run
 from workbench.results.table import RunTable
-from workbench.views.grid_model import word_diff
+from workbench.views.grid_text import word_diff
 from workbench.views.snapshot import STATES
 
 __all__ = ["RunsView", "as_table"]

@@ -18,8 +18,9 @@ from workbench.analysis.run import analyze
 from workbench.engine.store import Store
 from workbench.results.stored import load_run
 from workbench.results.table import RunTable
-from workbench.views.grid_model import DiffOptions, Filters, GridModel, Sort, header_rows
-from workbench.views.grid_text import jsonable
+from workbench.views.grid_filters import Filters, Sort
+from workbench.views.grid_model import GridModel, header_rows
+from workbench.views.grid_text import DiffOptions, jsonable
 from workbench.views.notebook import in_notebook
 from workbench.views.snapshot import compare_html, with_static
 
@@ -43,7 +44,7 @@ class Compare(anywidget.AnyWidget):
     total = t.Int(0).tag(sync=True)
     """Rows matching the filters."""
     filters = t.Dict().tag(sync=True)
-    """The fields of :class:`~workbench.views.grid_model.Filters`: ``failures``, ``passes``,
+    """The fields of :class:`~workbench.views.grid_filters.Filters`: ``failures``, ``passes``,
     ``errors``, ``not_run``, ``repeats_disagree``, ``disagree``, ``differs``, ``regressed``
     (bool), ``variant``, ``search``, ``regex``, ``scorer``. Pass them back to restore a view:
     ``Compare(res, filters=grid.filters)``."""

@@ -1,7 +1,8 @@
-"""The comparison grid's logic, in plain Python: group repeats, filter, sort, page, diff, detail.
+"""The comparison grid's logic, in plain Python: group repeats, filter, sort, page, diff.
 
 No widget imports: :class:`GridModel` turns a run's table into one page of JSON-ready rows (a
-dataset row × every variant side by side, numbers already formatted) and a cell's full detail;
+dataset row × every variant side by side, numbers already formatted), picking rows by the options
+of :mod:`grid_filters`, and a cell's full detail (built by :mod:`grid_detail`);
 :func:`header_rows` formats the per-variant statistics. The widget only forwards; a static
 report can reuse all of it.
 """
@@ -9,7 +10,7 @@ report can reuse all of it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,160 +22,22 @@ from workbench.plain import plain
 from workbench.providers.tools import compact
 from workbench.results.columns import RESERVED, SCORER_SUFFIXES
 from workbench.results.frame import NOT_RUN_PREFIX
+from workbench.views.grid_detail import SHOWN_IN_DETAIL, CellDetail
+from workbench.views.grid_filters import Filters, Sort
 from workbench.views.grid_text import (
     TRUNCATE,
-    USAGE_DETAIL,
     DiffOptions,
     cell_meta,
     input_value,
-    jsonable,
     matcher,
-    messages,
     pretty_json,
     score_text,
     text,
-    usage_line,
+    word_diff,
 )
-from workbench.views.grid_text import word_diff as word_diff
 from workbench.views.grid_tools import ToolModes, calls_of, said
 
-__all__ = [
-    "FLAG_TEXT",
-    "SORT_KEYS",
-    "DiffOptions",
-    "Filters",
-    "GridModel",
-    "Sort",
-    "header_rows",
-    "word_diff",
-]
-
-SORT_KEYS = ("row", "pass", "score", "tokens", "latency", "cost", "distinct", "errors")
-"""Metrics the grid sorts by (``row`` keeps dataset order)."""
-SHOWN_IN_DETAIL = frozenset(
-    {
-        "row_id",
-        "variant",
-        "repeat",
-        "model",
-        "provider",
-        "messages",
-        "output",
-        "error",
-        "finish_reason",
-        "input_tokens",
-        "output_tokens",
-        "latency_ms",
-        "cost_usd",
-        "scoring_cost_usd",
-        "cached",
-        "request_key",
-        "human_label",
-        "human_comment",
-        "tool_calls",
-        "trajectory",
-        "reasoning",
-        "starved",
-        "ttft_ms",
-        "reasoning_tokens",
-        "cached_input_tokens",
-        "cache_write_tokens",
-    }
-)
-"""Result columns the detail shows in their own place (a repeat's tool calls, trajectory,
-reasoning and usage among them); any other result column (e.g. ``parsed``) shows under "more
-fields"."""
-
-
-FLAG_TEXT = {
-    "failures": ("failures", "a check failed"),
-    "passes": ("passes", "every check passed"),
-    "errors": ("errors", "a call failed"),
-    "not_run": ("not run", "a call was never made (stopped, or the budget ran out)"),
-    "repeats_disagree": ("repeats disagree", "repeats of a cell gave different verdicts"),
-    "disagree": ("variants disagree", "the variants' verdicts on the row differ"),
-    "differs": ("differs from baseline", "the output differs from the baseline's"),
-    "regressed": ("regressed vs baseline", "the baseline passes and this variant fails"),
-    "other_tool": (
-        "called a different tool than baseline",
-        "most repeats call other tools (or in another order) than the baseline's",
-    ),
-}
-"""How each filter condition reads in the grid: a label and what rows it keeps."""
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which rows to show: every condition set must hold. ``variant`` narrows the per-cell
-    conditions to one variant's cells (default: any variant's); ``scorer`` the checks to one."""
-
-    failures: bool = False
-    """A check failed (in some repeat; a failed call fails every check)."""
-    passes: bool = False
-    """Every check passed in every repeat."""
-    errors: bool = False
-    """A call failed (after retries)."""
-    not_run: bool = False
-    """A call was never made (the run stopped, or the budget ran out)."""
-    repeats_disagree: bool = False
-    """A check passed in some repeats and failed in others (no checks: outputs differ)."""
-    disagree: bool = False
-    """The variants' verdicts on the row differ."""
-    differs: bool = False
-    """The output differs from the baseline variant's (as the diff options compare)."""
-    regressed: bool = False
-    """The baseline passes the check and this variant fails it (majority of repeats)."""
-    other_tool: bool = False
-    """A variant called a different tool (or tools, in another order) than the baseline variant
-    (the first one when no baseline is chosen), in most of its repeats."""
-    variant: str | None = None
-    search: str = ""
-    """Text in the inputs, outputs, tool calls or errors (any case)."""
-    regex: bool = False
-    """``search`` is a regular expression."""
-    scorer: str | None = None
-
-    @classmethod
-    def flags(cls, tools: bool = True) -> list[tuple[str, str, str]]:
-        """(name, label, what it keeps) of each condition a user can switch on (``tools``:
-        also the one about tool calls, for a run whose replies called tools)."""
-        return [
-            (f.name, *FLAG_TEXT.get(f.name, (f.name.replace("_", " "), "")))
-            for f in fields(cls)
-            if f.type == "bool" and f.name != "regex" and (tools or f.name != "other_tool")
-        ]
-
-    @classmethod
-    def of(cls, data: Mapping[str, Any] | None) -> Filters:
-        """From the widget's ``filters`` dict (unknown keys ignored)."""
-        data = data or {}
-        flags = {f.name: bool(data.get(f.name)) for f in fields(cls) if f.type == "bool"}
-        return cls(
-            **flags,
-            variant=data.get("variant") or None,
-            search=str(data.get("search") or ""),
-            scorer=data.get("scorer") or None,
-        )
-
-
-@dataclass(frozen=True)
-class Sort:
-    """Order of rows: a metric of one variant (``variant=None``: the mean over variants)."""
-
-    by: str = "row"
-    variant: str | None = None
-    desc: bool = False
-    scorer: str | None = None
-    """Scorer for ``pass`` / ``score`` (default: the first)."""
-
-    @classmethod
-    def of(cls, data: Mapping[str, Any] | None) -> Sort:
-        """From the widget's ``sort`` dict."""
-        data = data or {}
-        by = str(data.get("by") or "row")
-        if by not in SORT_KEYS:
-            raise ValueError(f"Cannot sort by {by!r}; choose one of {', '.join(SORT_KEYS)}.")
-        return cls(by, data.get("variant") or None, bool(data.get("desc")), data.get("scorer"))
+__all__ = ["GridModel", "header_rows"]
 
 
 @dataclass
@@ -603,84 +466,15 @@ class GridModel:
         r, j = self._row_pos.get(str(row_id)), self._var_pos.get(variant)
         if r is None or j is None or (r, j) not in self._cells:
             raise ValueError(f"No cell for row {row_id!r} and variant {variant!r}.")
-        part = self._frame.iloc[list(self._cells[(r, j)])]
-        groups: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
-        for i, rec in zip(self._cells[(r, j)], part.to_dict(orient="records"), strict=True):
-            key = (said(text(rec["output"], None), self._calls[i]), text(rec["error"], None))
-            groups.setdefault(key, []).append((i, {str(k): v for k, v in rec.items()}))
-        out: list[dict[str, Any]] = []
-        for (_, error), members in groups.items():
-            recs = [rec for _, rec in members]
-            output = text(recs[0]["output"], None)
-            pretty = pretty_json(output) if output else None
-            label = self.labels.get((str(row_id), variant, int(recs[0]["repeat"])), ("", ""))
-            out.append(
-                {
-                    "output": output,
-                    "error": error,
-                    "not_run": error.startswith(NOT_RUN_PREFIX),
-                    "kind": "json" if pretty is not None else "text",
-                    "pretty": pretty,
-                    "tool_calls": [compact(c) for c in self._calls[members[0][0]]],
-                    "count": len(recs),
-                    "repeats": [int(x["repeat"]) for x in recs],
-                    "scores": [self._scores(s, recs) for s in self.scorers],
-                    "runs": [self._run(i, x, raw or {}, str(row_id), variant) for i, x in members],
-                    "label": label[0],
-                    "comment": label[1],
-                }
-            )
-        out.sort(key=lambda g: (-g["count"], g["repeats"][0]))
-        first = part.iloc[0]
-        return {
-            "row_id": plain(row_id),
-            "variant": variant,
-            "model": text(first.get("model"), None),
-            "inputs": {c: input_value(x, None) for c, x in self._input_rows.get(r, {}).items()},
-            "messages": messages(first["messages"]),
-            "groups": out,
-            "repeats": len(part),
-        }
-
-    def _scores(self, scorer: str, recs: list[dict[str, Any]]) -> dict[str, Any]:
-        verdicts = [rec[f"{scorer}_pass"] for rec in recs]
-        known = [bool(v) for v in verdicts if v is not None and not pd.isna(v)]
-        reasons: dict[str, list[int]] = {}
-        for rec in recs:
-            reasons.setdefault(text(rec[f"{scorer}_reason"], None), []).append(int(rec["repeat"]))
-        values = {score_text(rec[scorer]) for rec in recs} - {figures.MISSING}
-        return {
-            "scorer": scorer,
-            "passed": None if not known else sum(known),
-            "n": len(known),
-            "value": ", ".join(sorted(values)) if self._graded.get(scorer) else "",
-            "reasons": [{"text": t, "repeats": reps} for t, reps in reasons.items() if t],
-        }
-
-    def _run(
-        self, i: int, rec: Mapping[str, Any], raw: Mapping[str, Any], row_id: str, variant: str
-    ) -> dict[str, Any]:
-        repeat = int(rec["repeat"])
-        label = self.labels.get((row_id, variant, repeat), ("", ""))
-        extra = {c: jsonable(rec[c]) for c in self.extra or ()}
-        facts = {k: plain(rec.get(k)) for k in USAGE_DETAIL}
-        trajectory = rec.get("trajectory")
-        return {
-            "repeat": repeat,
-            "finish_reason": text(rec["finish_reason"], None),
-            "usage": usage_line(rec),
-            **facts,
-            "tool_calls": self._calls[i],
-            "trajectory": trajectory if isinstance(trajectory, list) else None,
-            "reasoning": text(rec.get("reasoning"), None) or None,
-            "starved": bool(plain(rec.get("starved")) or False),
-            "cached": bool(rec["cached"]),
-            "request_key": str(rec["request_key"]),
-            "raw": raw.get(str(rec["request_key"])),
-            "label": label[0],
-            "comment": label[1],
-            "extra": {k: v for k, v in extra.items() if v not in (None, "", [], {})},
-        }
+        at = self._cells[(r, j)]
+        return CellDetail(self.scorers, self._graded, self.extra or (), self.labels).build(
+            row_id,
+            variant,
+            self._frame.iloc[list(at)],
+            [self._calls[i] for i in at],
+            self._input_rows.get(r, {}),
+            raw or {},
+        )
 
     def repeats_of(self, row_id: Any, variant: str) -> list[tuple[int, str]]:
         """(repeat, request_key) of every repeat in a cell."""
