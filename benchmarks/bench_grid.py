@@ -253,11 +253,11 @@ def browser(args: argparse.Namespace) -> None:
         )
         detail = times(
             f"document.querySelector('{grid} td.wb-cell .wb-output').click()",
-            f"const d = document.querySelector('{grid} .wb-detail[open] .wb-repeat');"
+            "const d = document.querySelector('.wb-detail[open] .wb-repeat');"
             " return !!d && d.getBoundingClientRect().height > 0",
             (
-                f"document.querySelector('{grid} .wb-detail .wb-close').click()",
-                f"return !document.querySelector('{grid} .wb-detail[open]')",
+                "document.querySelector('.wb-detail[open] .wb-close').click()",
+                "return !document.querySelector('.wb-detail[open]')",
             ),
         )
     for name, values in (

@@ -153,7 +153,7 @@ function render({ model, el }) {
   const status = h("div", { class: "wb-status", role: "alert" });
   const scroller = h("div", { class: "wb-table" });
   const detail = h("dialog", { class: "wb-detail", "aria-labelledby": "" });
-  root.append(header, controls, chips, status, scroller, detail);
+  root.append(header, controls, chips, status, scroller);
 
   // -- header: statistics per variant -------------------------------------------------------
   function drawHeader() {
@@ -521,18 +521,18 @@ function render({ model, el }) {
 
   // -- the detail: a dialog on the right of the screen, over the notebook --------------------
   const closeDetail = () => {
-    if (detail.open) detail.close();
+    if (!detail.open) return;
+    detail.close();
+    focusCell(true); // back on the cell the detail showed last
   };
   detail.addEventListener("close", () => {
     if (model.get("selected") && Object.keys(model.get("selected")).length) set("selected", {});
-    focusCell(true);
   });
-  detail.addEventListener("click", (ev) => {
-    if (ev.target === detail) {
-      const r = detail.getBoundingClientRect();
-      if (ev.clientX < r.left || ev.clientX > r.right || ev.clientY < r.top || ev.clientY > r.bottom) closeDetail();
-    }
-  });
+  // A click outside the detail closes it; a click on another cell shows that cell instead.
+  const closeOutside = (ev) => {
+    if (detail.open && !detail.contains(ev.target) && !scroller.contains(ev.target)) closeDetail();
+  };
+  document.addEventListener("pointerdown", closeOutside);
   detail.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     ev.stopPropagation();
@@ -646,7 +646,10 @@ function render({ model, el }) {
     }
     highlight(detail.querySelector(".wb-detail-body"), searchPattern(filters()));
     if (!detail.open) {
-      detail.showModal();
+      // In <body>, where JupyterLab's containers cannot move a fixed panel; and not
+      // showModal(): making the whole of JupyterLab inert cost ~80 ms a click (bench_grid).
+      if (detail.parentElement !== document.body) document.body.append(detail);
+      detail.show();
       detail.querySelector(".wb-close").focus();
     } else {
       // After a save the redraw took the focus: give it to the graded group, so arrows move on.
@@ -677,7 +680,11 @@ function render({ model, el }) {
   model.on("change:detail", drawDetail);
   model.on("change:render_as", drawDetail);
   model.on("change:error", drawStatus);
-  return () => closeDetail();
+  return () => {
+    document.removeEventListener("pointerdown", closeOutside);
+    closeDetail();
+    detail.remove();
+  };
 }
 
 export default { render };
