@@ -4,17 +4,15 @@ requests (each the Messages API body a real-time call sends), results read as JS
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.errors import ProviderError
 from workbench.providers.base import (
     BatchAPI,
     BatchItem,
-    BatchLimits,
     BatchResult,
     BatchStatus,
-    Provider,
 )
 from workbench.providers.batch import (
     error_message,
@@ -45,13 +43,6 @@ _NOT_RUN = {"canceled": "cancelled", "expired": "expired"}
 
 class AnthropicBatches(BatchAPI):
     """Message Batches of one Anthropic provider instance (its client, base URL and key)."""
-
-    def __init__(self, provider: Provider, client: Callable[[], Any], limits: BatchLimits) -> None:
-        self.provider = provider
-        """Builds each line's body and parses each result, as in real time."""
-        self.client = client
-        """The provider's SDK client (made on first use)."""
-        self.limits = limits
 
     def _entry(self, item: BatchItem) -> dict[str, Any]:
         return {"custom_id": item.custom_id, "params": self.provider.request_body(item.request)}

@@ -16,7 +16,7 @@ import os
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -281,7 +281,12 @@ class BatchAPI(ABC):
     parsed by its :meth:`Provider.response_from_body`: a batch call and a real-time call of the
     same request send the same JSON and give the same Response. Helpers: ``providers.batch``."""
 
-    limits: BatchLimits
+    def __init__(self, provider: Provider, client: Callable[[], Any], limits: BatchLimits) -> None:
+        self.provider = provider
+        """Builds each line's body and parses each result, as in real time."""
+        self.client = client
+        """The provider's SDK client (made on first use)."""
+        self.limits = limits
 
     @abstractmethod
     def size(self, item: BatchItem) -> int:

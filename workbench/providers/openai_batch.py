@@ -5,17 +5,15 @@ endpoint: Chat Completions lines, or Responses API lines (``params={"api": "resp
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from workbench.errors import ProviderError
 from workbench.providers.base import (
     BatchAPI,
     BatchItem,
-    BatchLimits,
     BatchResult,
     BatchStatus,
-    Provider,
 )
 from workbench.providers.batch import (
     error_message,
@@ -40,13 +38,6 @@ _NOT_RUN = {"batch_expired": "expired", "batch_cancelled": "cancelled"}
 
 class OpenAIBatches(BatchAPI):
     """Batches of one OpenAI provider instance (its client, base URL and key)."""
-
-    def __init__(self, provider: Provider, client: Callable[[], Any], limits: BatchLimits) -> None:
-        self.provider = provider
-        """Builds each line's body and parses each result, as in real time."""
-        self.client = client
-        """The provider's SDK client (made on first use)."""
-        self.limits = limits
 
     def _line(self, item: BatchItem) -> dict[str, Any]:
         body = self.provider.request_body(item.request)
