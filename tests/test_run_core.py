@@ -170,3 +170,11 @@ def test_rendered_messages_carry_their_origin() -> None:
         ("user", "user"),
     ]
     assert rendered == [{"role": p.role, "content": p.content} for p in rendered.parts]
+
+
+def test_a_free_run_estimate_offers_no_savings() -> None:
+    system = "You answer questions about capitals in one word. " * 20  # a long shared prefix
+    v = wb.Variant("v", model="fake/echo", system=system, user="{{ q }}")
+    text = str(wb.Experiment("free", rows(), [v]).estimate())
+    assert "cost at most $0.0000" in text
+    assert "prompt caching" not in text and "batch" not in text  # nothing to save on free calls

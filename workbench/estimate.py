@@ -92,7 +92,8 @@ class Estimate:
             f"~{self.input_tokens:,} input tokens (estimated), up to {self.max_output_tokens:,} "
             f"output tokens, cost {_usd(self.cost_usd)}"
         )
-        shared = self._shared()
+        free = self.total_cost_usd == 0.0  # nothing for caching or batches to save
+        shared = "" if free else self._shared()
         if shared:
             text += (
                 f"; {shared} of the prompt is a prefix every row shares: with prompt caching "
@@ -101,7 +102,7 @@ class Estimate:
         if self.judge_calls or len(self.by_scorer):
             text += f"; scoring: {self.judge_calls} judge calls, cost {_usd(self.judge_cost_usd)}"
             text += f"; in all {_usd(self.total_cost_usd)}"
-        if self.calls or self.judge_calls:
+        if (self.calls or self.judge_calls) and not free:
             text += f'; as a batch run (mode="batch") {_usd(self.total_batch_cost_usd)}'
             realtime = [f"{m}: no batch API" for m in self.realtime_only]
             realtime += [f"tool loops of {v}" for v in self.realtime_loops]
