@@ -297,7 +297,6 @@ class AnthropicProvider(Provider):
         self.base_url = base_url
         self.stream = stream
         self._client: Any = None
-        self._batches: BatchAPI | None = None
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -362,15 +361,10 @@ class AnthropicProvider(Provider):
         response.latency_ms = latency_ms
         return response
 
-    def batches(self) -> BatchAPI | None:
-        limits = type(self).batch_limits
-        if limits is None:
-            return None
-        if self._batches is None:
-            from workbench.providers.anthropic_batch import AnthropicBatches
+    def make_batches(self, limits: BatchLimits) -> BatchAPI:
+        from workbench.providers.anthropic_batch import AnthropicBatches
 
-            self._batches = AnthropicBatches(self, self._get_client, limits)
-        return self._batches
+        return AnthropicBatches(self, self._get_client, limits)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -375,6 +375,7 @@ class Provider(ABC):
     def __init__(self, name: str) -> None:
         self.name = name
         """Provider or endpoint name: the key for limits (concurrency, rate limits)."""
+        self._batches: BatchAPI | None = None
 
     # -- facts -------------------------------------------------------------------------------
     @classmethod
@@ -504,8 +505,17 @@ class Provider(ABC):
         raise NotImplementedError(f"{self.label} parses no HTTP response body")
 
     def batches(self) -> BatchAPI | None:
-        """This provider's batch API (None: it has none; see :attr:`batch_limits`)."""
-        return None
+        """This provider's batch API (None: it has none; see :attr:`batch_limits`), made once."""
+        limits = type(self).batch_limits
+        if limits is None:
+            return None
+        if self._batches is None:
+            self._batches = self.make_batches(limits)
+        return self._batches
+
+    def make_batches(self, limits: BatchLimits) -> BatchAPI:
+        """The transport of this provider's batch API (providers with ``batch_limits``)."""
+        raise NotImplementedError(f"{self.label} has no batch API")
 
     @staticmethod
     def clock() -> float:

@@ -199,7 +199,6 @@ class OpenAIProvider(Provider):
         self.stream = stream
         self._key_env = key_env if key_env is not None else type(self).key_env
         self._client: Any = None
-        self._batches: BatchAPI | None = None
         if self._key_env and not os.environ.get(self._key_env):
             raise MissingKeyError(name, self._key_env)
 
@@ -348,15 +347,10 @@ class OpenAIProvider(Provider):
         response.latency_ms = latency_ms
         return response
 
-    def batches(self) -> BatchAPI | None:
-        limits = type(self).batch_limits
-        if limits is None:
-            return None
-        if self._batches is None:
-            from workbench.providers.openai_batch import OpenAIBatches
+    def make_batches(self, limits: BatchLimits) -> BatchAPI:
+        from workbench.providers.openai_batch import OpenAIBatches
 
-            self._batches = OpenAIBatches(self, self._get_client, limits)
-        return self._batches
+        return OpenAIBatches(self, self._get_client, limits)
 
     async def aclose(self) -> None:
         if self._client is not None:
