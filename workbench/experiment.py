@@ -407,11 +407,10 @@ class Experiment:
         settings = self.settings()
         plan = make_plan(self.dataset, self.variants, self.repeats, settings)
         judge_models = {parse_model_id(m, settings) for s in self.scorers for m in s.models}
-        for model in sorted(
-            set(plan.models) | judge_models
-        ):  # keys, SDKs, weights: before any call
+        models = sorted(set(plan.models) | judge_models)
+        for model in models:  # keys, SDKs, weights: before any call
             check_provider(model, settings)
-        warn_retiring(model_info(m, settings) for m in sorted(set(plan.models) | judge_models))
+        warn_retiring(model_info(m, settings) for m in models)
         budget = self.budget_usd if budget_usd is None else budget_usd
         if budget is not None:
             unpriced = self._estimate(plan, settings).unpriced
